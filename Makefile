@@ -1,0 +1,49 @@
+# halo: high-availability load balancer (haproxy.cfg + keepalived.conf compatible).
+GO      ?= go
+BIN     := bin
+PKGS    := ./...
+
+.PHONY: all build run test test-short vet fmt fuzz bench clean docs
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/halo ./cmd/halo
+	$(GO) build -o $(BIN)/halo-vrrp ./cmd/halo-vrrp
+
+## run: serve the self-contained example configuration in the foreground.
+run: build
+	./$(BIN)/halo -f examples/quickstart.cfg -db
+
+## test: the whole test suite (unit, integration through real sockets,
+## haproxy side by side, VRRP in network namespaces when root).
+test:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) test -race -count=1 -timeout 25m $(TESTFLAGS) $(PKGS)
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## docs: regenerate docs/config.md from the keyword table.
+docs:
+	$(GO) run ./internal/config/gendocs > docs/config.md
+
+## fuzz: run every fuzz target for a short while.
+fuzz:
+	@for t in $$(grep -rl '^func Fuzz' --include='*_test.go' internal | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    $(GO) test ./$$t -run '^$$' -fuzz "^$$f$$" -fuzztime 30s || exit 1; done; done
+
+## bench: halo vs haproxy side by side (prints halo/haproxy ratios).
+bench: build
+	./bench/run.sh
+
+clean:
+	rm -rf $(BIN)

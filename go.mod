@@ -1,0 +1,3 @@
+module github.com/halo-lb/halo
+
+go 1.26.8
