@@ -53,10 +53,10 @@ func freePort(t *testing.T) int {
 // keeps the connection open until the client closes it (hold) or closes
 // it at once.
 type backend struct {
-	name string
-	ln   net.Listener
-	addr string
-	hold bool
+	name  string
+	ln    net.Listener
+	addr  string
+	hold  bool
 	mu    sync.Mutex
 	open  int
 	total int
