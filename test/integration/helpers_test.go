@@ -79,6 +79,11 @@ func startBackendAt(t *testing.T, name, addr string, hold bool) *backend {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveBackend(t, name, ln, hold)
+}
+
+// serveBackend runs the backend behaviour on an open listener.
+func serveBackend(t *testing.T, name string, ln net.Listener, hold bool) *backend {
 	b := &backend{name: name, ln: ln, addr: ln.Addr().String(), hold: hold}
 	t.Cleanup(b.stop)
 	go func() {
