@@ -371,3 +371,62 @@ func TestDaemonPidfile(t *testing.T) {
 	syscall.Kill(pid, syscall.SIGTERM)
 	waitFor(t, "daemon exit", 5*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
 }
+
+func TestIPv6AndFreebind(t *testing.T) {
+	s1 := startBackend(t, "s1", false)
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skip("no IPv6 loopback here")
+	} else {
+		ln.Close()
+	}
+	p6, pf := freePort(t), freePort(t)
+	// 198.51.100.7 is a documentation address that is not configured on
+	// this machine: only freebind lets halo bind it (no traffic is sent).
+	cfg := defaults + fmt.Sprintf("listen v6\n    bind [::1]:%d\n    server s1 %s\nlisten vip\n    bind 198.51.100.7:%d freebind\n    server s1 %s\n", p6, s1.addr, pf, s1.addr)
+	addr6 := fmt.Sprintf("[::1]:%d", p6)
+	startHalo(t, cfg, addr6)
+	if got := hello(t, addr6); got != "s1" {
+		t.Errorf("over IPv6 got %q", got)
+	}
+	// Without freebind the same bind fails with a clear error.
+	bad := strings.Replace(cfg, " freebind", "", 1)
+	out, err := exec.Command(haloBin, "-db", "-f", writeConfig(t, bad)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "cannot bind socket") || !strings.Contains(string(out), "198.51.100.7") {
+		t.Errorf("bind of a foreign address without freebind: %v\n%s", err, out)
+	}
+}
+
+func TestServerTimeout(t *testing.T) {
+	// A server that accepts and then says nothing.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := strings.Replace(listenCfg(port, "roundrobin", "server s1 "+ln.Addr().String()), "timeout server 10s", "timeout server 300ms", 1)
+	startHalo(t, cfg, addr)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(8 * time.Second))
+	start := time.Now()
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("expected the session to be closed")
+	}
+	if time.Since(start) > 7*time.Second {
+		t.Error("session was not closed by timeout server")
+	}
+}
