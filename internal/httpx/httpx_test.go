@@ -1,0 +1,305 @@
+package httpx
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+)
+
+func status(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	if err == nil {
+		return 0
+	}
+	return -1
+}
+
+func TestParseRequest(t *testing.T) {
+	long := "GET /" + strings.Repeat("a", 20000) + " HTTP/1.1\r\nHost: a\r\n\r\n"
+	many := "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X-A: b\r\n", 120) + "\r\n"
+	big := "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("b", 17000) + "\r\n\r\n"
+	for _, tc := range []struct {
+		name, in string
+		status   int
+		body     BodyKind
+		cl       int64
+		keep     bool
+	}{
+		{"simple", "GET /x?y=1 HTTP/1.1\r\nHost: a\r\n\r\n", 0, BodyNone, 0, true},
+		{"bare LF", "GET / HTTP/1.1\nHost: a\n\n", 0, BodyNone, 0, true},
+		{"http/1.0", "GET / HTTP/1.0\r\n\r\n", 0, BodyNone, 0, false},
+		{"1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0, BodyNone, 0, true},
+		{"close", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 0, BodyNone, 0, false},
+		{"content-length", "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", 0, BodyLength, 5, true},
+		{"same CL twice", "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 0, BodyLength, 5, true},
+		{"CL list", "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", 0, BodyLength, 5, true},
+		{"chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 0, BodyChunked, -1, true},
+		{"CL.TE drops CL", "POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 0, BodyChunked, -1, true},
+		{"gzip, chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 0, BodyChunked, -1, true},
+		{"absolute form", "GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n", 0, BodyNone, 0, true},
+		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0, BodyNone, 0, true},
+		{"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", 0, BodyTunnel, 0, true},
+		{"leading CRLF", "\r\nGET / HTTP/1.1\r\n\r\n", 0, BodyNone, 0, true},
+		// Smuggling attempts and malformed heads.
+		{"two CL", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400, 0, 0, false},
+		{"empty CL then CL", "POST / HTTP/1.1\r\nContent-Length:\r\nContent-Length: 5\r\n\r\n", 400, 0, 0, false},
+		{"CL +1", "POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n", 400, 0, 0, false},
+		{"CL hex", "POST / HTTP/1.1\r\nContent-Length: 0x1\r\n\r\n", 400, 0, 0, false},
+		{"CL overflow", "POST / HTTP/1.1\r\nContent-Length: 18446744073709551617\r\n\r\n", 400, 0, 0, false},
+		{"space before colon", "POST / HTTP/1.1\r\nContent-Length : 1\r\n\r\n", 400, 0, 0, false},
+		{"TE space before colon", "POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n", 400, 0, 0, false},
+		{"TE ,chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\n\r\n", 400, 0, 0, false},
+		{"TE chunked, gzip", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, 0, 0, false},
+		{"TE chunked twice", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400, 0, 0, false},
+		{"two TE headers", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400, 0, 0, false},
+		{"TE xchunked", "POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", 501, 0, 0, false},
+		{"TE in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, 0, 0, false},
+		{"TE obs-fold", "POST / HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n", 400, 0, 0, false},
+		{"TE tab value", "POST / HTTP/1.1\r\nTransfer-Encoding:\tchunked\r\n\r\n", 0, BodyChunked, -1, true},
+		{"NUL in value", "GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", 400, 0, 0, false},
+		{"CR alone", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", 400, 0, 0, false},
+		{"no colon", "GET / HTTP/1.1\r\nbad header\r\n\r\n", 400, 0, 0, false},
+		{"bad method", "G@T / HTTP/1.1\r\n\r\n", 400, 0, 0, false},
+		{"double space", "GET  / HTTP/1.1\r\n\r\n", 400, 0, 0, false},
+		{"trailing space", "GET / HTTP/1.1 \r\n\r\n", 400, 0, 0, false},
+		{"HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", 505, 0, 0, false},
+		{"relative target", "GET x HTTP/1.1\r\n\r\n", 400, 0, 0, false},
+		{"long URI", long, 414, 0, 0, false},
+		{"too many headers", many, 431, 0, 0, false},
+		{"huge header", big, 431, 0, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Request
+			_, err := ParseRequest([]byte(tc.in), &r, Limits{})
+			if got := status(err); got != tc.status {
+				t.Fatalf("status %d (%v), want %d", got, err, tc.status)
+			}
+			if tc.status != 0 {
+				return
+			}
+			if r.Body != tc.body || r.ContentLength != tc.cl || r.KeepAlive != tc.keep {
+				t.Errorf("body %v cl %d keep %v; want %v %d %v", r.Body, r.ContentLength, r.KeepAlive, tc.body, tc.cl, tc.keep)
+			}
+		})
+	}
+}
+
+func TestIncomplete(t *testing.T) {
+	full := "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	for i := 0; i < len(full); i++ {
+		var r Request
+		if _, err := ParseRequest([]byte(full[:i]), &r, Limits{}); err != ErrIncomplete {
+			t.Fatalf("prefix %d: %v, want ErrIncomplete", i, err)
+		}
+	}
+	var r Request
+	n, err := ParseRequest([]byte(full+"GET /next"), &r, Limits{})
+	if err != nil || n != len(full) || string(r.Target) != "/" || string(r.Get("HOST")) != "a" {
+		t.Errorf("n=%d err=%v target=%q host=%q", n, err, r.Target, r.Get("host"))
+	}
+}
+
+func TestParseResponse(t *testing.T) {
+	for _, tc := range []struct {
+		in, method string
+		status     int
+		body       BodyKind
+		err        int
+	}{
+		{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "GET", 200, BodyLength, 0},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", "HEAD", 200, BodyNone, 0},
+		{"HTTP/1.1 204 No Content\r\n\r\n", "GET", 204, BodyNone, 0},
+		{"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", "GET", 304, BodyNone, 0},
+		{"HTTP/1.1 100 Continue\r\n\r\n", "POST", 100, BodyNone, 0},
+		{"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "GET", 101, BodyTunnel, 0},
+		{"HTTP/1.1 200 OK\r\n\r\n", "CONNECT", 200, BodyTunnel, 0},
+		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", 200, BodyChunked, 0},
+		{"HTTP/1.0 200 OK\r\n\r\n", "GET", 200, BodyClose, 0},
+		{"HTTP/1.1 200\r\n\r\n", "GET", 200, BodyClose, 0},
+		{"HTTP/1.1 2x0 OK\r\n\r\n", "GET", 0, 0, 502},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "GET", 0, 0, 502},
+		{"ICY 200 OK\r\n\r\n", "GET", 0, 0, 502},
+	} {
+		var r Response
+		_, err := ParseResponse([]byte(tc.in), tc.method, &r, Limits{})
+		if got := status(err); got != tc.err {
+			t.Errorf("%q: status %d (%v), want %d", tc.in, got, err, tc.err)
+			continue
+		}
+		if tc.err == 0 && (r.Status != tc.status || r.Body != tc.body) {
+			t.Errorf("%q: status %d body %v, want %d %v", tc.in, r.Status, r.Body, tc.status, tc.body)
+		}
+	}
+}
+
+func TestChunked(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		status   int
+	}{
+		{"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n", "hello world", 0},
+		{"A\nabcdefghij\n0\n\n", "abcdefghij", 0},
+		{"5\r\nhelloXX\r\n0\r\n\r\n", "", 400},
+		{"-5\r\nhello\r\n0\r\n\r\n", "", 400},
+		{" 5\r\nhello\r\n0\r\n\r\n", "", 400},
+		{"fffffffffffffffff\r\n", "", 400},
+		{"5x\r\nhello\r\n0\r\n\r\n", "", 400},
+		{"5\r\nhel", "", -1},
+	} {
+		cr := NewChunkedReader(bufio.NewReader(strings.NewReader(tc.in)))
+		got, err := io.ReadAll(cr)
+		st := status(err)
+		if err == io.ErrUnexpectedEOF {
+			st = -1
+		}
+		if st != tc.status || (tc.status == 0 && string(got) != tc.want) {
+			t.Errorf("%q: got %q, %v; want %q status %d", tc.in, got, err, tc.want, tc.status)
+		}
+	}
+	var buf bytes.Buffer
+	w := ChunkedWriter{W: &buf}
+	w.Write([]byte("hello"))
+	w.Write(bytes.Repeat([]byte("x"), 300))
+	w.Close()
+	back, err := io.ReadAll(NewChunkedReader(bufio.NewReader(&buf)))
+	if err != nil || string(back) != "hello"+strings.Repeat("x", 300) {
+		t.Errorf("round trip: %v %q", err, back)
+	}
+}
+
+// TestLocalResponses checks byte-exact pages against HAProxy 2.6's
+// observed bytes, and that they parse as responses.
+func TestLocalResponses(t *testing.T) {
+	want503 := "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n" +
+		"<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"
+	if got := string(ErrorResponse(503)); got != want503 {
+		t.Errorf("503:\n%q\nwant\n%q", got, want503)
+	}
+	want400 := "HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"
+	if got := string(ErrorResponse(400)); got != want400 {
+		t.Errorf("400:\n%q\nwant\n%q", got, want400)
+	}
+	if !strings.Contains(string(ErrorResponse(408)), "Content-length: 110\r\n") {
+		t.Errorf("408 length: %q", ErrorResponse(408))
+	}
+	for code := range pages {
+		b := ErrorResponse(code)
+		var r Response
+		n, err := ParseResponse(b, "GET", &r, Limits{})
+		if err != nil || r.Status != code || int64(len(b)-n) != r.ContentLength {
+			t.Errorf("%d: %v status %d, body %d vs content-length %d", code, err, r.Status, len(b)-n, r.ContentLength)
+		}
+	}
+}
+
+// TestOverSocket parses requests arriving in pieces over a real TCP
+// connection, as the proxy will.
+func TestOverSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		msg := "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+		for i := 0; i < len(msg); i += 7 {
+			end := min(i+7, len(msg))
+			c.Write([]byte(msg[i:end]))
+		}
+	}()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReaderSize(c, 16384)
+	var r Request
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		n, err := ParseRequest(buf, &r, Limits{})
+		if err == ErrIncomplete {
+			if _, err := br.Peek(br.Buffered() + 1); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(r.Method) != "POST" || r.Body != BodyChunked {
+			t.Fatalf("parsed %q body %v", r.Method, r.Body)
+		}
+		br.Discard(n)
+		break
+	}
+	body, err := io.ReadAll(NewChunkedReader(br))
+	if err != nil || string(body) != "abc" {
+		t.Errorf("body %q %v", body, err)
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range []string{
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n",
+		"POST / HTTP/1.1\r\nContent-Length:\r\nContent-Length: 5\r\n\r\n",
+		"GET / HTTP/1.1\nX: a\n b\n\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r Request
+		n, err := ParseRequest(b, &r, Limits{})
+		if err == nil && (n <= 0 || n > len(b)) {
+			t.Fatalf("bad length %d for %d bytes", n, len(b))
+		}
+		if err == nil && r.Body == BodyLength && r.ContentLength <= 0 {
+			t.Fatalf("length body with CL %d", r.ContentLength)
+		}
+	})
+}
+
+func FuzzParseResponse(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	f.Add([]byte("HTTP/1.0 304 x\r\nTransfer-Encoding: chunked\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r Response
+		ParseResponse(b, "GET", &r, Limits{})
+	})
+}
+
+func FuzzChunked(f *testing.F) {
+	f.Add([]byte("5\r\nhello\r\n0\r\n\r\n"))
+	f.Add([]byte("1;a=b\nx\n0\nT: v\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		io.ReadAll(io.LimitReader(NewChunkedReader(bufio.NewReader(bytes.NewReader(b))), 1<<20))
+	})
+}
+
+func BenchmarkParseRequest(b *testing.B) {
+	req := []byte("GET /static/app.js?v=12 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36\r\n" +
+		"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.5\r\n" +
+		"Accept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\nCookie: session=abc123; theme=dark\r\n" +
+		"Upgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nCache-Control: max-age=0\r\n\r\n")
+	var r Request
+	b.ReportAllocs()
+	b.SetBytes(int64(len(req)))
+	for i := 0; i < b.N; i++ {
+		if _, err := ParseRequest(req, &r, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
