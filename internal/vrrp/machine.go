@@ -310,3 +310,16 @@ func EffectivePriority(base uint8, weights int) uint8 {
 	p := int(base) + weights
 	return uint8(min(max(p, 1), 254))
 }
+
+// Reconfigure swaps in a new configuration for the same instance (reload)
+// keeping the protocol state. The caller re-applies the effective priority.
+func (m *Machine) Reconfigure(cfg *InstanceConfig, own netip.Addr) {
+	m.cfg = cfg
+	m.own = own
+	if m.state != Backup {
+		m.masterAdverInt = cfg.AdvertInterval
+	}
+	if cfg.Priority == 255 {
+		m.prio = 255
+	}
+}
