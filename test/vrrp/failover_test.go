@@ -1,0 +1,236 @@
+package vrrp_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const vip = "192.0.2.100"
+
+func TestElection(t *testing.T) {
+	l := newLab(t, 2)
+	l.halo("n1", inst{prio: 101}.conf())
+	l.halo("n2", inst{prio: 102}.conf())
+	l.waitVIP("n2", vip, 10*time.Second)
+	w := l.watch(vip, "n1", "n2")
+	time.Sleep(time.Second)
+	w.end(t)
+	if h := l.holders(vip, "n1", "n2"); len(h) != 1 || h[0] != "n2" {
+		t.Fatalf("holders %v, want [n2]", h)
+	}
+}
+
+func TestMasterCrashAndGracefulStop(t *testing.T) {
+	for _, mode := range []string{"crash", "graceful"} {
+		t.Run(mode, func(t *testing.T) {
+			l := newLab(t, 2)
+			l.halo("n1", inst{prio: 101}.conf())
+			p2 := l.halo("n2", inst{prio: 102}.conf())
+			l.waitVIP("n2", vip, 10*time.Second)
+			time.Sleep(300 * time.Millisecond)
+			w := l.watch(vip, "n1", "n2")
+			if mode == "crash" {
+				l.kill(p2, syscall.SIGKILL, "n2")
+				run(t, "ip", "-n", l.ns("n2"), "link", "set", "eth0", "down")
+			} else {
+				l.kill(p2, syscall.SIGTERM, "n2")
+			}
+			l.waitVIP("n1", vip, 10*time.Second)
+			if mode == "graceful" {
+				p2.wait(t, 5*time.Second)
+				if l.hasAddr("n2", vip) {
+					t.Fatal("stopped master kept the VIP")
+				}
+				if !strings.Contains(p2.Log(), "sent 0 priority") {
+					t.Fatalf("no priority-0 advert logged:\n%s", p2.Log())
+				}
+				w.end(t)
+			} else {
+				w.stop()
+			}
+		})
+	}
+}
+
+func TestResidualVIPRemovedAtStart(t *testing.T) {
+	l := newLab(t, 1)
+	run(t, "ip", "-n", l.ns("n1"), "addr", "add", vip+"/24", "dev", "eth0")
+	p := l.halo("n1", inst{prio: 100, extra: "nopreempt"}.conf())
+	waitFor(t, 5*time.Second, "residual VIP removal", func() bool { return strings.Contains(p.Log(), "removing VIPs") })
+	// Alone, it then becomes master after Master_Down_Interval and re-adds it.
+	l.waitVIP("n1", vip, 5*time.Second)
+}
+
+func TestTrackScript(t *testing.T) {
+	for _, weight := range []int{2, 0} {
+		t.Run(fmt.Sprintf("weight %d", weight), func(t *testing.T) {
+			l := newLab(t, 2)
+			flags := map[string]string{}
+			for i, n := range []string{"n1", "n2"} {
+				flags[n] = filepath.Join(l.dir, n+".ok")
+				os.WriteFile(flags[n], nil, 0o644)
+				script := fmt.Sprintf(`vrrp_script chk {
+    script "/usr/bin/test -f %s"
+    interval 1
+    weight %d
+}`, flags[n], weight)
+				l.halo(n, inst{prio: 101 - i, top: script, extra: "    track_script {\n        chk\n    }"}.conf())
+			}
+			l.waitVIP("n1", vip, 10*time.Second)
+			time.Sleep(300 * time.Millisecond)
+			w := l.watch(vip, "n1", "n2")
+			os.Remove(flags["n1"])
+			l.waitVIP("n2", vip, 10*time.Second)
+			waitFor(t, 5*time.Second, "n1 releases the VIP", func() bool { return !l.hasAddr("n1", vip) })
+			time.Sleep(300 * time.Millisecond)
+			w.end(t)
+			// Script recovers: n1 (higher priority, preempt) takes back over.
+			os.WriteFile(flags["n1"], nil, 0o644)
+			l.waitVIP("n1", vip, 10*time.Second)
+			waitFor(t, 5*time.Second, "n2 releases the VIP", func() bool { return !l.hasAddr("n2", vip) })
+		})
+	}
+}
+
+func TestTrackHalo(t *testing.T) {
+	l := newLab(t, 2)
+	top := `vrrp_track_halo proxy {
+    address 127.0.0.1:8080
+    interval 0.1
+    fall 2
+}`
+	exe, _ := os.Executable()
+	var listeners []*proc
+	for _, n := range []string{"n1", "n2"} {
+		p := l.start("listener "+n, n, "env", "HALO_VRRP_TEST_LISTEN=127.0.0.1:8080", exe)
+		listeners = append(listeners, p)
+	}
+	time.Sleep(300 * time.Millisecond)
+	l.halo("n1", inst{prio: 101, top: top, extra: "    track_halo {\n        proxy\n    }"}.conf())
+	l.halo("n2", inst{prio: 100, top: top, extra: "    track_halo {\n        proxy\n    }"}.conf())
+	l.waitVIP("n1", vip, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	l.kill(listeners[0], syscall.SIGKILL, "n1")
+	l.waitVIP("n2", vip, 10*time.Second)
+	waitFor(t, 5*time.Second, "n1 releases the VIP", func() bool { return !l.hasAddr("n1", vip) })
+}
+
+func TestNoPreempt(t *testing.T) {
+	l := newLab(t, 2)
+	l.halo("n2", inst{prio: 100}.conf())
+	l.waitVIP("n2", vip, 10*time.Second)
+	l.halo("n1", inst{prio: 150, extra: "    nopreempt"}.conf())
+	w := l.watch(vip, "n1", "n2")
+	time.Sleep(2 * time.Second)
+	w.end(t)
+	if h := l.holders(vip, "n1", "n2"); len(h) != 1 || h[0] != "n2" {
+		t.Fatalf("holders %v: nopreempt backup took over", h)
+	}
+}
+
+func TestPreemptDelay(t *testing.T) {
+	l := newLab(t, 2)
+	l.halo("n2", inst{prio: 100}.conf())
+	l.waitVIP("n2", vip, 10*time.Second)
+	start := time.Now()
+	p1 := l.halo("n1", inst{prio: 150, extra: "    preempt_delay 2"}.conf())
+	l.waitVIP("n1", vip, 10*time.Second)
+	if el := time.Since(start); el < 2*time.Second {
+		t.Fatalf("preempted after %v, before preempt_delay 2 s", el)
+	}
+	if !strings.Contains(p1.Log(), "start preempt delay") {
+		t.Fatalf("log:\n%s", p1.Log())
+	}
+	waitFor(t, 5*time.Second, "n2 releases", func() bool { return !l.hasAddr("n2", vip) })
+}
+
+func TestUnicast(t *testing.T) {
+	l := newLab(t, 2)
+	uc := func(src, peer string) string {
+		return fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }", src, peer)
+	}
+	l.halo("n1", inst{prio: 101, extra: uc("192.0.2.11", "192.0.2.12")}.conf())
+	p2 := l.halo("n2", inst{prio: 102, extra: uc("192.0.2.12", "192.0.2.11")}.conf())
+	l.waitVIP("n2", vip, 10*time.Second)
+	w := l.watch(vip, "n1", "n2")
+	time.Sleep(time.Second)
+	w.end(t)
+	l.kill(p2, syscall.SIGTERM, "n2")
+	l.waitVIP("n1", vip, 10*time.Second)
+}
+
+func TestIPv6(t *testing.T) {
+	l := newLab(t, 2)
+	const vip6 = "2001:db8::100"
+	l.halo("n1", inst{prio: 101, vip: vip6 + "/64"}.conf())
+	p2 := l.halo("n2", inst{prio: 102, vip: vip6 + "/64"}.conf())
+	l.waitVIP("n2", vip6, 10*time.Second)
+	w := l.watch(vip6, "n1", "n2")
+	time.Sleep(time.Second)
+	w.end(t)
+	l.kill(p2, syscall.SIGTERM, "n2")
+	l.waitVIP("n1", vip6, 10*time.Second)
+	// The VIP answers from the client namespace.
+	waitFor(t, 10*time.Second, "ping6 to the VIP", func() bool {
+		return l.pingOnce("c", vip6)
+	})
+}
+
+func TestPartitionHeal(t *testing.T) {
+	l := newLab(t, 2)
+	l.halo("n1", inst{prio: 101}.conf())
+	l.halo("n2", inst{prio: 102}.conf())
+	l.waitVIP("n2", vip, 10*time.Second)
+	// Partition: cut n1's bridge port. n1 stops hearing adverts and takes over too.
+	// The port is disabled in the bridge (STP state 0): carrier stays up, frames are dropped.
+	run(t, "ip", "netns", "exec", l.ns("sw"), "bridge", "link", "set", "dev", "pn1", "state", "0")
+	l.waitVIP("n1", vip, 10*time.Second)
+	// Capture GARPs on the bridge while healing.
+	cap := l.start("tcpdump", "sw", "tcpdump", "-l", "-n", "-e", "-i", "br0", "arp")
+	time.Sleep(500 * time.Millisecond)
+	run(t, "ip", "netns", "exec", l.ns("sw"), "bridge", "link", "set", "dev", "pn1", "state", "3")
+	waitFor(t, 10*time.Second, "exactly one master after heal", func() bool {
+		h := l.holders(vip, "n1", "n2")
+		return len(h) == 1 && h[0] == "n2"
+	})
+	w := l.watch(vip, "n1", "n2")
+	time.Sleep(time.Second)
+	w.end(t)
+	// The winner re-announces: it sends an advert at once on the loser's
+	// lower-priority advert, and GARPs arrive from the winner's MAC at the latest
+	// with its delayed burst (1 s here).
+	mac := strings.TrimSpace(run(t, "ip", "netns", "exec", l.ns("n2"), "cat", "/sys/class/net/eth0/address"))
+	waitFor(t, 5*time.Second, "GARP from the winner", func() bool {
+		return strings.Contains(cap.Log(), mac) && strings.Contains(cap.Log(), "tell "+vip)
+	})
+}
+
+func TestConfigTest(t *testing.T) {
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.conf")
+	os.WriteFile(good, []byte(inst{prio: 100}.conf()), 0o600)
+	bad := filepath.Join(dir, "bad.conf")
+	os.WriteFile(bad, []byte("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 300\n  bogus_keyword\n"), 0o600)
+	for _, tt := range []struct {
+		file string
+		rc   int
+	}{{good, 0}, {bad, 5}, {filepath.Join(dir, "missing.conf"), 0}} {
+		err := exec.Command(haloBin, "-t", "-f", tt.file).Run()
+		rc := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			rc = ee.ExitCode()
+		}
+		if rc != tt.rc {
+			t.Errorf("-t %s: rc %d, want %d", filepath.Base(tt.file), rc, tt.rc)
+		}
+	}
+}
