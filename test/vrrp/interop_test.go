@@ -1,0 +1,77 @@
+package vrrp_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestInteropKeepalived pairs halo-vrrp with keepalived 2.2 in both roles,
+// VRRPv2 (advert_int 1) and VRRPv3 (advert_int 0.1): election, priority-0
+// handover, preemption back, crash takeover; never two masters.
+func TestInteropKeepalived(t *testing.T) {
+	for _, v := range []struct {
+		version int
+		advert  string
+		wait    time.Duration
+	}{{2, "1", 15 * time.Second}, {3, "0.1", 5 * time.Second}} {
+		for _, haloHigh := range []bool{true, false} {
+			name := fmt.Sprintf("v%d/halo-master", v.version)
+			if !haloHigh {
+				name = fmt.Sprintf("v%d/keepalived-master", v.version)
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				l := newLab(t, 2)
+				// n2 has the higher priority.
+				start := func(node string, prio int) *proc {
+					c := inst{prio: prio, version: v.version, advert: v.advert}.conf()
+					if (node == "n2") == haloHigh {
+						return l.halo(node, c)
+					}
+					return l.keepalived(node, c)
+				}
+				low := start("n1", 101)
+				high := start("n2", 102)
+				l.waitVIP("n2", vip, v.wait)
+				w := l.watch(vip, "n1", "n2")
+				time.Sleep(500 * time.Millisecond)
+				if h := l.holders(vip, "n1", "n2"); len(h) != 1 {
+					t.Fatalf("holders after election: %v", h)
+				}
+
+				// Priority-0 handover, with a client pinging the VIP.
+				exe, _ := os.Executable()
+				pinger := l.start("pinger", "c", "env", "HALO_VRRP_TEST_PING="+vip+",3s,10ms", exe)
+				time.Sleep(500 * time.Millisecond)
+				l.kill(high, syscall.SIGTERM, "n2")
+				l.waitVIP("n1", vip, v.wait)
+				high.wait(t, 5*time.Second)
+				pinger.wait(t, 10*time.Second)
+				sent, got, gap := pingStats(t, pinger.Log())
+				t.Logf("v%d %s: priority-0 handover: %d/%d pings answered, longest gap %d ms", v.version, name, got, sent, gap)
+				if got == 0 {
+					t.Errorf("the VIP never answered pings")
+				}
+
+				// The higher-priority node comes back and preempts.
+				high = start("n2", 102)
+				l.waitVIP("n2", vip, v.wait)
+				waitFor(t, v.wait, "n1 releases the VIP", func() bool { return !l.hasAddr("n1", vip) })
+				time.Sleep(300 * time.Millisecond)
+				w.end(t)
+
+				// Crash of the master (process killed, link down): the backup takes over.
+				l.kill(high, syscall.SIGKILL, "n2")
+				run(t, "ip", "-n", l.ns("n2"), "link", "set", "eth0", "down")
+				l.waitVIP("n1", vip, v.wait)
+				if !strings.Contains(low.Log(), "MASTER") {
+					t.Errorf("n1 never logged MASTER:\n%s", low.Log())
+				}
+			})
+		}
+	}
+}
