@@ -6,8 +6,10 @@ package kaconf
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"os"
@@ -86,9 +88,13 @@ func parseFile(path string, depth int) ([]*item, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return parse(f, path, depth)
+}
+
+func parse(r io.Reader, path string, depth int) ([]*item, error) {
 	root := &item{}
 	stack := []*item{root}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	ln := 0
 	for sc.Scan() {
@@ -165,6 +171,20 @@ func Load(path string) (*node.Config, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return build(items)
+}
+
+// Parse reads a configuration from data; name is used in messages and to
+// resolve relative includes.
+func Parse(name string, data []byte) (*node.Config, []string, error) {
+	items, err := parse(bytes.NewReader(data), name, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return build(items)
+}
+
+func build(items []*item) (*node.Config, []string, error) {
 	l := &loader{cfg: &node.Config{}, checks: map[string]*node.Check{}, version: 2,
 		garpRepeat: 5, garpDelay: 5 * time.Second}
 	// global_defs and scripts first: instances refer to them.
