@@ -210,6 +210,9 @@ func (l *lab) round(s scenario) (result, error) {
 		time.Sleep(200 * time.Millisecond)
 	}()
 	var daemons = map[string]*exec.Cmd{}
+	for _, f := range []string{"n1.pid", "n1.vrrp.pid", "n2.pid", "n2.vrrp.pid"} {
+		os.Remove(filepath.Join(l.dir, f))
+	}
 	for _, n := range []string{"n1", "n2"} {
 		os.WriteFile(filepath.Join(l.dir, n+".ok"), nil, 0o644)
 		if strings.HasPrefix(s.event, "halo") {
@@ -228,7 +231,11 @@ func (l *lab) round(s scenario) (result, error) {
 				"-p", filepath.Join(l.dir, n+".pid"), "-r", filepath.Join(l.dir, n+".vrrp.pid"))
 		}
 		if i == 0 && !waitFor(15*time.Second, func() bool { return l.hasVIP("n1") }) {
-			return result{}, fmt.Errorf("n1 never became master")
+			log, _ := os.ReadFile(filepath.Join(l.dir, "n1.log"))
+			if len(log) > 1500 {
+				log = log[len(log)-1500:]
+			}
+			return result{}, fmt.Errorf("n1 never became master; its log ends:\n%s", log)
 		}
 	}
 	time.Sleep(1500 * time.Millisecond) // n2 settles as BACKUP

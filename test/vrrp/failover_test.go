@@ -14,6 +14,7 @@ import (
 const vip = "192.0.2.100"
 
 func TestElection(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, 2)
 	l.halo("n1", inst{prio: 101}.conf())
 	l.halo("n2", inst{prio: 102}.conf())
@@ -29,6 +30,7 @@ func TestElection(t *testing.T) {
 func TestMasterCrashAndGracefulStop(t *testing.T) {
 	for _, mode := range []string{"crash", "graceful"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			l := newLab(t, 2)
 			l.halo("n1", inst{prio: 101}.conf())
 			p2 := l.halo("n2", inst{prio: 102}.conf())
@@ -59,6 +61,7 @@ func TestMasterCrashAndGracefulStop(t *testing.T) {
 }
 
 func TestResidualVIPRemovedAtStart(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, 1)
 	run(t, "ip", "-n", l.ns("n1"), "addr", "add", vip+"/24", "dev", "eth0")
 	p := l.halo("n1", inst{prio: 100, extra: "nopreempt"}.conf())
@@ -70,6 +73,7 @@ func TestResidualVIPRemovedAtStart(t *testing.T) {
 func TestTrackScript(t *testing.T) {
 	for _, weight := range []int{2, 0} {
 		t.Run(fmt.Sprintf("weight %d", weight), func(t *testing.T) {
+			t.Parallel()
 			l := newLab(t, 2)
 			flags := map[string]string{}
 			for i, n := range []string{"n1", "n2"} {
@@ -99,6 +103,7 @@ func TestTrackScript(t *testing.T) {
 }
 
 func TestTrackHalo(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, 2)
 	top := `vrrp_track_halo proxy {
     address 127.0.0.1:8080
@@ -122,6 +127,7 @@ func TestTrackHalo(t *testing.T) {
 }
 
 func TestNoPreempt(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, 2)
 	l.halo("n2", inst{prio: 100}.conf())
 	l.waitVIP("n2", vip, 10*time.Second)
@@ -135,6 +141,7 @@ func TestNoPreempt(t *testing.T) {
 }
 
 func TestPreemptDelay(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, 2)
 	l.halo("n2", inst{prio: 100}.conf())
 	l.waitVIP("n2", vip, 10*time.Second)
@@ -151,6 +158,7 @@ func TestPreemptDelay(t *testing.T) {
 }
 
 func TestUnicast(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, 2)
 	uc := func(src, peer string) string {
 		return fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }", src, peer)
@@ -166,6 +174,7 @@ func TestUnicast(t *testing.T) {
 }
 
 func TestIPv6(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, 2)
 	const vip6 = "2001:db8::100"
 	l.halo("n1", inst{prio: 101, vip: vip6 + "/64"}.conf())
@@ -183,6 +192,7 @@ func TestIPv6(t *testing.T) {
 }
 
 func TestPartitionHeal(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, 2)
 	l.halo("n1", inst{prio: 101}.conf())
 	l.halo("n2", inst{prio: 102}.conf())
