@@ -49,9 +49,18 @@ type InstanceConfig struct {
 	GARPRefresh time.Duration // periodic refresh while master (0 off)
 }
 
-// IPv6 reports whether the instance advertises IPv6 addresses.
+// IPv6 reports whether the instance advertises IPv6 addresses (an
+// instance without VIPs follows its unicast peers or source address).
 func (c *InstanceConfig) IPv6() bool {
-	return len(c.VIPs) > 0 && !c.VIPs[0].Prefix.Addr().Is4()
+	switch {
+	case len(c.VIPs) > 0:
+		return !c.VIPs[0].Prefix.Addr().Is4()
+	case len(c.UnicastPeers) > 0:
+		return !c.UnicastPeers[0].Is4()
+	case c.SrcAddr.IsValid():
+		return !c.SrcAddr.Is4()
+	}
+	return false
 }
 
 // AdvertAddrs returns the addresses put in adverts, in config order.
@@ -71,9 +80,7 @@ func (c *InstanceConfig) Validate() error {
 	if c.Priority == 0 {
 		return fmt.Errorf("(%s) priority must be between 1 and 255", c.Name)
 	}
-	if len(c.VIPs) == 0 {
-		return fmt.Errorf("(%s) no virtual_ipaddress", c.Name)
-	}
+	// No VIPs is allowed (notify-only instances): adverts then carry none.
 	if len(c.VIPs) > 255 {
 		return fmt.Errorf("(%s) more than 255 virtual addresses", c.Name)
 	}
