@@ -44,6 +44,10 @@ type InstanceConfig struct {
 	// a preempting backup with a higher priority takes over on the first
 	// lower-priority advert instead of waiting for Master_Down_Interval.
 	FastPreempt bool
+	// FastResign (halo extension, on by default in the keepalived adapter):
+	// after a priority-0 advert the backup waits Skew_Time/16 instead of
+	// Skew_Time, keeping the priority order between several backups.
+	FastResign  bool
 	GARPRepeat  int           // GARPs per VIP per burst (default 5)
 	GARPDelay   time.Duration // second burst after this (default 5 s, 0 none)
 	GARPRefresh time.Duration // periodic refresh while master (0 off)

@@ -171,7 +171,11 @@ func (m *Machine) Advert(now time.Time, src netip.Addr, a Advert) []Action {
 
 func (m *Machine) backupRx(now time.Time, src netip.Addr, a Advert) []Action {
 	if a.Priority == 0 {
-		m.downAt = now.Add(m.SkewTime())
+		wait := m.SkewTime()
+		if m.cfg.FastResign {
+			wait /= 16
+		}
+		m.downAt = now.Add(wait)
 		return []Action{logf("Backup received priority 0 advertisement")}
 	}
 	var acts []Action

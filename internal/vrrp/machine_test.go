@@ -113,6 +113,7 @@ func TestBackupReceive(t *testing.T) {
 		{"higher resets timer", nil, []step{{time.Second, 110, Backup}}, time.Second + 3*time.Second + 156*time.Second/256},
 		{"equal resets timer", nil, []step{{time.Second, 100, Backup}}, time.Second + 3*time.Second + 156*time.Second/256},
 		{"priority 0 -> skew", nil, []step{{time.Second, 0, Backup}}, time.Second + 156*time.Second/256},
+		{"priority 0 -> skew/16 (fast resign)", func(c *InstanceConfig) { c.FastResign = true }, []step{{time.Second, 0, Backup}}, time.Second + 156*time.Second/256/16},
 		{"lower discarded (RFC)", nil, []step{{time.Second, 90, Backup}}, 3*time.Second + 156*time.Second/256},
 		{"lower preempts at once (fast)", func(c *InstanceConfig) { c.FastPreempt = true }, []step{{time.Second, 90, Master}}, 0},
 		{"nopreempt holds on lower", func(c *InstanceConfig) { c.NoPreempt = true; c.FastPreempt = true },

@@ -474,7 +474,7 @@ func (l *loader) instance(b *item) {
 		return
 	}
 	in := &node.Instance{InstanceConfig: vrrp.InstanceConfig{Name: b.args[0], Version: l.version, AdvertInterval: 100,
-		FastPreempt: true, GARPRepeat: l.garpRepeat, GARPDelay: l.garpDelay, GARPRefresh: l.garpRefr,
+		FastPreempt: true, FastResign: true, GARPRepeat: l.garpRepeat, GARPDelay: l.garpDelay, GARPRefresh: l.garpRefr,
 		LowerPrioNoAdvert: l.lowerNoAdv, CheckUnicastSrc: l.checkUcSrc}}
 	prioSet := false
 	var advert *item
@@ -617,6 +617,8 @@ func (l *loader) instance(b *item) {
 			}
 		case "halo_fast_preempt":
 			in.FastPreempt = len(it.args) == 0 || isTrue(it.args[0])
+		case "halo_fast_resign":
+			in.FastResign = len(it.args) == 0 || isTrue(it.args[0])
 		case "dont_track_primary", "smtp_alert", "accept", "no_accept", "garp_lower_prio_repeat", "garp_lower_prio_delay",
 			"promote_secondaries", "skip_check_adv_addr", "debug", "unicast_ttl", "mcast_dst_ip":
 			l.warn(it, "'%s' ignored by halo-vrrp", it.key)
