@@ -39,12 +39,13 @@ type ActionKind int
 
 // Actions emitted by the Machine, to be executed in order.
 const (
-	ActLog     ActionKind = iota // Msg: a log line (without the "(name) " prefix)
-	ActSend                      // send an advert with Priority
-	ActAddVIPs                   // add the VIPs to the interfaces
-	ActDelVIPs                   // remove the VIPs
-	ActGARP                      // start a gratuitous ARP / NA burst sequence
-	ActState                     // state changed to State (run notifies)
+	ActLog      ActionKind = iota // Msg: a log line (without the "(name) " prefix)
+	ActSend                       // send an advert with Priority
+	ActAddVIPs                    // add the VIPs to the interfaces
+	ActDelVIPs                    // remove the VIPs
+	ActGARP                       // start a gratuitous ARP / NA burst sequence
+	ActState                      // state changed to State (run notifies)
+	ActGARPOnce                   // one GARP/NA burst (split-brain recovery), no delayed repeat
 )
 
 // Action is one output of the Machine.
@@ -69,6 +70,7 @@ type Machine struct {
 	downAt         time.Time
 	advertAt       time.Time
 	preemptUntil   time.Time // zero: preempt delay not running
+	lowerGARPAt    time.Time // last lower-priority advert heard as master
 	master         netip.Addr
 }
 
@@ -217,7 +219,11 @@ func (m *Machine) masterRx(now time.Time, src netip.Addr, a Advert) []Action {
 		m.prio = 254
 	}
 	if a.Priority > m.prio || (a.Priority == m.prio && src.Compare(m.own) > 0) {
-		acts = append(acts, logf("Master received advert from %v with higher priority %d, ours %d", src, a.Priority, m.prio))
+		// Like keepalived's higher_prio_send_advert (default in halo): one
+		// last advert at our priority tells the winner that another master
+		// existed, so it re-announces the VIPs (split-brain recovery).
+		acts = append(acts, logf("Master received advert from %v with higher priority %d, ours %d", src, a.Priority, m.prio),
+			Action{Kind: ActSend, Priority: m.prio})
 		if m.cfg.Version == 3 && a.Interval != 0 {
 			m.masterAdverInt = a.Interval
 		}
@@ -228,9 +234,17 @@ func (m *Machine) masterRx(now time.Time, src netip.Addr, a Advert) []Action {
 		return acts
 	}
 	m.advertAt = now.Add(cs(m.cfg.AdvertInterval))
-	return append(acts,
+	acts = append(acts,
 		logf("Received advert from %v with lower priority %d, ours %d, forcing new election", src, a.Priority, m.prio),
 		Action{Kind: ActSend, Priority: m.prio})
+	// Another master existed (split brain): hosts may have its MAC for the
+	// VIPs, so re-announce ours once per episode (an episode ends when no
+	// lower-priority advert was heard for down_timer_adverts intervals).
+	if m.lowerGARPAt.IsZero() || now.Sub(m.lowerGARPAt) > time.Duration(m.cfg.downAdverts())*cs(m.cfg.AdvertInterval) {
+		acts = append(acts, Action{Kind: ActGARPOnce})
+	}
+	m.lowerGARPAt = now
+	return acts
 }
 
 // Tick handles timer expiry; call it at or after Deadline.

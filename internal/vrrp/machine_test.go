@@ -166,10 +166,10 @@ func TestMasterReceive(t *testing.T) {
 		wantState State
 		want      []ActionKind
 	}{
-		{"higher priority", n1, n2, 101, Backup, []ActionKind{ActDelVIPs, ActState}},
-		{"equal, higher address wins", n1, n2, 100, Backup, []ActionKind{ActDelVIPs, ActState}},
-		{"equal, lower address loses", n2, n1, 100, Master, []ActionKind{ActSend}},
-		{"lower forces election", n1, n2, 99, Master, []ActionKind{ActSend}},
+		{"higher priority", n1, n2, 101, Backup, []ActionKind{ActSend, ActDelVIPs, ActState}},
+		{"equal, higher address wins", n1, n2, 100, Backup, []ActionKind{ActSend, ActDelVIPs, ActState}},
+		{"equal, lower address loses", n2, n1, 100, Master, []ActionKind{ActSend, ActGARPOnce}},
+		{"lower forces election and re-announces", n1, n2, 99, Master, []ActionKind{ActSend, ActGARPOnce}},
 		{"priority 0 answered", n1, n2, 0, Master, []ActionKind{ActSend}},
 	}
 	for _, tt := range tests {

@@ -463,7 +463,9 @@ func (d *Daemon) exec(in *inst, acts []vrrp.Action) {
 			d.logf("(%s) removing VIPs.", name)
 			d.delVIPs(in)
 		case vrrp.ActGARP:
-			d.garp(in)
+			d.garp(in, false)
+		case vrrp.ActGARPOnce:
+			d.garp(in, true)
 		case vrrp.ActState:
 			in.gen.Add(1)
 			d.notify(in, a.State, a.Priority)
@@ -473,7 +475,7 @@ func (d *Daemon) exec(in *inst, acts []vrrp.Action) {
 
 // garp sends the announcement bursts: GARPRepeat now and again after
 // GARPDelay if still master, then every GARPRefresh.
-func (d *Daemon) garp(in *inst) {
+func (d *Daemon) garp(in *inst, once bool) {
 	c := in.cfg
 	vips := append(slices.Clone(c.VIPs), c.ExcludedVIPs...)
 	repeat := c.GARPRepeat
@@ -484,6 +486,9 @@ func (d *Daemon) garp(in *inst) {
 		d.logf("Sending gratuitous ARP on %s for %v", vipDev(v, c.Interface), v.Prefix.Addr())
 	}
 	gen := in.gen.Load() + 1 // the ActState that follows bumps it
+	if once {
+		gen--
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -491,7 +496,7 @@ func (d *Daemon) garp(in *inst) {
 			d.logf("(%s) %v", c.Name, err)
 		}
 		delay, refresh := c.GARPDelay, c.GARPRefresh
-		for delay > 0 || refresh > 0 {
+		for !once && (delay > 0 || refresh > 0) {
 			wait := delay
 			if wait <= 0 {
 				wait = refresh
