@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ const (
 	exitOK        = 0
 	exitCannotRun = 4
 	exitErrors    = 5
+	exitSecurity  = 6
 )
 
 type options struct {
@@ -279,6 +281,9 @@ func configTest(path string) int {
 		return exitErrors
 	}
 	_ = exitCannotRun
+	if slices.Contains(warns, kaconf.SecurityViolation) {
+		return exitSecurity
+	}
 	return exitOK
 }
 

@@ -232,10 +232,12 @@ func TestConfigTest(t *testing.T) {
 	os.WriteFile(good, []byte(inst{prio: 100}.conf()), 0o600)
 	bad := filepath.Join(dir, "bad.conf")
 	os.WriteFile(bad, []byte("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 300\n  bogus_keyword\n"), 0o600)
+	insecure := filepath.Join(dir, "insecure.conf")
+	os.WriteFile(insecure, []byte(strings.Replace(inst{prio: 100, extra: "    notify /bin/true"}.conf(), "enable_script_security", "", 1)), 0o600)
 	for _, tt := range []struct {
 		file string
 		rc   int
-	}{{good, 0}, {bad, 5}, {filepath.Join(dir, "missing.conf"), 0}} {
+	}{{good, 0}, {bad, 5}, {filepath.Join(dir, "missing.conf"), 0}, {insecure, 6}} {
 		err := exec.Command(haloBin, "-t", "-f", tt.file).Run()
 		rc := 0
 		if ee, ok := err.(*exec.ExitError); ok {

@@ -159,10 +159,9 @@ func parse(r io.Reader, path string, depth int) ([]*item, error) {
 	return root.block, nil
 }
 
-// Global holds the global_defs settings the daemon uses.
-type Global struct {
-	RouterID string
-}
+// SecurityViolation is the warning keepalived prints (and `-t` turns into
+// exit code 6) when scripts are configured without enable_script_security.
+const SecurityViolation = "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
 
 // Load reads path. Warnings (unknown keywords, ignored options) are
 // returned separately; they do not stop the daemon.
@@ -209,6 +208,18 @@ func build(items []*item) (*node.Config, []string, error) {
 	}
 	for _, c := range l.checks {
 		l.cfg.Checks = append(l.cfg.Checks, c)
+		if c.Kind == node.CheckScript {
+			l.hasScripts = true
+		}
+	}
+	for _, in := range l.cfg.Instances {
+		n := in.Notify
+		if n.Master != nil || n.Backup != nil || n.Fault != nil || n.Stop != nil || n.Any != nil {
+			l.hasScripts = true
+		}
+	}
+	if l.hasScripts && !l.scriptSec {
+		l.warns = append(l.warns, SecurityViolation)
 	}
 	return l.cfg, l.warns, errors.Join(l.errs...)
 }
@@ -222,6 +233,8 @@ type loader struct {
 	garpRefr   time.Duration
 	lowerNoAdv bool
 	checkUcSrc bool
+	scriptSec  bool
+	hasScripts bool
 	errs       []error
 	warns      []string
 }
@@ -290,6 +303,8 @@ func (l *loader) global(g *item) {
 			l.lowerNoAdv = len(it.args) == 0 || isTrue(it.args[0])
 		case "vrrp_check_unicast_src":
 			l.checkUcSrc = true
+		case "enable_script_security":
+			l.scriptSec = true
 		}
 	}
 }

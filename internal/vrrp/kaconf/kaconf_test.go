@@ -44,7 +44,7 @@ vrrp_instance VI_1 {
 
 func TestGuide(t *testing.T) {
 	cfg, warns, err := Parse("guide.conf", []byte(guide))
-	if err != nil || len(warns) != 0 {
+	if err != nil || len(warns) != 1 || warns[0] != SecurityViolation {
 		t.Fatalf("err %v warns %v", err, warns)
 	}
 	if len(cfg.Instances) != 1 || len(cfg.Checks) != 1 {
