@@ -1,21 +1,19 @@
 // Package acl implements HAProxy's ACLs: sample fetches, converters,
 // matching methods, named and anonymous ACLs, and if/unless conditions.
 //
-// The configuration parser calls Parse* to turn words into values of this
-// package; the proxy calls Cond.Match with a Txn describing the
-// connection (and, in HTTP mode, the request or response).
-//
-// API CONTRACT (skeleton: the implementation fills in the bodies; the
-// exported signatures below are what other packages code against).
+// The configuration parser calls Set.Add and ParseCond to turn words into
+// values of this package; the proxy calls Cond.Match with a Txn
+// describing the connection (and, in HTTP mode, the request or response).
 package acl
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
-)
+	"strings"
 
-// ErrNotImplemented marks parts not written yet.
-var ErrNotImplemented = errors.New("acl: not implemented")
+	"github.com/halo-lb/halo/internal/suggest"
+)
 
 // Txn is what fetches read: the connection and, in HTTP mode, the
 // message being processed. Fields that do not apply are zero.
@@ -39,7 +37,7 @@ type HTTPMessage interface {
 	Method() string
 	URI() string // request target as received (path + query, or absolute form)
 	Version() string
-	// Headers returns the values of the request header name (case-insensitive),
+	// Header returns the values of the request header name (case-insensitive),
 	// in order, one per header line (not split on commas).
 	Header(name string) []string
 	// ResStatus is the response status, 0 while processing the request.
@@ -79,22 +77,199 @@ type ACL struct {
 	Exprs []*Expr
 }
 
-// Expr is one `<fetch>[,conv...] [flags] [-m method] <patterns...>` test.
-type Expr struct{}
-
-// Cond is an if/unless condition: terms AND'ed, groups OR'ed.
-type Cond struct {
-	Unless bool
+func (a *ACL) match(t *Txn) bool {
+	for _, e := range a.Exprs {
+		if e.Match(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // Add declares or completes the ACL name with an expression parsed from
 // words (everything after `acl <name>`). Errors say what is wrong with
 // the words; the caller prefixes file:line.
-func (s *Set) Add(name string, words []string) error { return ErrNotImplemented }
+func (s *Set) Add(name string, words []string) error {
+	if err := validName(name); err != nil {
+		return err
+	}
+	if _, pre := predefined[name]; pre {
+		return fmt.Errorf("'%s' is a predefined ACL and cannot be redefined", name)
+	}
+	e, err := ParseExpr(words)
+	if err != nil {
+		return err
+	}
+	a := s.named[name]
+	if a == nil {
+		a = &ACL{Name: name}
+		s.named[name] = a
+	}
+	a.Exprs = append(a.Exprs, e)
+	return nil
+}
+
+func validName(n string) error {
+	if n == "" {
+		return errors.New("missing ACL name")
+	}
+	for _, c := range n {
+		if !(c == '_' || c == '-' || c == '.' || c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return fmt.Errorf("invalid character '%c' in ACL name '%s'", c, n)
+		}
+	}
+	return nil
+}
+
+// term is one element of a condition: an ACL reference, possibly negated.
+type term struct {
+	neg bool
+	acl *ACL
+}
+
+// Cond is an if/unless condition: terms AND'ed, groups OR'ed.
+type Cond struct {
+	Unless bool
+	groups [][]term
+}
 
 // ParseCond parses a condition starting at its `if` or `unless` keyword,
 // resolving named ACLs in s (and the predefined ones).
-func ParseCond(words []string, s *Set) (*Cond, error) { return nil, ErrNotImplemented }
+func ParseCond(words []string, s *Set) (*Cond, error) {
+	if len(words) == 0 || (words[0] != "if" && words[0] != "unless") {
+		return nil, errors.New("a condition starts with 'if' or 'unless'")
+	}
+	c := &Cond{Unless: words[0] == "unless"}
+	var cur []term
+	neg := false
+	anon := 0
+	for i := 1; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case w == "or" || w == "||":
+			if neg || len(cur) == 0 {
+				return nil, fmt.Errorf("'%s' must stand between two ACLs", w)
+			}
+			c.groups = append(c.groups, cur)
+			cur = nil
+			continue
+		case w == "!":
+			neg = !neg
+			continue
+		case w == "!{":
+			neg = !neg
+			w = "{"
+			fallthrough
+		case w == "{":
+			end := -1
+			for j := i + 1; j < len(words); j++ {
+				if words[j] == "}" {
+					end = j
+					break
+				}
+			}
+			if end < 0 {
+				return nil, errors.New("missing closing '}' in condition")
+			}
+			e, err := ParseExpr(words[i+1 : end])
+			if err != nil {
+				return nil, fmt.Errorf("anonymous ACL: %w", err)
+			}
+			anon++
+			cur = append(cur, term{neg: neg, acl: &ACL{Name: fmt.Sprintf("anonymous#%d", anon), Exprs: []*Expr{e}}})
+			neg = false
+			i = end
+			continue
+		case w == "}":
+			return nil, errors.New("unexpected '}' in condition")
+		}
+		name := w
+		if strings.HasPrefix(name, "!") {
+			neg, name = !neg, name[1:]
+		}
+		a := s.named[name]
+		if a == nil {
+			a = predefined[name]
+		}
+		if a == nil {
+			var known []string
+			for n := range s.named {
+				known = append(known, n)
+			}
+			for n := range predefined {
+				known = append(known, n)
+			}
+			return nil, fmt.Errorf("no such ACL : '%s'%s", name, suggest.Hint(name, known))
+		}
+		cur = append(cur, term{neg: neg, acl: a})
+		neg = false
+	}
+	if neg {
+		return nil, errors.New("'!' must be followed by an ACL")
+	}
+	if len(cur) == 0 {
+		if len(c.groups) == 0 {
+			return nil, fmt.Errorf("'%s' expects a condition", words[0])
+		}
+		return nil, errors.New("condition ends with 'or'")
+	}
+	c.groups = append(c.groups, cur)
+	return c, nil
+}
 
-// Match evaluates the condition.
-func (c *Cond) Match(t *Txn) bool { return false }
+// Match evaluates the condition. A nil condition matches.
+func (c *Cond) Match(t *Txn) bool {
+	if c == nil {
+		return true
+	}
+	res := false
+	for _, g := range c.groups {
+		ok := true
+		for _, tm := range g {
+			if tm.acl.match(t) == tm.neg {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			res = true
+			break
+		}
+	}
+	return res != c.Unless
+}
+
+// predefined are HAProxy's built-in ACLs.
+var predefined = map[string]*ACL{}
+
+func init() {
+	for name, words := range map[string][]string{
+		"TRUE":           {"always_true"},
+		"FALSE":          {"always_false"},
+		"HTTP":           {"req.proto_http"},
+		"HTTP_1.0":       {"req.ver", "1.0"},
+		"HTTP_1.1":       {"req.ver", "1.1"},
+		"HTTP_2.0":       {"req.ver", "2.0"},
+		"HTTP_CONTENT":   {"req.hdr_val(content-length)", "gt", "0"},
+		"HTTP_URL_ABS":   {"url_reg", "^[^/:]*://"},
+		"HTTP_URL_SLASH": {"url_beg", "/"},
+		"HTTP_URL_STAR":  {"url", "*"},
+		"LOCALHOST":      {"src", "127.0.0.1/8", "::1"},
+		"METH_CONNECT":   {"method", "CONNECT"},
+		"METH_DELETE":    {"method", "DELETE"},
+		"METH_GET":       {"method", "GET", "HEAD"},
+		"METH_HEAD":      {"method", "HEAD"},
+		"METH_OPTIONS":   {"method", "OPTIONS"},
+		"METH_POST":      {"method", "POST"},
+		"METH_PUT":       {"method", "PUT"},
+		"METH_TRACE":     {"method", "TRACE"},
+		"REQ_CONTENT":    {"req.len", "gt", "0"},
+		"WAIT_END":       {"always_false"},
+	} {
+		e, err := ParseExpr(words)
+		if err != nil {
+			panic(fmt.Sprintf("acl: predefined %s: %v", name, err))
+		}
+		predefined[name] = &ACL{Name: name, Exprs: []*Expr{e}}
+	}
+}

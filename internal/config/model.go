@@ -171,6 +171,27 @@ type Proxy struct {
 	TCPRequest     []*TCPRule // tcp-request connection/content rules
 	InspectDelay   time.Duration
 
+	// HTTP processing (mode http).
+	HTTPRequest    []*HTTPRule
+	HTTPResponse   []*HTTPRule
+	Redirects      []*HTTPRule // `redirect` keyword rules, evaluated after http-request
+	Captures       []Capture
+	MonitorURI     string
+	ErrorFiles     map[int]string // status -> raw HTTP response file
+	ErrorFilesFrom []string       // `errorfiles <http-errors section>`
+	ForwardFor     *ForwardFor
+	OriginalTo     *ForwardFor
+	HTTPConnMode   HTTPConnMode
+	HTTPReuse      string // safe (default), never, aggressive, always
+	Cookie         *Cookie
+	Stats          *Stats
+	Description    string
+
+	// Logging.
+	Logs      []LogTarget // includes the `log global` marker entry when set
+	NoLog     bool
+	LogFormat string // explicit log-format, "" when an option selects a format
+
 	// Backend side.
 	Balance       Balance
 	Servers       []*Server
@@ -464,4 +485,116 @@ type User struct {
 	Password string // clear text when Insecure, crypt(3) hash otherwise
 	Insecure bool
 	Groups   []string
+}
+
+// HTTPConnMode is the connection mode of an HTTP proxy.
+type HTTPConnMode int
+
+// HTTP connection modes.
+const (
+	HTTPKeepAlive   HTTPConnMode = iota // option http-keep-alive (default)
+	HTTPServerClose                     // option http-server-close
+	HTTPClose                           // option httpclose
+)
+
+// ForwardFor is `option forwardfor` / `option originalto`.
+type ForwardFor struct {
+	Except string // network excluded, "" for none
+	Header string // default X-Forwarded-For / X-Original-To
+	IfNone bool
+}
+
+// Cookie is a backend's `cookie` persistence setting.
+type Cookie struct {
+	Name     string
+	Mode     string // insert | rewrite | prefix
+	Indirect bool
+	NoCache  bool
+	PostOnly bool
+	HTTPOnly bool
+	Secure   bool
+	Domain   []string
+	MaxIdle  time.Duration
+	MaxLife  time.Duration
+	Preserve bool
+}
+
+// Capture is a `capture request|response header` line.
+type Capture struct {
+	Pos      Pos
+	Response bool
+	Header   string
+	Len      int
+}
+
+// Stats is the statistics page of a proxy.
+type Stats struct {
+	Pos         Pos
+	Enabled     bool
+	URI         string // default /haproxy?stats
+	Refresh     time.Duration
+	ShowNode    bool
+	NodeName    string // explicit name given to show-node, "" = global node
+	ShowLegends bool
+	ShowDesc    string
+	HideVersion bool
+	Realm       string
+	Auth        []StatsUser
+	Admin       []*acl.Cond
+	Scope       []string
+}
+
+// StatsUser is a `stats auth user:pass` entry.
+type StatsUser struct{ User, Password string }
+
+// HTTPAction is an http-request/http-response verb.
+type HTTPAction int
+
+// HTTP rule actions.
+const (
+	ActAllow HTTPAction = iota
+	ActDeny
+	ActReturn
+	ActRedirect
+	ActSetHeader
+	ActAddHeader
+	ActDelHeader
+	ActReplaceHeader
+	ActReplaceValue
+	ActSetPath
+	ActSetQuery
+	ActSetURI
+	ActReplacePath
+	ActSetMethod
+	ActAuth
+	ActSetVar
+	ActSetStatus
+	ActUseService
+	ActTarpit
+)
+
+// HTTPRule is one http-request, http-response or redirect rule.
+type HTTPRule struct {
+	Pos          Pos
+	Response     bool
+	Action       HTTPAction
+	Name         string         // header name, variable name, auth realm, service name
+	Value        string         // log-format string (set-header, add-header, set-path, ...), or method
+	Regexp       *regexp.Regexp // replace-header, replace-value, replace-path
+	Replace      string         // replacement with \1 references
+	Status       int            // deny_status, return status, set-status, redirect code
+	Reason       string         // set-status reason
+	ContentType  string
+	Body         string // return string / lf-string content
+	BodyIsFormat bool
+	File         string      // return file / errorfile
+	Headers      [][2]string // return hdr
+	// Redirects.
+	RedirectKind string // location | prefix | scheme
+	RedirectTo   string // log-format target
+	DropQuery    bool
+	AppendSlash  bool
+	SetCookie    string
+	ClearCookie  string
+	Cond         *acl.Cond
 }

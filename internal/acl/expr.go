@@ -1,0 +1,724 @@
+package acl
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/halo-lb/halo/internal/suggest"
+)
+
+// kind is the type of a sample.
+type kind int
+
+const (
+	kStr kind = iota
+	kInt
+	kIP
+	kBool
+)
+
+// method is a pattern matching method (-m).
+type method int
+
+const (
+	mFound method = iota
+	mBool
+	mInt
+	mIP
+	mStr
+	mBeg
+	mEnd
+	mSub
+	mReg
+	mDir
+	mDom
+	mLen
+)
+
+var methodNames = map[string]method{"found": mFound, "bool": mBool, "int": mInt, "ip": mIP, "str": mStr,
+	"beg": mBeg, "end": mEnd, "sub": mSub, "reg": mReg, "dir": mDir, "dom": mDom, "len": mLen}
+
+// fetchDef describes a sample fetch.
+type fetchDef struct {
+	kind  kind
+	def   method
+	nargs int // required arguments (inside parentheses); -1: optional
+	// each calls fn for every value the fetch yields, stopping when fn
+	// returns true; it reports whether fn returned true.
+	each func(t *Txn, args []string, fn func(sample) bool) bool
+}
+
+type sample struct {
+	s  string
+	i  int64
+	ip netip.Addr
+}
+
+func one(v sample, fn func(sample) bool) bool { return fn(v) }
+
+func strFetch(get func(t *Txn, args []string) (string, bool)) func(*Txn, []string, func(sample) bool) bool {
+	return func(t *Txn, a []string, fn func(sample) bool) bool {
+		s, ok := get(t, a)
+		return ok && fn(sample{s: s})
+	}
+}
+
+func intFetch(get func(t *Txn, args []string) (int64, bool)) func(*Txn, []string, func(sample) bool) bool {
+	return func(t *Txn, a []string, fn func(sample) bool) bool {
+		n, ok := get(t, a)
+		return ok && fn(sample{i: n})
+	}
+}
+
+func boolFetch(get func(t *Txn) bool) func(*Txn, []string, func(sample) bool) bool {
+	return func(t *Txn, _ []string, fn func(sample) bool) bool {
+		if get(t) {
+			return fn(sample{i: 1})
+		}
+		return fn(sample{i: 0})
+	}
+}
+
+func hdrFetch(res bool) func(*Txn, []string, func(sample) bool) bool {
+	return func(t *Txn, a []string, fn func(sample) bool) bool {
+		if t.HTTP == nil {
+			return false
+		}
+		var vals []string
+		if res {
+			vals = t.HTTP.ResHeader(a[0])
+		} else {
+			vals = t.HTTP.Header(a[0])
+		}
+		// hdr() splits on commas, as HAProxy does for multi-value headers.
+		for _, v := range vals {
+			for _, part := range strings.Split(v, ",") {
+				if fn(sample{s: strings.TrimSpace(part)}) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+func path(uri string) string {
+	if i := strings.Index(uri, "://"); i >= 0 && !strings.HasPrefix(uri, "/") {
+		rest := uri[i+3:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			uri = rest[j:]
+		} else {
+			return "/"
+		}
+	}
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		return uri[:i]
+	}
+	return uri
+}
+
+var fetches = map[string]fetchDef{
+	"always_true":  {kBool, mBool, 0, boolFetch(func(*Txn) bool { return true })},
+	"always_false": {kBool, mBool, 0, boolFetch(func(*Txn) bool { return false })},
+	"src": {kIP, mIP, 0, func(t *Txn, _ []string, fn func(sample) bool) bool {
+		return t.Src.IsValid() && fn(sample{ip: t.Src.Addr().Unmap()})
+	}},
+	"dst": {kIP, mIP, 0, func(t *Txn, _ []string, fn func(sample) bool) bool {
+		return t.Dst.IsValid() && fn(sample{ip: t.Dst.Addr().Unmap()})
+	}},
+	"src_port": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return int64(t.Src.Port()), t.Src.IsValid() })},
+	"dst_port": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return int64(t.Dst.Port()), t.Dst.IsValid() })},
+	"ssl_fc":   {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil })},
+	"ssl_fc_sni": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.SSL == nil {
+			return "", false
+		}
+		return t.SSL.SNI(), t.SSL.SNI() != ""
+	})},
+	"ssl_fc_protocol": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.SSL == nil {
+			return "", false
+		}
+		return t.SSL.Protocol(), true
+	})},
+	"ssl_fc_cipher": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.SSL == nil {
+			return "", false
+		}
+		return t.SSL.Cipher(), true
+	})},
+	"ssl_c_used": {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.ClientCertUsed() })},
+	"ssl_c_verify": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
+		if t.SSL == nil {
+			return 0, false
+		}
+		return int64(t.SSL.ClientVerify()), true
+	})},
+	"ssl_c_s_dn": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.SSL == nil || !t.SSL.ClientCertUsed() {
+			return "", false
+		}
+		return t.SSL.ClientSubjectDN(), true
+	})},
+	"ssl_c_i_dn": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.SSL == nil || !t.SSL.ClientCertUsed() {
+			return "", false
+		}
+		return t.SSL.ClientIssuerDN(), true
+	})},
+	"req.len": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return int64(len(t.Payload)), true })},
+	"req.ssl_sni": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		h, err := ParseClientHello(t.Payload)
+		if err != nil || h.SNI == "" {
+			return "", false
+		}
+		return h.SNI, true
+	})},
+	"req.ssl_hello_type": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
+		h, err := ParseClientHello(t.Payload)
+		if err != nil {
+			return 0, false
+		}
+		return int64(h.Type), true
+	})},
+	"req.proto_http": {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.HTTP != nil })},
+	"method": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.HTTP == nil {
+			return "", false
+		}
+		return t.HTTP.Method(), true
+	})},
+	"path": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.HTTP == nil {
+			return "", false
+		}
+		return path(t.HTTP.URI()), true
+	})},
+	"url": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.HTTP == nil {
+			return "", false
+		}
+		return t.HTTP.URI(), true
+	})},
+	"query": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.HTTP == nil {
+			return "", false
+		}
+		_, q, ok := strings.Cut(t.HTTP.URI(), "?")
+		return q, ok
+	})},
+	"base": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.HTTP == nil {
+			return "", false
+		}
+		h := t.HTTP.Header("host")
+		if len(h) == 0 {
+			return path(t.HTTP.URI()), true
+		}
+		return h[0] + path(t.HTTP.URI()), true
+	})},
+	"url_param": {kStr, mStr, 1, strFetch(func(t *Txn, a []string) (string, bool) {
+		if t.HTTP == nil {
+			return "", false
+		}
+		_, q, ok := strings.Cut(t.HTTP.URI(), "?")
+		if !ok {
+			return "", false
+		}
+		for _, kv := range strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' }) {
+			k, v, _ := strings.Cut(kv, "=")
+			if k == a[0] {
+				return v, true
+			}
+		}
+		return "", false
+	})},
+	"req.ver": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.HTTP == nil {
+			return "", false
+		}
+		return strings.TrimPrefix(t.HTTP.Version(), "HTTP/"), true
+	})},
+	"hdr":     {kStr, mStr, 1, hdrFetch(false)},
+	"res.hdr": {kStr, mStr, 1, hdrFetch(true)},
+	"req.fhdr": {kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
+		if t.HTTP == nil {
+			return false
+		}
+		for _, v := range t.HTTP.Header(a[0]) {
+			if fn(sample{s: v}) {
+				return true
+			}
+		}
+		return false
+	}},
+	"hdr_cnt": {kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
+		if t.HTTP == nil {
+			return 0, false
+		}
+		n := 0
+		for _, v := range t.HTTP.Header(a[0]) {
+			n += strings.Count(v, ",") + 1
+		}
+		return int64(n), true
+	})},
+	"req.hdr_val": {kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
+		if t.HTTP == nil {
+			return 0, false
+		}
+		v := t.HTTP.Header(a[0])
+		if len(v) == 0 {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v[len(v)-1]), 10, 64)
+		return n, err == nil
+	})},
+	"req.cook": {kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
+		if t.HTTP == nil {
+			return false
+		}
+		for _, h := range t.HTTP.Header("cookie") {
+			for _, c := range strings.Split(h, ";") {
+				k, v, _ := strings.Cut(strings.TrimSpace(c), "=")
+				if k == a[0] && fn(sample{s: v}) {
+					return true
+				}
+			}
+		}
+		return false
+	}},
+	"status": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
+		if t.HTTP == nil || t.HTTP.ResStatus() == 0 {
+			return 0, false
+		}
+		return int64(t.HTTP.ResStatus()), true
+	})},
+	"nbsrv": {kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
+		if t.Backends == nil {
+			return 0, false
+		}
+		n, ok := t.Backends.UsableServers(a[0])
+		return int64(n), ok
+	})},
+}
+
+// aliases maps HAProxy's other names of the same fetches.
+var aliases = map[string]string{
+	"req.hdr": "hdr", "req_len": "req.len", "req_ssl_sni": "req.ssl_sni", "req.ssl_hello_type": "req.ssl_hello_type",
+	"req_ssl_hello_type": "req.ssl_hello_type", "cook": "req.cook", "req.hdr_cnt": "hdr_cnt", "hdr_val": "req.hdr_val",
+	"req_ver": "req.ver", "res.hdr": "res.hdr", "shdr": "res.hdr", "urlp": "url_param",
+}
+
+type derivedFetch struct {
+	fetch string
+	m     method
+}
+
+// derived are the fetch_method shortcuts such as path_beg = path -m beg.
+var derived = buildDerived()
+
+func buildDerived() map[string]derivedFetch {
+	d := map[string]derivedFetch{"url_ip": {"url", mIP}}
+	for _, f := range []string{"path", "url", "hdr", "base", "req.hdr", "url_param", "urlp", "req.cook", "cook", "req.ssl_sni", "req_ssl_sni", "res.hdr", "shdr", "ssl_fc_sni", "query"} {
+		for _, s := range []string{"beg", "end", "sub", "reg", "dir", "dom", "len", "found", "str"} {
+			d[f+"_"+s] = derivedFetch{f, methodNames[s]}
+		}
+	}
+	return d
+}
+
+// Expr is one `<fetch>[,conv...] [flags] [-m method] [op] <patterns...>` test.
+type Expr struct {
+	fetch    fetchDef
+	args     []string
+	convs    []func(string) string
+	m        method
+	icase    bool
+	op       string // for int: eq ge gt le lt
+	strs     []string
+	regs     []*regexp.Regexp
+	nets     []netip.Prefix
+	ranges   [][2]int64
+	boolNeed bool
+}
+
+// ParseExpr parses the words of an ACL expression.
+func ParseExpr(words []string) (*Expr, error) {
+	if len(words) == 0 {
+		return nil, errors.New("missing fetch method")
+	}
+	spec := words[0]
+	parts := strings.Split(spec, ",")
+	name, args, err := splitCall(parts[0])
+	if err != nil {
+		return nil, err
+	}
+	if a, ok := aliases[name]; ok {
+		name = a
+	}
+	e := &Expr{}
+	forced := method(-1)
+	if d, ok := derived[name]; ok && fetches[name].each == nil {
+		name = d.fetch
+		if a, ok := aliases[name]; ok {
+			name = a
+		}
+		forced = d.m
+	}
+	f, ok := fetches[name]
+	if !ok {
+		var all []string
+		for n := range fetches {
+			all = append(all, n)
+		}
+		for n := range derived {
+			all = append(all, n)
+		}
+		if knownUnsupported[name] {
+			return nil, fmt.Errorf("fetch method '%s' is valid in HAProxy but not supported by halo yet", name)
+		}
+		return nil, fmt.Errorf("unknown fetch method '%s'%s", name, suggest.Hint(name, all))
+	}
+	if f.nargs > 0 && len(args) < f.nargs {
+		return nil, fmt.Errorf("fetch method '%s' expects %d argument(s) in parentheses", name, f.nargs)
+	}
+	if f.nargs == 0 && len(args) > 0 {
+		return nil, fmt.Errorf("fetch method '%s' takes no argument", name)
+	}
+	e.fetch, e.args = f, args
+	for _, c := range parts[1:] {
+		cn, _, err := splitCall(c)
+		if err != nil {
+			return nil, err
+		}
+		switch cn {
+		case "lower":
+			e.convs = append(e.convs, strings.ToLower)
+		case "upper":
+			e.convs = append(e.convs, strings.ToUpper)
+		default:
+			return nil, fmt.Errorf("converter '%s' is not supported by halo yet (supported: lower, upper)", cn)
+		}
+	}
+	e.m = f.def
+	if forced >= 0 {
+		e.m = forced
+	}
+	i := 1
+	for ; i < len(words); i++ {
+		w := words[i]
+		if !strings.HasPrefix(w, "-") || w == "-" {
+			break
+		}
+		switch w {
+		case "-i":
+			e.icase = true
+		case "-n", "-u":
+		case "--":
+			i++
+			goto patterns
+		case "-m":
+			if i+1 >= len(words) {
+				return nil, errors.New("'-m' expects a matching method")
+			}
+			m, ok := methodNames[words[i+1]]
+			if !ok {
+				return nil, fmt.Errorf("unknown matching method '%s'%s", words[i+1], suggest.Hint(words[i+1], keysOf(methodNames)))
+			}
+			if f.kind == kInt && m != mInt && m != mFound && m != mBool {
+				return nil, fmt.Errorf("'-m %s' cannot be used with the integer fetch '%s'", words[i+1], name)
+			}
+			e.m = m
+			i++
+		case "-f":
+			return nil, errors.New("'-f <file>' pattern files are not supported by halo yet")
+		case "-M":
+			return nil, errors.New("'-M' map files are not supported by halo yet")
+		default:
+			if _, err := strconv.Atoi(w); err == nil && e.m == mInt {
+				goto patterns
+			}
+			return nil, fmt.Errorf("unknown ACL flag '%s' (expected -i, -m, -n, -u, --)", w)
+		}
+	}
+patterns:
+	pats := words[i:]
+	switch e.m {
+	case mFound:
+		if len(pats) > 0 {
+			return nil, errors.New("'-m found' takes no pattern")
+		}
+	case mBool:
+		if len(pats) > 0 {
+			return nil, fmt.Errorf("boolean fetch '%s' takes no pattern", name)
+		}
+	case mInt, mLen:
+		if len(pats) > 0 {
+			switch pats[0] {
+			case "eq", "ge", "gt", "le", "lt":
+				e.op, pats = pats[0], pats[1:]
+			}
+		}
+		if len(pats) == 0 {
+			return nil, errors.New("missing ACL pattern")
+		}
+		for _, p := range pats {
+			lo, hi, isRange := strings.Cut(p, ":")
+			var r [2]int64
+			var err1, err2 error
+			r[0], err1 = strconv.ParseInt(lo, 10, 64)
+			r[1] = r[0]
+			if isRange {
+				if lo == "" {
+					r[0], err1 = -1<<63, nil
+				}
+				if hi == "" {
+					r[1] = 1<<63 - 1
+				} else {
+					r[1], err2 = strconv.ParseInt(hi, 10, 64)
+				}
+			}
+			if err1 != nil || err2 != nil {
+				return nil, fmt.Errorf("'%s' is not a number or range", p)
+			}
+			e.ranges = append(e.ranges, r)
+		}
+	case mIP:
+		if len(pats) == 0 {
+			return nil, errors.New("missing ACL pattern")
+		}
+		for _, p := range pats {
+			pf, err := netip.ParsePrefix(p)
+			if err != nil {
+				a, err2 := netip.ParseAddr(p)
+				if err2 != nil {
+					if q, err3 := maskPrefix(p); err3 == nil {
+						pf = q
+					} else {
+						return nil, fmt.Errorf("'%s' is not a valid IPv4 or IPv6 address", p)
+					}
+				} else {
+					pf = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+				}
+			}
+			e.nets = append(e.nets, pf.Masked())
+		}
+	case mReg:
+		if len(pats) == 0 {
+			return nil, errors.New("missing ACL pattern")
+		}
+		for _, p := range pats {
+			if e.icase {
+				p = "(?i)" + p
+			}
+			re, err := regexp.Compile(p)
+			if err != nil {
+				return nil, fmt.Errorf("invalid regex '%s': %v", p, err)
+			}
+			e.regs = append(e.regs, re)
+		}
+	default:
+		if len(pats) == 0 {
+			return nil, errors.New("missing ACL pattern")
+		}
+		for _, p := range pats {
+			if e.icase {
+				p = strings.ToLower(p)
+			}
+			e.strs = append(e.strs, p)
+		}
+	}
+	return e, nil
+}
+
+// maskPrefix accepts "a.b.c.d/255.255.0.0" netmask notation.
+func maskPrefix(p string) (netip.Prefix, error) {
+	a, m, ok := strings.Cut(p, "/")
+	if !ok {
+		return netip.Prefix{}, errors.New("not a prefix")
+	}
+	addr, err := netip.ParseAddr(a)
+	mask, err2 := netip.ParseAddr(m)
+	if err != nil || err2 != nil || !mask.Is4() {
+		return netip.Prefix{}, errors.New("bad mask")
+	}
+	b := mask.As4()
+	bits := 0
+	for _, x := range b {
+		for k := 7; k >= 0; k-- {
+			if x&(1<<k) == 0 {
+				return netip.PrefixFrom(addr, bits), nil
+			}
+			bits++
+		}
+	}
+	return netip.PrefixFrom(addr, bits), nil
+}
+
+var knownUnsupported = map[string]bool{"var": true, "sc_http_req_rate": true, "src_conn_rate": true, "env": true,
+	"fc_rcvd_proxy": true, "so_id": true, "be_id": true, "fe_id": true, "payload": true, "req.payload": true,
+	"req.body": true, "req.body_param": true, "capture.req.hdr": true, "http_auth": true, "http_auth_group": true,
+	"sc0_http_req_rate": true, "sc1_http_req_rate": true, "sc2_http_req_rate": true, "src_http_req_rate": true,
+	"ssl_c_sha1": true, "ssl_fc_alpn": true, "ssl_fc_has_crt": true, "ssl_fc_has_sni": true, "req.ssl_alpn": true,
+	"req.ssl_ver": true, "rdp_cookie": true, "be_conn": true, "connslots": true, "srv_is_up": true, "fe_conn": true,
+	"queue": true, "avg_queue": true, "nbproc": true}
+
+func keysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// splitCall splits "name(a,b)" into name and arguments.
+func splitCall(s string) (string, []string, error) {
+	i := strings.IndexByte(s, '(')
+	if i < 0 {
+		return s, nil, nil
+	}
+	if !strings.HasSuffix(s, ")") {
+		return "", nil, fmt.Errorf("missing closing ')' after arguments to '%s'", s[:i])
+	}
+	inner := s[i+1 : len(s)-1]
+	if inner == "" {
+		return s[:i], nil, nil
+	}
+	return s[:i], strings.Split(inner, ","), nil
+}
+
+// Match reports whether any value of the fetch matches any pattern.
+func (e *Expr) Match(t *Txn) bool {
+	return e.fetch.each(t, e.args, func(v sample) bool {
+		for _, c := range e.convs {
+			v.s = c(v.s)
+		}
+		return e.matchOne(v)
+	})
+}
+
+func (e *Expr) matchOne(v sample) bool {
+	s := v.s
+	if e.icase {
+		s = strings.ToLower(s)
+	}
+	switch e.m {
+	case mFound:
+		return true
+	case mBool:
+		if e.fetch.kind == kStr {
+			return v.s != ""
+		}
+		return v.i != 0
+	case mInt, mLen:
+		n := v.i
+		if e.m == mLen {
+			n = int64(len(v.s))
+		} else if e.fetch.kind == kStr {
+			x, err := strconv.ParseInt(strings.TrimSpace(v.s), 10, 64)
+			if err != nil {
+				return false
+			}
+			n = x
+		}
+		for _, r := range e.ranges {
+			switch e.op {
+			case "eq", "":
+				if n >= r[0] && n <= r[1] {
+					return true
+				}
+			case "ge":
+				if n >= r[0] {
+					return true
+				}
+			case "gt":
+				if n > r[0] {
+					return true
+				}
+			case "le":
+				if n <= r[0] {
+					return true
+				}
+			case "lt":
+				if n < r[0] {
+					return true
+				}
+			}
+		}
+	case mIP:
+		ip := v.ip
+		if !ip.IsValid() {
+			a, err := netip.ParseAddr(v.s)
+			if err != nil {
+				return false
+			}
+			ip = a.Unmap()
+		}
+		for _, n := range e.nets {
+			if n.Contains(ip) {
+				return true
+			}
+		}
+	case mReg:
+		for _, re := range e.regs {
+			if re.MatchString(v.s) {
+				return true
+			}
+		}
+	case mStr:
+		for _, p := range e.strs {
+			if s == p {
+				return true
+			}
+		}
+	case mBeg:
+		for _, p := range e.strs {
+			if strings.HasPrefix(s, p) {
+				return true
+			}
+		}
+	case mEnd:
+		for _, p := range e.strs {
+			if strings.HasSuffix(s, p) {
+				return true
+			}
+		}
+	case mSub:
+		for _, p := range e.strs {
+			if strings.Contains(s, p) {
+				return true
+			}
+		}
+	case mDir:
+		for _, p := range e.strs {
+			if delimited(s, p, '/') {
+				return true
+			}
+		}
+	case mDom:
+		for _, p := range e.strs {
+			if delimited(s, p, '.') || delimited(s, p, '/') {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// delimited reports whether p appears in s bounded by sep or the ends.
+func delimited(s, p string, sep byte) bool {
+	p = strings.Trim(p, string(sep))
+	if p == "" {
+		return false
+	}
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == rune(sep) || r == '?' || r == ':' }) {
+		if part == p {
+			return true
+		}
+	}
+	return strings.Contains(string(sep)+strings.Trim(s, string(sep))+string(sep), string(sep)+p+string(sep))
+}

@@ -1,0 +1,219 @@
+package config
+
+import (
+	"os"
+	"strings"
+)
+
+func (b *builder) globalLine(ln *Line) {
+	b.dispatch(globalKeywords, ln, "global")
+}
+
+var globalKeywords = mkTable(concat(
+	[]*Keyword{
+		{Name: "maxconn", Sections: InGlobal, Doc: "process-wide limit of concurrent connections", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<maxconn> as argument") {
+				if n, err := parseInt(ln.Words[1], 1, 1<<30); err != nil {
+					b.errorf(ln.Pos, "'maxconn' %v", err)
+				} else {
+					b.cfg.Global.MaxConn = n
+				}
+			}
+		}},
+		{Name: "daemon", Sections: InGlobal, Doc: "detach and run in the background (as -D)", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 0, 0, "no argument") {
+				b.cfg.Global.Daemon = true
+			}
+		}},
+		{Name: "pidfile", Sections: InGlobal, Doc: "write the process id to this file (as -p)", parse: gStr(func(g *Global) *string { return &g.PidFile })},
+		{Name: "node", Sections: InGlobal, Doc: "node name shown by the stats page", parse: gStr(func(g *Global) *string { return &g.Node })},
+		{Name: "description", Sections: InGlobal, Doc: "text shown by the stats page", parse: func(b *builder, ln *Line) {
+			b.cfg.Global.Description = strings.Join(ln.Words[1:], " ")
+		}},
+		{Name: "nbthread", Sections: InGlobal, Doc: "number of threads (sets GOMAXPROCS)", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<number> as argument") {
+				if n, err := parseInt(ln.Words[1], 1, 4096); err != nil {
+					b.errorf(ln.Pos, "'nbthread' %v", err)
+				} else {
+					b.cfg.Global.NbThread = n
+				}
+			}
+		}},
+		{Name: "spread-checks", Sections: InGlobal, Doc: "randomise health-check intervals by up to this percentage (0-50)", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<percent> as argument") {
+				if n, err := parseInt(ln.Words[1], 0, 50); err != nil {
+					b.errorf(ln.Pos, "'spread-checks' %v", err)
+				} else {
+					b.cfg.Global.SpreadChecks = n
+				}
+			}
+		}},
+		{Name: "ca-base", Sections: InGlobal, Doc: "directory relative ca-file/crl-file paths are resolved against", parse: gStr(func(g *Global) *string { return &g.CABase })},
+		{Name: "crt-base", Sections: InGlobal, Doc: "directory relative crt paths are resolved against", parse: gStr(func(g *Global) *string { return &g.CRTBase })},
+		{Name: "hard-stop-after", Sections: InGlobal, Doc: "maximum time a soft stop may take", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<time> as argument") {
+				if d, err := parseTime(ln.Words[1]); err != nil {
+					b.errorf(ln.Pos, "'hard-stop-after' %v", err)
+				} else {
+					b.cfg.Global.HardStopAfter = d
+				}
+			}
+		}},
+		{Name: "tune.bufsize", Sections: InGlobal, Doc: "buffer size, which bounds HTTP header blocks (default 16384)", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<size> as argument") {
+				if n, err := parseInt(ln.Words[1], 1024, 1<<26); err != nil {
+					b.errorf(ln.Pos, "'tune.bufsize' %v", err)
+				} else {
+					b.cfg.Global.TuneBufSize = n
+				}
+			}
+		}},
+		{Name: "tune.http.maxhdr", Sections: InGlobal, Doc: "maximum number of headers in a request (default 101)", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<number> as argument") {
+				if n, err := parseInt(ln.Words[1], 1, 32767); err != nil {
+					b.errorf(ln.Pos, "'tune.http.maxhdr' %v", err)
+				} else {
+					b.cfg.Global.TuneMaxHdr = n
+				}
+			}
+		}},
+		{Name: "log", Sections: InGlobal, Doc: "add a log target (address, facility, levels)", parse: func(b *builder, ln *Line) {
+			if t, ok := b.parseLog(ln); ok {
+				if t.Global {
+					b.errorf(ln.Pos, "'log global' is only valid in defaults and proxy sections")
+					return
+				}
+				b.cfg.Global.Logs = append(b.cfg.Global.Logs, t)
+			}
+		}},
+		{Name: "log-tag", Sections: InGlobal, Doc: "syslog tag (default: program name)", parse: gStr(func(g *Global) *string { return &g.LogTag })},
+		{Name: "log-send-hostname", Sections: InGlobal, Doc: "put a hostname field in syslog headers", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 0, 1, "at most one <hostname>") {
+				h := ""
+				if len(ln.Words) == 2 {
+					h = ln.Words[1]
+				} else {
+					h, _ = os.Hostname()
+				}
+				b.cfg.Global.LogSendHostname = &h
+			}
+		}},
+		{Name: "setenv", Sections: InGlobal, Doc: "set an environment variable for the following lines", parse: envOp("setenv", 2)},
+		{Name: "presetenv", Sections: InGlobal, Doc: "set an environment variable unless already set", parse: envOp("presetenv", 2)},
+		{Name: "unsetenv", Sections: InGlobal, Doc: "remove environment variables", parse: envOp("unsetenv", -1)},
+		{Name: "resetenv", Sections: InGlobal, Doc: "clear the environment except the named variables", parse: envOp("resetenv", -1)},
+		{Name: "master-worker", Sections: InGlobal, Status: Unsupported, Note: "master-worker mode comes with hitless reloads; use -sf for reloads today"},
+		{Name: "zero-warning", Sections: InGlobal, Doc: "treat warnings as fatal (as -dW)", parse: func(b *builder, ln *Line) { b.cfg.Global.ZeroWarning = true }},
+		{Name: "quiet", Sections: InGlobal, Doc: "do not print messages at startup (as -q)"},
+		{Name: "user", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended user (e.g. with systemd User=)", parse: gStr(func(g *Global) *string { return &g.User })},
+		{Name: "group", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended group (e.g. with systemd Group=)", parse: gStr(func(g *Global) *string { return &g.Group })},
+		{Name: "uid", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended user"},
+		{Name: "gid", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended group"},
+		{Name: "chroot", Sections: InGlobal, Status: NoEffect, Note: "halo does not chroot yet; use systemd RootDirectory= or ProtectSystem=", parse: gStr(func(g *Global) *string { return &g.Chroot })},
+		{Name: "stats socket", Sections: InGlobal, Status: NoEffect, Note: "the runtime API socket is not available yet, the socket is not created"},
+		{Name: "stats timeout", Sections: InGlobal, Status: NoEffect, Note: "the runtime API socket is not available yet"},
+		{Name: "stats maxconn", Sections: InGlobal, Status: NoEffect, Note: "the runtime API socket is not available yet"},
+		{Name: "ssl-default-bind-ciphers", Sections: InGlobal, Status: NoEffect, Note: "TLS termination is not available yet"},
+		{Name: "ssl-default-bind-ciphersuites", Sections: InGlobal, Status: NoEffect, Note: "TLS termination is not available yet"},
+		{Name: "ssl-default-bind-options", Sections: InGlobal, Status: NoEffect, Note: "TLS termination is not available yet"},
+		{Name: "ssl-default-server-ciphers", Sections: InGlobal, Status: NoEffect, Note: "TLS to servers is not available yet"},
+		{Name: "ssl-default-server-ciphersuites", Sections: InGlobal, Status: NoEffect, Note: "TLS to servers is not available yet"},
+		{Name: "ssl-default-server-options", Sections: InGlobal, Status: NoEffect, Note: "TLS to servers is not available yet"},
+		{Name: "tune.ssl.default-dh-param", Sections: InGlobal, Status: NoEffect, Note: "Go's TLS stack offers no finite-field DHE cipher suites, so there are no DH parameters to size"},
+		{Name: "ulimit-n", Sections: InGlobal, Status: NoEffect, Note: "halo raises its file-descriptor soft limit to the hard limit at start; set the hard limit with systemd LimitNOFILE="},
+		{Name: "nbproc", Sections: InGlobal, Status: Removed, Note: "HAProxy 2.5 (multi-process mode is gone). Use 'nbthread' instead."},
+	},
+	unsupported(InGlobal, "", "cpu-map", "default-path", "external-check", "insecure-fork-wanted", "insecure-setuid-wanted",
+		"issuers-chain-path", "localpeer", "lua-load", "lua-load-per-thread", "lua-prepend-path", "mworker-max-reloads",
+		"numa-cpu-mapping", "pp2-never-send-local", "set-dumpable", "set-var", "ssl-default-bind-curves",
+		"ssl-dh-param-file", "ssl-server-verify", "ssl-skip-self-issued-ca", "strict-limits", "thread-group",
+		"unix-bind", "busy-polling", "max-spread-checks", "maxconnrate", "maxcomprate", "maxcompcpuusage", "maxpipes",
+		"maxsessrate", "maxsslconn", "maxsslrate", "maxzlibmem", "noepoll", "nokqueue", "noevports", "nopoll",
+		"nosplice", "nogetaddrinfo", "noreuseport", "profiling.tasks", "ssl-engine", "ssl-mode-async",
+		"h1-case-adjust", "h1-case-adjust-file", "h2-workaround-bogus-websocket-clients", "expose-experimental-directives",
+		"debug", "tune.ssl.cachesize", "tune.ssl.lifetime", "tune.ssl.maxrecord", "tune.ssl.capture-buffer-size",
+		"tune.maxrewrite", "tune.maxaccept", "tune.maxpollevents", "tune.http.cookielen", "tune.http.logurilen",
+		"tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.header-table-size",
+		"tune.h2.max-frame-size", "tune.idletimer", "tune.lua.maxmem", "tune.lua.session-timeout",
+		"tune.lua.task-timeout", "tune.lua.service-timeout", "tune.pipesize", "tune.rcvbuf.client", "tune.rcvbuf.server",
+		"tune.sndbuf.client", "tune.sndbuf.server", "tune.recv_enough", "tune.runqueue-depth", "tune.comp.maxlevel",
+		"tune.zlib.memlevel", "tune.zlib.windowsize", "tune.vars.global-max-size", "tune.vars.proc-max-size",
+		"tune.vars.reqres-max-size", "tune.vars.sess-max-size", "tune.vars.txn-max-size", "tune.buffers.limit",
+		"tune.buffers.reserve", "tune.fd.edge-triggered", "tune.listener.multi-queue", "tune.pattern.cache-size",
+		"tune.pool-high-fd-ratio", "tune.pool-low-fd-ratio", "tune.sched.low-latency", "tune.ssl.force-private-cache",
+		"tune.ssl.keylog", "tune.ssl.ssl-ctx-cache-size", "tune.ssl.ocsp-update.maxdelay", "tune.fail-alloc",
+		"tune.idle-pool.shared", "server-state-file", "server-state-base", "stats bind-process", "hash-balance-factor",
+		"tune.ssl.ocsp-update.mindelay", "ssl-load-extra-files", "ssl-load-extra-del-ext", "ssl-propquery", "ssl-provider",
+		"ssl-provider-path", "httpclient.resolvers.id", "httpclient.ssl.verify", "httpclient.ssl.ca-file", "log-send-hostname-fmt", "tune.quic.frontend.conn-tx-buffers.limit", "tune.http.maxhdr-size"),
+))
+
+func concat(lists ...[]*Keyword) []*Keyword {
+	var out []*Keyword
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+func gStr(field func(*Global) *string) func(*builder, *Line) {
+	return func(b *builder, ln *Line) {
+		if b.argCount(ln, 1, 1, 1, "exactly one argument") {
+			*field(&b.cfg.Global) = ln.Words[1]
+		}
+	}
+}
+
+// envOp applies setenv-like keywords at once, so later lines see the
+// variables, as HAProxy does.
+func envOp(op string, n int) func(*builder, *Line) {
+	return func(b *builder, ln *Line) {
+		args := ln.Words[1:]
+		if n >= 0 && len(args) != n {
+			b.errorf(ln.Pos, "'%s' expects <name> and <value> as arguments", op)
+			return
+		}
+		if op == "unsetenv" && len(args) == 0 {
+			b.errorf(ln.Pos, "'unsetenv' expects at least one variable name")
+			return
+		}
+		b.cfg.Global.SetEnv = append(b.cfg.Global.SetEnv, EnvOp{Op: op, Name: strings.Join(args, " ")})
+		prev := b.opts.LookupEnv
+		switch op {
+		case "setenv", "presetenv":
+			name, val := args[0], args[1]
+			if op == "presetenv" {
+				if _, ok := prev(name); ok {
+					return
+				}
+			}
+			b.opts.LookupEnv = func(k string) (string, bool) {
+				if k == name {
+					return val, true
+				}
+				return prev(k)
+			}
+		case "unsetenv":
+			drop := map[string]bool{}
+			for _, a := range args {
+				drop[a] = true
+			}
+			b.opts.LookupEnv = func(k string) (string, bool) {
+				if drop[k] {
+					return "", false
+				}
+				return prev(k)
+			}
+		case "resetenv":
+			keep := map[string]bool{}
+			for _, a := range args {
+				keep[a] = true
+			}
+			b.opts.LookupEnv = func(k string) (string, bool) {
+				if !keep[k] {
+					return "", false
+				}
+				return prev(k)
+			}
+		}
+	}
+}

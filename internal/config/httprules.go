@@ -1,0 +1,309 @@
+package config
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/halo-lb/halo/internal/suggest"
+)
+
+var httpReqActions = []string{"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
+	"replace-header", "replace-value", "set-path", "set-query", "set-uri", "replace-path", "set-method", "auth",
+	"set-var", "use-service", "tarpit"}
+
+var httpResActions = []string{"allow", "deny", "return", "set-header", "add-header", "del-header", "replace-header",
+	"replace-value", "set-status", "set-var", "redirect"}
+
+// knownHTTPActions are the other actions of HAProxy 2.6, refused as not supported yet.
+var knownHTTPActions = setOf("add-acl", "cache-use", "cache-store", "capture", "del-acl", "del-map", "disable-l7-retry",
+	"do-resolve", "early-hint", "normalize-uri", "reject", "replace-pathq", "sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1",
+	"sc-set-gpt", "sc-set-gpt0", "send-spoe-group", "set-dst", "set-dst-port", "set-log-level", "set-map", "set-mark",
+	"set-nice", "set-pathq", "set-priority-class", "set-priority-offset", "set-src", "set-src-port", "set-timeout",
+	"set-tos", "set-var-fmt", "silent-drop", "strict-mode", "track-sc0", "track-sc1", "track-sc2", "unset-var",
+	"wait-for-body", "wait-for-handshake", "set-bandwidth-limit")
+
+// parseHTTPRule parses http-request / http-response lines.
+func (b *builder) parseHTTPRule(ln *Line, response bool) {
+	w := ln.Words
+	kw := w[0]
+	if len(w) < 2 {
+		b.errorf(ln.Pos, "'%s' expects an action", kw)
+		return
+	}
+	r := &HTTPRule{Pos: ln.Pos, Response: response}
+	act := w[1]
+	allowed := httpReqActions
+	if response {
+		allowed = httpResActions
+	}
+	if !hasWord(allowed, act) {
+		if knownHTTPActions[act] || hasWord(httpReqActions, act) || hasWord(httpResActions, act) {
+			b.errorf(ln.Pos, "'%s %s' is a valid HAProxy action that halo does not support yet", kw, act)
+		} else {
+			b.errorf(ln.Pos, "'%s' unknown action '%s'%s", kw, act, suggest.Hint(act, allowed))
+		}
+		return
+	}
+	// Find where the condition starts.
+	end := len(w)
+	for i := 2; i < len(w); i++ {
+		if w[i] == "if" || w[i] == "unless" {
+			end = i
+			break
+		}
+	}
+	args := w[2:end]
+	need := func(n int, usage string) bool {
+		if len(args) != n {
+			b.errorf(ln.Pos, "'%s %s' expects %s", kw, act, usage)
+			return false
+		}
+		return true
+	}
+	ok := true
+	switch act {
+	case "allow":
+		r.Action = ActAllow
+		ok = need(0, "no argument before the condition")
+	case "deny", "tarpit":
+		r.Action = ActDeny
+		if act == "tarpit" {
+			r.Action = ActTarpit
+		}
+		r.Status = 403
+		ok = b.parseReturnArgs(ln, kw+" "+act, args, r, true)
+	case "return":
+		r.Action, r.Status = ActReturn, 200
+		ok = b.parseReturnArgs(ln, kw+" "+act, args, r, false)
+	case "redirect":
+		r.Action = ActRedirect
+		ok = b.parseRedirect(&Line{Pos: ln.Pos, Words: w[1:end]}, 1, r)
+	case "set-header", "add-header":
+		r.Action = ActSetHeader
+		if act == "add-header" {
+			r.Action = ActAddHeader
+		}
+		if ok = need(2, "exactly 2 arguments"); ok {
+			r.Name, r.Value = args[0], args[1]
+			ok = b.checkFormat(ln, r.Value)
+		}
+	case "del-header":
+		r.Action = ActDelHeader
+		if len(args) == 3 && args[1] == "-m" {
+			b.errorf(ln.Pos, "'%s del-header <name> -m <method>' is not supported by halo yet", kw)
+			return
+		}
+		if ok = need(1, "exactly 1 argument"); ok {
+			r.Name = args[0]
+		}
+	case "replace-header", "replace-value":
+		r.Action = ActReplaceHeader
+		if act == "replace-value" {
+			r.Action = ActReplaceValue
+		}
+		if ok = need(3, "exactly 3 arguments: <name> <regex> <replacement>"); ok {
+			r.Name, r.Replace = args[0], args[2]
+			r.Regexp, ok = b.regex(ln, args[1])
+		}
+	case "set-path", "set-query", "set-uri", "set-method":
+		r.Action = map[string]HTTPAction{"set-path": ActSetPath, "set-query": ActSetQuery, "set-uri": ActSetURI, "set-method": ActSetMethod}[act]
+		if ok = need(1, "exactly 1 argument"); ok {
+			r.Value = args[0]
+			ok = b.checkFormat(ln, r.Value)
+		}
+	case "replace-path":
+		r.Action = ActReplacePath
+		if ok = need(2, "exactly 2 arguments: <regex> <replacement>"); ok {
+			r.Replace = args[1]
+			r.Regexp, ok = b.regex(ln, args[0])
+		}
+	case "auth":
+		r.Action = ActAuth
+		if len(args) == 2 && args[0] == "realm" {
+			r.Name = args[1]
+		} else if len(args) != 0 {
+			b.errorf(ln.Pos, "'%s auth' expects [realm <realm>]", kw)
+			return
+		}
+	case "set-var":
+		r.Action = ActSetVar
+		if ok = need(1, "exactly 1 expression after set-var(<name>)"); ok {
+			b.errorf(ln.Pos, "'%s set-var' is not supported by halo yet", kw)
+			return
+		}
+	case "set-status":
+		r.Action = ActSetStatus
+		if len(args) != 1 && !(len(args) == 3 && args[1] == "reason") {
+			b.errorf(ln.Pos, "'%s set-status' expects <status> [reason <text>]", kw)
+			return
+		}
+		n, err := parseInt(args[0], 100, 999)
+		if err != nil {
+			b.errorf(ln.Pos, "'%s set-status' expects a status code between 100 and 999, got '%s'", kw, args[0])
+			return
+		}
+		r.Status = n
+		if len(args) == 3 {
+			r.Reason = args[2]
+		}
+	case "use-service":
+		r.Action = ActUseService
+		if ok = need(1, "a service name"); ok {
+			if args[0] != "prometheus-exporter" {
+				b.errorf(ln.Pos, "'%s use-service' unknown service '%s' (halo knows 'prometheus-exporter')", kw, args[0])
+				return
+			}
+			r.Name = args[0]
+		}
+	}
+	if strings.HasPrefix(act, "set-var(") {
+		b.errorf(ln.Pos, "'%s set-var' is not supported by halo yet", kw)
+		return
+	}
+	if !ok {
+		return
+	}
+	if end < len(w) {
+		c, err := b.cond(ln, end)
+		if err != nil {
+			return
+		}
+		r.Cond = c
+	}
+	if response {
+		b.px.HTTPResponse = append(b.px.HTTPResponse, r)
+	} else {
+		b.px.HTTPRequest = append(b.px.HTTPRequest, r)
+	}
+}
+
+func (b *builder) regex(ln *Line, s string) (*regexp.Regexp, bool) {
+	re, err := regexp.Compile(s)
+	if err != nil {
+		b.errorf(ln.Pos, "'%s' invalid regex '%s': %v", ln.Words[0], s, err)
+		return nil, false
+	}
+	return re, true
+}
+
+func (b *builder) checkFormat(ln *Line, s string) bool {
+	if err := formatCheck(s); err != nil {
+		b.errorf(ln.Pos, "'%s' %v", strings.Join(ln.Words[:2], " "), err)
+		return false
+	}
+	return true
+}
+
+// parseReturnArgs parses deny/return options: [deny_status|status N]
+// [content-type T] [string S|lf-string F|file F|lf-file F|errorfile F|errorfiles N] [hdr N V]*
+func (b *builder) parseReturnArgs(ln *Line, what string, args []string, r *HTTPRule, deny bool) bool {
+	for i := 0; i < len(args); i++ {
+		k := args[i]
+		if i+1 >= len(args) {
+			b.errorf(ln.Pos, "'%s' option '%s' expects an argument", what, k)
+			return false
+		}
+		v := args[i+1]
+		switch k {
+		case "status", "deny_status":
+			n, err := parseInt(v, 200, 599)
+			if err != nil {
+				b.errorf(ln.Pos, "'%s' %s expects a status code between 200 and 599, got '%s'", what, k, v)
+				return false
+			}
+			r.Status = n
+		case "content-type":
+			r.ContentType = v
+		case "string", "lf-string":
+			r.Body, r.BodyIsFormat = v, k == "lf-string"
+		case "file", "errorfile":
+			r.File = v
+		case "hdr":
+			if i+2 >= len(args) {
+				b.errorf(ln.Pos, "'%s' hdr expects <name> and <value>", what)
+				return false
+			}
+			r.Headers = append(r.Headers, [2]string{v, args[i+2]})
+			i++
+		case "lf-file", "errorfiles", "default-errorfiles":
+			b.errorf(ln.Pos, "'%s' option '%s' is not supported by halo yet", what, k)
+			return false
+		default:
+			b.errorf(ln.Pos, "'%s' unknown option '%s' (expected status, content-type, string, lf-string, file, errorfile, hdr)", what, k)
+			return false
+		}
+		i++
+	}
+	if (r.Body != "" || r.File != "") && r.ContentType == "" && r.File == "" {
+		b.errorf(ln.Pos, "'%s' : a 'content-type' is required with a body", what)
+		return false
+	}
+	return true
+}
+
+// parseRedirect parses `redirect location|prefix|scheme <to> [code N]
+// [drop-query] [append-slash] [set-cookie N=V] [clear-cookie N=]` from
+// w[i] on, and a trailing condition.
+func (b *builder) parseRedirect(ln *Line, i int, r *HTTPRule) bool {
+	w := ln.Words
+	r.Action, r.Status = ActRedirect, 302
+	if i+1 >= len(w) {
+		b.errorf(ln.Pos, "'redirect' expects 'location', 'prefix' or 'scheme' followed by a target")
+		return false
+	}
+	switch w[i] {
+	case "location", "prefix", "scheme":
+		r.RedirectKind, r.RedirectTo = w[i], w[i+1]
+	default:
+		b.errorf(ln.Pos, "'redirect' expects 'location', 'prefix' or 'scheme', got '%s'", w[i])
+		return false
+	}
+	if !b.checkFormat(ln, r.RedirectTo) {
+		return false
+	}
+	for j := i + 2; j < len(w); j++ {
+		switch w[j] {
+		case "code":
+			if j+1 >= len(w) {
+				b.errorf(ln.Pos, "'redirect' 'code' expects a status")
+				return false
+			}
+			n, err := strconv.Atoi(w[j+1])
+			if err != nil || (n != 301 && n != 302 && n != 303 && n != 307 && n != 308) {
+				b.errorf(ln.Pos, "'redirect' 'code' expects 301, 302, 303, 307 or 308, got '%s'", w[j+1])
+				return false
+			}
+			r.Status = n
+			j++
+		case "drop-query":
+			r.DropQuery = true
+		case "append-slash":
+			r.AppendSlash = true
+		case "set-cookie", "clear-cookie":
+			if j+1 >= len(w) {
+				b.errorf(ln.Pos, "'redirect' '%s' expects a cookie", w[j])
+				return false
+			}
+			if w[j] == "set-cookie" {
+				r.SetCookie = w[j+1]
+			} else {
+				r.ClearCookie = w[j+1]
+			}
+			j++
+		case "if", "unless":
+			if ln.Words[0] == "redirect" {
+				c, err := b.cond(ln, j)
+				if err != nil {
+					return false
+				}
+				r.Cond = c
+			}
+			return true
+		default:
+			b.errorf(ln.Pos, "'redirect' unknown option '%s' (expected code, drop-query, append-slash, set-cookie, clear-cookie, if, unless)", w[j])
+			return false
+		}
+	}
+	return true
+}

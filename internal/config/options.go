@@ -1,0 +1,199 @@
+package config
+
+import (
+	"strconv"
+
+	"github.com/halo-lb/halo/internal/suggest"
+)
+
+// optionKeywords is the table of `option <name>` keywords. The parse
+// function receives the line with "option" removed from the front and the
+// negation flag in b.optNeg.
+var optionKeywords = mkTable(concat(
+	[]*Keyword{
+		flagOpt("allbackups", inBE, "use all backup servers at once when all active servers are down", func(o *Options) *bool { return &o.AllBackups }),
+		flagOpt("log-health-checks", inBE, "log every health-check result, not only state changes", func(o *Options) *bool { return &o.LogHealthChecks }),
+		flagOpt("dontlognull", inFE, "do not log connections that carried no data", func(o *Options) *bool { return &o.DontLogNull }),
+		flagOpt("dontlog-normal", inFE, "log only errors and anomalies", func(o *Options) *bool { return &o.DontLogNormal }),
+		flagOpt("log-separate-errors", inFE, "raise the level of error logs", func(o *Options) *bool { return &o.LogSeparateErrors }),
+		flagOpt("tcpka", inAllProxies, "TCP keep-alive on both sides", func(o *Options) *bool { return &o.TCPKeepAlive }),
+		flagOpt("clitcpka", inFE, "TCP keep-alive on the client side", func(o *Options) *bool { return &o.ClientKeepAlive }),
+		flagOpt("srvtcpka", inBE, "TCP keep-alive on the server side", func(o *Options) *bool { return &o.ServerKeepAlive }),
+		flagOpt("splice-auto", inAllProxies, "use splice(2) when forwarding (halo always splices TCP-to-TCP copies)", func(o *Options) *bool { return &o.SpliceAuto }),
+		{Name: "tcplog", Sections: inFE, Doc: "TCP log format", parse: func(b *builder, ln *Line) {
+			b.px.Options.TCPLog = !b.optNeg
+			if !b.optNeg {
+				b.px.Options.HTTPLog, b.px.Options.HTTPSLog, b.px.LogFormat = false, false, ""
+			}
+		}},
+		{Name: "httplog", Sections: inFE, Doc: "HTTP log format ('clf' for the common log format)", parse: func(b *builder, ln *Line) {
+			b.px.Options.HTTPLog = !b.optNeg
+			if len(ln.Words) > 1 {
+				if ln.Words[1] != "clf" {
+					b.errorf(ln.Pos, "'option httplog' only supports the 'clf' argument, got '%s'", ln.Words[1])
+					return
+				}
+				b.px.Options.HTTPLogCLF = true
+			}
+			if !b.optNeg {
+				b.px.Options.TCPLog, b.px.Options.HTTPSLog, b.px.LogFormat = false, false, ""
+			}
+		}},
+		{Name: "httpslog", Sections: inFE, Doc: "HTTP log format with TLS fields", parse: func(b *builder, ln *Line) {
+			b.px.Options.HTTPSLog = !b.optNeg
+			if !b.optNeg {
+				b.px.Options.TCPLog, b.px.Options.HTTPLog, b.px.LogFormat = false, false, ""
+			}
+		}},
+		{Name: "redispatch", Sections: inBE, Doc: "retry on another server after a connection failure ([interval])", parse: func(b *builder, ln *Line) {
+			if b.optNeg {
+				b.px.Redispatch = 0
+				return
+			}
+			b.px.Redispatch = 1
+			if len(ln.Words) > 1 {
+				n, err := strconv.Atoi(ln.Words[1])
+				if err != nil {
+					b.errorf(ln.Pos, "'option redispatch' expects an integer interval, got '%s'", ln.Words[1])
+					return
+				}
+				b.px.Redispatch = n
+			}
+		}},
+		{Name: "tcp-check", Sections: inBE, Doc: "health checks run the tcp-check rules", parse: func(b *builder, ln *Line) {
+			if b.optNeg {
+				b.px.Check.Kind = CheckL4
+				return
+			}
+			b.px.Check.Kind = CheckTCP
+		}},
+		{Name: "httpchk", Sections: inBE, Doc: "HTTP health checks: option httpchk [<method>] [<uri>] [<version>]", parse: func(b *builder, ln *Line) {
+			if b.optNeg {
+				b.px.Check.Kind = CheckL4
+				return
+			}
+			h := &b.px.Check.HTTP
+			b.px.Check.Kind = CheckHTTP
+			h.Method, h.URI, h.Version = "OPTIONS", "/", "HTTP/1.0"
+			args := ln.Words[1:]
+			switch len(args) {
+			case 0:
+			case 1:
+				h.URI = args[0]
+			case 2:
+				h.Method, h.URI = args[0], args[1]
+			case 3:
+				h.Method, h.URI, h.Version = args[0], args[1], args[2]
+			default:
+				b.errorf(ln.Pos, "'option httpchk' expects at most <method> <uri> <version>; send headers with 'http-check send hdr <name> <value>'")
+			}
+		}},
+		{Name: "forwardfor", Sections: inAllProxies, Doc: "add X-Forwarded-For: [except <net>] [header <name>] [if-none]", parse: func(b *builder, ln *Line) {
+			b.px.ForwardFor = b.parseForward(ln, "X-Forwarded-For")
+		}},
+		{Name: "originalto", Sections: inAllProxies, Doc: "add X-Original-To: [except <net>] [header <name>]", parse: func(b *builder, ln *Line) {
+			b.px.OriginalTo = b.parseForward(ln, "X-Original-To")
+		}},
+		{Name: "http-keep-alive", Sections: inAllProxies, Doc: "keep-alive on both sides (default)", parse: connMode(HTTPKeepAlive)},
+		{Name: "http-server-close", Sections: inAllProxies, Doc: "close the server connection after each response", parse: connMode(HTTPServerClose)},
+		{Name: "httpclose", Sections: inAllProxies, Doc: "close both connections after each response", parse: connMode(HTTPClose)},
+		{Name: "http-pretend-keepalive", Sections: inAllProxies, Status: Removed, Note: "HAProxy 2.2 keeps server connections alive by itself"},
+		{Name: "forceclose", Sections: inAllProxies, Status: Removed, Note: "HAProxy 2.0. Use 'option httpclose' instead."},
+		{Name: "http-tunnel", Sections: inAllProxies, Status: Removed, Note: "HAProxy 2.1. Use 'option http-keep-alive' (the default) instead."},
+		{Name: "independant-streams", Sections: inAllProxies, Status: Removed, Note: "HAProxy 2.1. Use 'option independent-streams' instead."},
+		{Name: "ssl-hello-chk", Sections: inBE, Status: Unsupported, Note: "use 'check-ssl' once TLS health checks land, or 'option tcp-check'"},
+	},
+	unsupported(inAllProxies, "", "abortonclose", "accept-invalid-http-request", "accept-invalid-http-response", "checkcache",
+		"contstats", "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "http-buffer-request",
+		"http-ignore-probes", "http-no-delay", "http-restrict-req-hdr-names", "http-use-proxy-header", "http_proxy",
+		"independent-streams", "ldap-check", "external-check", "logasap", "mysql-check", "nolinger", "persist",
+		"pgsql-check", "prefer-last-server", "redis-check", "smtpchk", "socket-stats", "splice-request",
+		"splice-response", "spop-check", "tcp-smart-accept", "tcp-smart-connect", "transparent",
+		"idle-close-on-response", "disable-h2-upgrade"),
+))
+
+func flagOpt(name string, sections uint8, doc string, field func(*Options) *bool) *Keyword {
+	return &Keyword{Name: name, Sections: sections, Doc: doc, parse: func(b *builder, ln *Line) {
+		if len(ln.Words) > 1 {
+			b.errorf(ln.Pos, "'option %s' takes no argument", name)
+			return
+		}
+		*field(&b.px.Options) = !b.optNeg
+	}}
+}
+
+func connMode(m HTTPConnMode) func(*builder, *Line) {
+	return func(b *builder, ln *Line) {
+		if b.optNeg {
+			b.px.HTTPConnMode = HTTPKeepAlive
+			return
+		}
+		b.px.HTTPConnMode = m
+	}
+}
+
+func (b *builder) parseForward(ln *Line, header string) *ForwardFor {
+	if b.optNeg {
+		return nil
+	}
+	f := &ForwardFor{Header: header}
+	w := ln.Words[1:]
+	for i := 0; i < len(w); i++ {
+		switch w[i] {
+		case "except", "header":
+			if i+1 >= len(w) {
+				b.errorf(ln.Pos, "'option %s %s' expects a value", ln.Words[0], w[i])
+				return nil
+			}
+			if w[i] == "except" {
+				if _, err := parseAddr(w[i+1], false); err != nil && !validCIDR(w[i+1]) {
+					b.errorf(ln.Pos, "'option %s except' expects a network, got '%s'", ln.Words[0], w[i+1])
+					return nil
+				}
+				f.Except = w[i+1]
+			} else {
+				f.Header = w[i+1]
+			}
+			i++
+		case "if-none":
+			f.IfNone = true
+		default:
+			b.errorf(ln.Pos, "'option %s' only supports optional values: 'except', 'header' and 'if-none' (got '%s')", ln.Words[0], w[i])
+			return nil
+		}
+	}
+	return f
+}
+
+func (b *builder) parseOption(ln *Line, neg bool) {
+	if len(ln.Words) < 2 {
+		b.errorf(ln.Pos, "'option' expects an option name")
+		return
+	}
+	name := ln.Words[1]
+	k, ok := optionKeywords[name]
+	if !ok {
+		b.errorf(ln.Pos, "unknown option '%s'%s", name, suggest.Hint(name, optionKeywords.names()))
+		return
+	}
+	if !k.allowed(b.sec) {
+		b.misplaced(ln, "option "+name, k.Sections, b.secName)
+		return
+	}
+	switch k.Status {
+	case Unsupported:
+		b.errorf(ln.Pos, "'option %s' is a valid HAProxy option that halo does not support yet%s", name, noteSuffix(k.Note))
+		return
+	case Removed:
+		b.errorf(ln.Pos, "'option %s' is not supported anymore since %s", name, k.Note)
+		return
+	}
+	b.optNeg = neg
+	k.parse(b, &Line{Pos: ln.Pos, Words: ln.Words[1:], Unquoted: ln.Unquoted[1:]})
+	b.optNeg = false
+}
+
+func validCIDR(s string) bool {
+	_, err := parseCIDR(s)
+	return err == nil
+}

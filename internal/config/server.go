@@ -1,0 +1,350 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/halo-lb/halo/internal/suggest"
+)
+
+func parseCIDR(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// newServer returns a server with HAProxy's defaults, or a copy of the
+// proxy's default-server.
+func (b *builder) newServer() *Server {
+	if b.px.DefaultServer != nil {
+		s := *b.px.DefaultServer
+		return &s
+	}
+	return &Server{Weight: 1, Inter: 2 * time.Second, Rise: 2, Fall: 3}
+}
+
+// serverOpt parses one option of a server/default-server line at w[i]
+// and returns how many words it used (0 on error, already reported).
+type serverOpt struct {
+	args  int // number of value words
+	def   bool
+	doc   string
+	apply func(b *builder, s *Server, v string) error
+}
+
+func sTime(dst func(*Server) *time.Duration) func(*builder, *Server, string) error {
+	return func(_ *builder, s *Server, v string) error {
+		d, err := parseTime(v)
+		if err != nil {
+			return err
+		}
+		if d <= 0 {
+			return fmt.Errorf("expects a positive delay")
+		}
+		*dst(s) = d
+		return nil
+	}
+}
+
+func sInt(lo, hi int, dst func(*Server) *int) func(*builder, *Server, string) error {
+	return func(_ *builder, s *Server, v string) error {
+		n, err := parseInt(v, lo, hi)
+		if err != nil {
+			return err
+		}
+		*dst(s) = n
+		return nil
+	}
+}
+
+func sFlag(dst func(*Server) *bool, val bool) func(*builder, *Server, string) error {
+	return func(_ *builder, s *Server, _ string) error { *dst(s) = val; return nil }
+}
+
+func sSSL(f func(b *builder, ss *ServerSSL, v string) error) func(*builder, *Server, string) error {
+	return func(b *builder, s *Server, v string) error {
+		if s.SSL == nil {
+			s.SSL = &ServerSSL{}
+		} else {
+			c := *s.SSL
+			s.SSL = &c
+		}
+		return f(b, s.SSL, v)
+	}
+}
+
+var serverOpts = map[string]serverOpt{
+	"weight": {1, true, "load-balancing weight 0-256 (default 1)", func(_ *builder, s *Server, v string) error {
+		n, err := parseInt(v, 0, 256)
+		if err != nil {
+			return fmt.Errorf("weight of server %s is not within 0 and 256 (%s)", s.Name, v)
+		}
+		s.Weight = n
+		return nil
+	}},
+	"backup":    {0, true, "only used when all active servers are down", sFlag(func(s *Server) *bool { return &s.Backup }, true)},
+	"no-backup": {0, true, "cancel an inherited 'backup'", sFlag(func(s *Server) *bool { return &s.Backup }, false)},
+	"disabled":  {0, true, "start in maintenance", sFlag(func(s *Server) *bool { return &s.Disabled }, true)},
+	"enabled":   {0, true, "start in service (default)", sFlag(func(s *Server) *bool { return &s.Disabled }, false)},
+	"maxconn":   {1, true, "concurrent connections before queueing", sInt(0, 1<<30, func(s *Server) *int { return &s.MaxConn })},
+	"maxqueue":  {1, true, "queued requests before redispatching", sInt(0, 1<<30, func(s *Server) *int { return &s.MaxQueue })},
+	"minconn":   {1, true, "dynamic maxconn floor (with fullconn)", sInt(0, 1<<30, func(s *Server) *int { return &s.MinConn })},
+	"check":     {0, true, "enable health checks", sFlag(func(s *Server) *bool { return &s.Check }, true)},
+	"no-check":  {0, true, "disable health checks", sFlag(func(s *Server) *bool { return &s.Check }, false)},
+	"inter":     {1, true, "check interval (default 2s)", sTime(func(s *Server) *time.Duration { return &s.Inter })},
+	"fastinter": {1, true, "check interval while changing state", sTime(func(s *Server) *time.Duration { return &s.FastInter })},
+	"downinter": {1, true, "check interval while down", sTime(func(s *Server) *time.Duration { return &s.DownInter })},
+	"rise":      {1, true, "successful checks to go up (default 2)", sInt(1, 1<<20, func(s *Server) *int { return &s.Rise })},
+	"fall":      {1, true, "failed checks to go down (default 3)", sInt(1, 1<<20, func(s *Server) *int { return &s.Fall })},
+	"port":      {1, true, "health-check port", sInt(1, 65535, func(s *Server) *int { return &s.CheckPort })},
+	"addr": {1, true, "health-check address", func(_ *builder, s *Server, v string) error {
+		if _, err := netip.ParseAddr(v); err != nil && !validHostname(v) {
+			return fmt.Errorf("invalid address '%s'", v)
+		}
+		s.CheckAddr = v
+		return nil
+	}},
+	"id": {1, false, "numeric server id", sInt(1, 1<<30, func(s *Server) *int { return &s.ID })},
+	"cookie": {1, false, "persistence cookie value", func(_ *builder, s *Server, v string) error {
+		s.Cookie = v
+		return nil
+	}},
+	"send-proxy":     {0, true, "send a PROXY protocol v1 header", sFlag(func(s *Server) *bool { return &s.SendProxy }, true)},
+	"send-proxy-v2":  {0, true, "send a PROXY protocol v2 header", sFlag(func(s *Server) *bool { return &s.SendProxyV2 }, true)},
+	"no-send-proxy":  {0, true, "cancel send-proxy", sFlag(func(s *Server) *bool { return &s.SendProxy }, false)},
+	"slowstart":      {1, true, "ramp-up time after coming up", sTime(func(s *Server) *time.Duration { return &s.SlowStart })},
+	"observe":        {1, true, "layer4|layer7 passive health", func(_ *builder, s *Server, v string) error { s.Observe = v; return nil }},
+	"on-marked-down": {1, true, "action when marked down", func(_ *builder, s *Server, v string) error { s.OnMarkedDown = v; return nil }},
+	"check-ssl":      {0, true, "run health checks over TLS", sFlag(func(s *Server) *bool { return &s.CheckSSL }, true)},
+	"ssl":            {0, true, "TLS to the server", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.Enabled = true; return nil })},
+	"no-ssl":         {0, true, "cancel an inherited 'ssl'", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.Enabled = false; return nil })},
+	"verify": {1, true, "none|required", sSSL(func(_ *builder, ss *ServerSSL, v string) error {
+		if v != "none" && v != "required" {
+			return fmt.Errorf("expects 'none' or 'required', got '%s'", v)
+		}
+		ss.Verify = v
+		return nil
+	})},
+	"ca-file": {1, true, "CA bundle to verify the server", sSSL(func(b *builder, ss *ServerSSL, v string) error {
+		ss.CAFile = b.resolve(b.cfg.Global.CABase, v)
+		return nil
+	})},
+	"crt": {1, true, "client certificate bundle presented to the server", sSSL(func(b *builder, ss *ServerSSL, v string) error {
+		ss.CRT = b.resolve(b.cfg.Global.CRTBase, v)
+		return nil
+	})},
+	"sni":        {1, true, "SNI expression sent to the server", sSSL(func(_ *builder, ss *ServerSSL, v string) error { ss.SNI = v; return nil })},
+	"verifyhost": {1, true, "host name the server certificate must match", sSSL(func(_ *builder, ss *ServerSSL, v string) error { ss.VerifyHost = v; return nil })},
+	"alpn":       {1, true, "ALPN protocols offered to the server", sSSL(func(_ *builder, ss *ServerSSL, v string) error { ss.ALPN = strings.Split(v, ","); return nil })},
+	"ssl-min-ver": {1, true, "lowest TLS version", sSSL(func(_ *builder, ss *ServerSSL, v string) error {
+		if !tlsVersion(v) {
+			return fmt.Errorf("unknown TLS version '%s'", v)
+		}
+		ss.MinVer = v
+		return nil
+	})},
+	"ssl-max-ver": {1, true, "highest TLS version", sSSL(func(_ *builder, ss *ServerSSL, v string) error {
+		if !tlsVersion(v) {
+			return fmt.Errorf("unknown TLS version '%s'", v)
+		}
+		ss.MaxVer = v
+		return nil
+	})},
+	"no-sslv3":             {0, true, "disable SSLv3", noVer("no-sslv3")},
+	"no-tlsv10":            {0, true, "disable TLS 1.0", noVer("no-tlsv10")},
+	"no-tlsv11":            {0, true, "disable TLS 1.1", noVer("no-tlsv11")},
+	"no-tlsv12":            {0, true, "disable TLS 1.2", noVer("no-tlsv12")},
+	"no-tlsv13":            {0, true, "disable TLS 1.3", noVer("no-tlsv13")},
+	"check-sni":            {1, true, "SNI for TLS health checks", func(_ *builder, s *Server, v string) error { return nil }},
+	"resolvers":            {1, true, "", nil},
+	"init-addr":            {1, true, "", nil},
+	"agent-check":          {0, true, "", nil},
+	"agent-port":           {1, true, "", nil},
+	"agent-inter":          {1, true, "", nil},
+	"agent-send":           {1, true, "", nil},
+	"agent-addr":           {1, true, "", nil},
+	"track":                {1, false, "", nil},
+	"redir":                {1, true, "", nil},
+	"source":               {1, true, "", nil},
+	"proto":                {1, true, "", nil},
+	"check-send-proxy":     {0, true, "", nil},
+	"check-proto":          {1, true, "", nil},
+	"error-limit":          {1, true, "", nil},
+	"pool-max-conn":        {1, true, "", nil},
+	"pool-purge-delay":     {1, true, "", nil},
+	"tfo":                  {0, true, "", nil},
+	"namespace":            {1, true, "", nil},
+	"max-reuse":            {1, true, "", nil},
+	"ciphers":              {1, true, "", nil},
+	"ciphersuites":         {1, true, "", nil},
+	"crl-file":             {1, true, "", nil},
+	"force-sslv3":          {0, true, "", nil},
+	"force-tlsv10":         {0, true, "", nil},
+	"force-tlsv11":         {0, true, "", nil},
+	"force-tlsv12":         {0, true, "", nil},
+	"force-tlsv13":         {0, true, "", nil},
+	"npn":                  {1, true, "", nil},
+	"no-ssl-reuse":         {0, true, "", nil},
+	"no-tls-tickets":       {0, true, "", nil},
+	"non-stick":            {0, true, "", nil},
+	"stick":                {0, true, "", nil},
+	"tcp-ut":               {1, true, "", nil},
+	"usesrc":               {1, true, "", nil},
+	"ws":                   {1, true, "", nil},
+	"send-proxy-v2-ssl":    {0, true, "", nil},
+	"send-proxy-v2-ssl-cn": {0, true, "", nil},
+	"proxy-v2-options":     {1, true, "", nil},
+	"set-proxy-v2-tlv-fmt": {1, true, "", nil},
+	"allow-0rtt":           {0, true, "", nil},
+	"curves":               {1, true, "", nil},
+	"sigalgs":              {1, true, "", nil},
+}
+
+func noVer(name string) func(*builder, *Server, string) error {
+	return sSSL(func(_ *builder, ss *ServerSSL, _ string) error {
+		ss.NoVersions = append(ss.NoVersions, name)
+		return nil
+	})
+}
+
+func tlsVersion(v string) bool {
+	switch v {
+	case "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3":
+		return true
+	}
+	return false
+}
+
+// resolve joins a relative path with a base directory (ca-base/crt-base).
+func (b *builder) resolve(base, p string) string {
+	if base == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
+func serverOptNames() []string {
+	out := make([]string, 0, len(serverOpts))
+	for k := range serverOpts {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (b *builder) parseServer(ln *Line, isDefault bool) {
+	w := ln.Words
+	s := b.newServer()
+	i := 1
+	if !isDefault {
+		if len(w) < 3 {
+			b.errorf(ln.Pos, "'server' expects <name> and <addr>[:<port>] as arguments")
+			return
+		}
+		s.Name = w[1]
+		raw := w[2]
+		if ln.Unquoted[2] {
+			raw = expandUnquoted(raw, b.opts.LookupEnv)
+		}
+		a, err := parseAddr(raw, false)
+		if err != nil {
+			b.errorf(ln.Pos, "'server %s' : %v", s.Name, err)
+			return
+		}
+		switch a.family {
+		case "unix", "fd":
+			b.errorf(ln.Pos, "'server %s' : unix socket and fd@ server addresses are not supported by halo yet", s.Name)
+			return
+		}
+		s.Host, s.Port, s.PortOffset, s.PortMap = a.host, a.portLo, a.offset, a.mapped
+		if s.Host == "" {
+			b.errorf(ln.Pos, "'server %s' : missing server address in '%s'", s.Name, w[2])
+			return
+		}
+		s.ID = 0
+		s.Pos = ln.Pos
+		i = 3
+	}
+	for ; i < len(w); i++ {
+		name := w[i]
+		opt, ok := serverOpts[name]
+		if !ok {
+			b.errorf(ln.Pos, "'%s %s' unknown keyword '%s'%s", w[0], s.Name, name, suggest.Hint(name, serverOptNames()))
+			return
+		}
+		if isDefault && !opt.def {
+			b.errorf(ln.Pos, "'default-server' : '%s' option is not accepted in default-server sections", name)
+			return
+		}
+		if opt.apply == nil {
+			b.errorf(ln.Pos, "'%s %s' : server option '%s' is valid in HAProxy but not supported by halo yet", w[0], s.Name, name)
+			return
+		}
+		v := ""
+		if opt.args > 0 {
+			if i+1 >= len(w) {
+				b.errorf(ln.Pos, "'%s %s' : '%s' expects an argument", w[0], s.Name, name)
+				return
+			}
+			v = w[i+1]
+		}
+		if err := opt.apply(b, s, v); err != nil {
+			b.errorf(ln.Pos, "'%s %s' : '%s' %v", w[0], s.Name, name, err)
+			return
+		}
+		i += opt.args
+	}
+	if isDefault {
+		b.px.DefaultServer = s
+		return
+	}
+	b.px.Servers = append(b.px.Servers, s)
+}
+
+// fixServers applies the defaults that depend on the whole server line
+// and proxy, and checks TLS settings as HAProxy 2.6 does.
+func (b *builder) fixServers(px *Proxy) {
+	used := map[int]bool{}
+	for _, s := range px.Servers {
+		if s.ID != 0 {
+			if used[s.ID] {
+				b.errorf(s.Pos, "'server %s' : custom id %d already used", s.Name, s.ID)
+			}
+			used[s.ID] = true
+		}
+	}
+	next := 1
+	names := map[string]Pos{}
+	for _, s := range px.Servers {
+		if prev, dup := names[s.Name]; dup {
+			b.errorf(s.Pos, "'server %s/%s' : already defined at %s", px.Name, s.Name, prev)
+		}
+		names[s.Name] = s.Pos
+		if s.ID == 0 {
+			for used[next] {
+				next++
+			}
+			s.ID = next
+			used[next] = true
+		}
+		if s.FastInter == 0 {
+			s.FastInter = s.Inter
+		}
+		if s.DownInter == 0 {
+			s.DownInter = s.Inter
+		}
+		if s.SSL != nil && s.SSL.Enabled && s.SSL.Verify != "none" && s.SSL.CAFile == "" {
+			b.errorf(s.Pos, "'server %s/%s' : verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", px.Name, s.Name)
+		}
+		if s.Port == 0 && !s.PortMap && s.Check && s.CheckPort == 0 && px.Check.Kind != CheckTCP {
+			b.errorf(s.Pos, "'server %s/%s' : neither a port nor a 'port' check parameter are set, health checks cannot run", px.Name, s.Name)
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"strings"
+)
+
+// finish runs the checks that need the whole configuration: references
+// between proxies, modes, servers and timeouts.
+func (b *builder) finish() {
+	cfg := b.cfg
+	for _, px := range cfg.Proxies {
+		if px.Cap&CapBackend != 0 {
+			b.fixServers(px)
+			if px.Check.Kind == CheckTCP && len(px.Check.TCPSteps) > 0 && px.Check.TCPSteps[0].Action != TCPCheckConnect && px.Check.TCPSteps[0].Action != TCPCheckComment {
+				// HAProxy implicitly connects first; nothing to do.
+			}
+		} else if len(px.Servers) > 0 {
+			b.errorf(px.Servers[0].Pos, "'server' is not allowed in a frontend")
+		}
+		for _, name := range px.ErrorFilesFrom {
+			if _, ok := b.httpErrors[name]; !ok {
+				b.errorf(px.Pos, "proxy '%s': unable to find http-errors section '%s' referenced by 'errorfiles'", px.Name, name)
+			}
+		}
+		if px.Cap&CapFrontend == 0 {
+			continue
+		}
+		if px.DefaultBackend != nil && px.DefaultBackend.Format == "" {
+			be := cfg.Proxy(px.DefaultBackend.Name, CapBackend)
+			switch {
+			case be == nil:
+				b.errs = append(b.errs, Diagnostic{Pos: px.DefaultBackend.Pos, Severity: SevAlert,
+					Msg: fmt.Sprintf("Proxy '%s': unable to find required default_backend: '%s'.", px.Name, px.DefaultBackend.Name)})
+			case be == px:
+				b.errorf(px.DefaultBackend.Pos, "Proxy '%s': default_backend cannot point to itself.", px.Name)
+			case be.Mode != px.Mode:
+				b.errorf(px.DefaultBackend.Pos, "%s frontend '%s' (%s) tries to use incompatible %s backend '%s' (%s) as its default backend (see 'mode').", px.Mode, px.Name, px.Pos, be.Mode, be.Name, be.Pos)
+			}
+			px.DefaultBackend.Backend = be
+		}
+		for _, ub := range px.UseBackends {
+			if ub.Format != "" {
+				continue
+			}
+			be := cfg.Proxy(ub.Name, CapBackend)
+			switch {
+			case be == nil:
+				b.errorf(ub.Pos, "Proxy '%s': unable to find required use_backend: '%s'.", px.Name, ub.Name)
+			case be.Mode != px.Mode:
+				b.errorf(ub.Pos, "%s frontend '%s' (%s) tries to use incompatible %s backend '%s' (%s) in a 'use_backend' rule (see 'mode').", px.Mode, px.Name, px.Pos, be.Mode, be.Name, be.Pos)
+			}
+			ub.Backend = be
+		}
+		if px.Mode == ModeTCP {
+			for _, r := range px.HTTPRequest {
+				b.warnf(r.Pos, "'http-request' rules ignored for proxy '%s' as they require HTTP mode.", px.Name)
+			}
+			px.HTTPRequest = nil
+		}
+	}
+	b.checkAddresses()
+	b.checkTimeouts()
+	b.checkLogs()
+}
+
+// checkTimeouts emits HAProxy's missing-timeouts warning.
+func (b *builder) checkTimeouts() {
+	for _, px := range b.cfg.Proxies {
+		if px.Disabled {
+			continue
+		}
+		var missing []string
+		if px.Cap&CapFrontend != 0 && px.Timeouts.Client == 0 {
+			missing = append(missing, "'client'")
+		}
+		if px.Cap&CapBackend != 0 {
+			if px.Timeouts.Connect == 0 {
+				missing = append(missing, "'connect'")
+			}
+			if px.Timeouts.Server == 0 {
+				missing = append(missing, "'server'")
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		list := strings.Join(missing, ", ")
+		b.warnf(Pos{}, "missing timeouts for %s '%s'.\n   | While not properly invalid, you will certainly encounter various problems\n   | with such a configuration. To fix this, please ensure that all following\n   | timeouts are set to a non-zero value: %s.", capName(px.Cap), px.Name, list)
+	}
+}
+
+// checkLogs says once that log targets are parsed but not yet fed with
+// traffic logs, so that nobody waits for lines that will not come.
+func (b *builder) checkLogs() {
+	var first *LogTarget
+	if len(b.cfg.Global.Logs) > 0 {
+		first = &b.cfg.Global.Logs[0]
+	}
+	for _, px := range b.cfg.Proxies {
+		for i := range px.Logs {
+			if !px.Logs[i].Global && first == nil {
+				first = &px.Logs[i]
+			}
+		}
+	}
+	if first != nil {
+		b.warnf(first.Pos, "log targets are parsed but halo does not send traffic logs to them yet; server state changes are printed on stderr")
+	}
+}
+
+// RuntimeGaps lists what this configuration uses that the running proxy
+// cannot serve yet. halo refuses to start on any of them rather than
+// silently doing less than the configuration says.
+func (c *Config) RuntimeGaps() []Diagnostic {
+	var out []Diagnostic
+	add := func(pos Pos, format string, args ...any) {
+		out = append(out, Diagnostic{Pos: pos, Severity: SevAlert, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, px := range c.Proxies {
+		if px.Disabled {
+			continue
+		}
+		if px.Mode == ModeHTTP {
+			add(px.Pos, "%s '%s' uses 'mode http', which this build of halo cannot serve yet (tcp mode only)", capName(px.Cap), px.Name)
+		}
+		for _, bd := range px.Binds {
+			if bd.SSL != nil {
+				add(bd.Pos, "'bind ... ssl' (TLS termination) is not available in this build of halo yet")
+			}
+			if bd.AcceptProxy {
+				add(bd.Pos, "'bind ... accept-proxy' is not available in this build of halo yet")
+			}
+			if bd.Network == "unix" {
+				add(bd.Pos, "unix socket listeners are not available in this build of halo yet")
+			}
+		}
+		for _, s := range px.Servers {
+			if s.SSL != nil && s.SSL.Enabled {
+				add(s.Pos, "'server %s ... ssl' (TLS to servers) is not available in this build of halo yet", s.Name)
+			}
+			if s.SendProxy || s.SendProxyV2 {
+				add(s.Pos, "'server %s ... send-proxy' is not available in this build of halo yet", s.Name)
+			}
+			if s.CheckSSL {
+				add(s.Pos, "'server %s ... check-ssl' is not available in this build of halo yet", s.Name)
+			}
+		}
+		if px.Stats != nil && px.Stats.Enabled {
+			add(px.Stats.Pos, "the stats page ('stats enable') is not available in this build of halo yet")
+		}
+		for _, r := range px.TCPRequest {
+			if r.Layer == "content" {
+				add(r.Pos, "'tcp-request content' rules are not available in this build of halo yet")
+			}
+		}
+	}
+	return out
+}
+
+// checkAddresses resolves server host names once, as HAProxy does at
+// start-up, so that a typo is reported with its line instead of failing
+// every connection later.
+func (b *builder) checkAddresses() {
+	done := map[string]error{}
+	for _, px := range b.cfg.Proxies {
+		for _, s := range px.Servers {
+			if s.Host == "" || net.ParseIP(s.Host) != nil {
+				continue
+			}
+			err, ok := done[s.Host]
+			if !ok {
+				err = b.opts.Resolve(s.Host)
+				done[s.Host] = err
+			}
+			if err != nil {
+				b.errorf(s.Pos, "'server %s/%s' : could not resolve address '%s'.", px.Name, s.Name, s.Host)
+			}
+		}
+	}
+}

@@ -1,0 +1,333 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/halo-lb/halo/internal/balance"
+	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/health"
+)
+
+// Server states.
+const (
+	stateUp int32 = iota
+	stateDown
+	stateMaint
+)
+
+// server is a backend server at run time. It implements balance.Server.
+type server struct {
+	cfg     *config.Server
+	be      *backend
+	addr    string // host:port, "" port when the client's port is used
+	weight  atomic.Int32
+	conns   atomic.Int32 // under be.mu for changes, atomic for reads
+	state   atomic.Int32
+	checker *health.Checker
+	total   atomic.Int64 // connections served (lbtot)
+	// Owned by the checker goroutine: what the last check said.
+	lastStatus string
+	lastHealth int
+}
+
+func (s *server) ID() int      { return s.cfg.ID }
+func (s *server) Weight() int  { return int(s.weight.Load()) }
+func (s *server) Conns() int   { return int(s.conns.Load()) }
+func (s *server) MaxConn() int { return s.cfg.MaxConn }
+
+func (s *server) usable() bool { return s.state.Load() == stateUp }
+
+func (s *server) full() bool {
+	m := s.cfg.MaxConn
+	return m > 0 && int(s.conns.Load()) >= m
+}
+
+// dialAddr is the address to connect to for a client that connected to
+// dst: the server's own port, the client's port, or that port plus an
+// offset.
+func (s *server) dialAddr(dst net.Addr) string {
+	port := s.cfg.Port
+	if port == 0 {
+		if ta, ok := dst.(*net.TCPAddr); ok {
+			port = ta.Port + s.cfg.PortOffset
+		}
+	}
+	return net.JoinHostPort(s.cfg.Host, strconv.Itoa(port))
+}
+
+// backend is a backend (or the backend half of a listen section).
+type backend struct {
+	cfg     *config.Proxy
+	rt      *Runtime
+	servers []*server
+	lb      balance.Balancer
+
+	mu      sync.Mutex
+	waiters []chan struct{} // queued connections, oldest first
+	queued  atomic.Int32
+	hadSrv  bool // at least one usable server before the last change
+}
+
+var (
+	errNoServer     = errors.New("no server available")
+	errQueueTimeout = errors.New("queue timeout")
+	errQueueFull    = errors.New("queue full")
+)
+
+func newBackend(rt *Runtime, p *config.Proxy) *backend {
+	b := &backend{cfg: p, rt: rt, lb: balance.New(p.Balance, p.Options.AllBackups)}
+	for _, sc := range p.Servers {
+		s := &server{cfg: sc, be: b}
+		s.weight.Store(int32(sc.Weight))
+		if sc.Disabled {
+			s.state.Store(stateMaint)
+		}
+		b.servers = append(b.servers, s)
+	}
+	b.refresh()
+	b.hadSrv = b.usableCount() > 0
+	return b
+}
+
+// refresh gives the balancer the currently usable servers.
+func (b *backend) refresh() {
+	var act, bck []balance.Server
+	for _, s := range b.servers {
+		if !s.usable() {
+			continue
+		}
+		if s.cfg.Backup {
+			bck = append(bck, s)
+		} else {
+			act = append(act, s)
+		}
+	}
+	b.lb.Set(act, bck)
+	b.wake()
+}
+
+func (b *backend) usableCount() int {
+	n := 0
+	for _, s := range b.servers {
+		if s.usable() {
+			n++
+		}
+	}
+	return n
+}
+
+// UsableServers answers nbsrv().
+func (rt *Runtime) UsableServers(name string) (int, bool) {
+	b, ok := rt.backends[name]
+	if !ok {
+		return 0, false
+	}
+	return b.usableCount(), true
+}
+
+// acquire picks a server with a free connection slot, queueing when all
+// are full, until the queue timeout (timeout queue, else timeout connect).
+func (b *backend) acquire(ctx context.Context, key []byte, avoid *server) (*server, error) {
+	qt := b.cfg.Timeouts.Queue
+	if qt == 0 {
+		qt = b.cfg.Timeouts.Connect
+	}
+	var timer <-chan time.Time
+	for {
+		b.mu.Lock()
+		s, anyUsable := b.pickFree(key, avoid)
+		if s != nil {
+			s.conns.Add(1)
+			b.mu.Unlock()
+			s.total.Add(1)
+			return s, nil
+		}
+		if !anyUsable {
+			b.mu.Unlock()
+			return nil, errNoServer
+		}
+		if max := b.maxQueue(); max > 0 && int(b.queued.Load()) >= max {
+			b.mu.Unlock()
+			return nil, errQueueFull
+		}
+		ch := make(chan struct{}, 1)
+		b.waiters = append(b.waiters, ch)
+		b.queued.Add(1)
+		b.mu.Unlock()
+		if timer == nil && qt > 0 {
+			t := time.NewTimer(qt)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-ch:
+			b.queued.Add(-1)
+		case <-timer:
+			b.dequeue(ch)
+			return nil, errQueueTimeout
+		case <-ctx.Done():
+			b.dequeue(ch)
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// maxQueue is the sum of the servers' maxqueue, 0 for unlimited.
+func (b *backend) maxQueue() int {
+	n := 0
+	for _, s := range b.servers {
+		if s.cfg.MaxQueue == 0 {
+			return 0
+		}
+		n += s.cfg.MaxQueue
+	}
+	return n
+}
+
+func (b *backend) dequeue(ch chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, w := range b.waiters {
+		if w == ch {
+			b.waiters = append(b.waiters[:i], b.waiters[i+1:]...)
+			b.queued.Add(-1)
+			return
+		}
+	}
+	// Already woken: leave the queue and pass the wake-up on.
+	b.queued.Add(-1)
+	b.wakeLocked()
+}
+
+// pickFree asks the balancer, then falls back to any usable server with
+// a free slot. It reports whether any server is usable at all.
+func (b *backend) pickFree(key []byte, avoid *server) (*server, bool) {
+	var av balance.Server
+	if avoid != nil {
+		av = avoid
+	}
+	cand := b.lb.Pick(key, av)
+	if cand == nil {
+		return nil, false
+	}
+	s := cand.(*server)
+	if !s.full() {
+		return s, true
+	}
+	if c := b.lb.Pick(key, s); c != nil && !c.(*server).full() {
+		return c.(*server), true
+	}
+	for _, o := range b.servers {
+		if o.usable() && o.Weight() > 0 && !o.full() && o.cfg.Backup == s.cfg.Backup {
+			return o, true
+		}
+	}
+	return nil, true
+}
+
+// release frees a connection slot and serves the oldest queued connection.
+func (b *backend) release(s *server) {
+	b.mu.Lock()
+	s.conns.Add(-1)
+	b.wakeLocked()
+	b.mu.Unlock()
+	b.lb.Done(s)
+}
+
+func (b *backend) wake() {
+	b.mu.Lock()
+	b.wakeLocked()
+	b.mu.Unlock()
+}
+
+func (b *backend) wakeLocked() {
+	if len(b.waiters) == 0 {
+		return
+	}
+	w := b.waiters[0]
+	b.waiters = b.waiters[1:]
+	w <- struct{}{}
+}
+
+// startChecks runs the health checkers of servers with `check`; they
+// stop when ctx is done.
+func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
+	for _, s := range b.servers {
+		if !s.cfg.Check {
+			continue
+		}
+		host, port := s.cfg.Host, s.cfg.Port
+		if s.cfg.CheckAddr != "" {
+			host = s.cfg.CheckAddr
+		}
+		if s.cfg.CheckPort != 0 {
+			port = s.cfg.CheckPort
+		}
+		p := health.Params{
+			Backend: b.cfg.Name, Server: s.cfg.Name,
+			Addr:  net.JoinHostPort(host, strconv.Itoa(port)),
+			Spec:  b.cfg.Check,
+			Inter: s.cfg.Inter, FastInter: s.cfg.FastInter, DownInter: s.cfg.DownInter,
+			Rise: s.cfg.Rise, Fall: s.cfg.Fall,
+			TimeoutCheck: b.cfg.Timeouts.Check, TimeoutConnect: b.cfg.Timeouts.Connect,
+			SpreadChecks: b.rt.cfg.Global.SpreadChecks,
+		}
+		srv := s
+		s.checker = health.New(p, func(ev health.Event) { b.onCheck(srv, p, ev) })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv.checker.Run(ctx)
+		}()
+	}
+}
+
+// onCheck applies a check result to the server and reports it.
+func (b *backend) onCheck(s *server, p health.Params, ev health.Event) {
+	logChecks := b.cfg.Options.LogHealthChecks
+	if logChecks && (ev.Result.Status != s.lastStatus || ev.Health != s.lastHealth) {
+		// As HAProxy: every check that changes the status or the health.
+		b.rt.logf(LevelWarning, "%s", health.CheckLine(p, ev))
+	}
+	s.lastStatus, s.lastHealth = ev.Result.Status, ev.Health
+	if !ev.Changed || s.state.Load() == stateMaint {
+		return
+	}
+	if ev.Up {
+		s.state.Store(stateUp)
+	} else {
+		s.state.Store(stateDown)
+	}
+	b.refresh()
+	act, bck := 0, 0
+	for _, o := range b.servers {
+		if o.usable() {
+			if o.cfg.Backup {
+				bck++
+			} else {
+				act++
+			}
+		}
+	}
+	var reason *health.Result
+	if !logChecks {
+		r := ev.Result
+		reason = &r
+	}
+	if ev.Up {
+		b.rt.logf(LevelWarning, "%s", health.UpLine(b.cfg.Name, s.cfg.Name, reason, act, bck, 0, int(b.queued.Load())))
+	} else {
+		b.rt.logf(LevelWarning, "%s", health.DownLine(b.cfg.Name, s.cfg.Name, reason, act, bck, s.Conns(), 0, int(b.queued.Load())))
+	}
+	has := act+bck > 0
+	if b.hadSrv && !has {
+		b.rt.logf(LevelAlert, "backend '%s' has no server available!", b.cfg.Name)
+	}
+	b.hadSrv = has
+}

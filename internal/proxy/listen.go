@@ -1,0 +1,106 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/halo-lb/halo/internal/config"
+)
+
+// listenBind opens the listening sockets of one bind line: one per port
+// of its range, or the inherited descriptor of fd@N.
+func listenBind(ctx context.Context, bd *config.Bind) ([]net.Listener, error) {
+	if bd.Network == "fd" {
+		f := os.NewFile(uintptr(bd.FD), "fd@"+strconv.Itoa(bd.FD))
+		if f == nil {
+			return nil, fmt.Errorf("%s: fd@%d is not an open file descriptor", bd.Pos, bd.FD)
+		}
+		ln, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot use fd@%d as a listening socket: %w", bd.Pos, bd.FD, err)
+		}
+		return []net.Listener{ln}, nil
+	}
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			set := func(level, opt int, name string) {
+				if serr == nil {
+					if e := unix.SetsockoptInt(int(fd), level, opt, 1); e != nil {
+						serr = fmt.Errorf("%s: %w", name, e)
+					}
+				}
+			}
+			// Several processes may listen at once during a -sf reload.
+			set(unix.SOL_SOCKET, unix.SO_REUSEPORT, "SO_REUSEPORT")
+			if bd.Transparent {
+				if network == "tcp6" {
+					set(unix.SOL_IPV6, unix.IPV6_TRANSPARENT, "IPV6_TRANSPARENT")
+				} else {
+					set(unix.SOL_IP, unix.IP_TRANSPARENT, "IP_TRANSPARENT")
+				}
+			}
+			if bd.FreeBind {
+				if network == "tcp6" {
+					set(unix.SOL_IPV6, unix.IPV6_FREEBIND, "IPV6_FREEBIND")
+				} else {
+					set(unix.SOL_IP, unix.IP_FREEBIND, "IP_FREEBIND")
+				}
+			}
+			if bd.V6Only {
+				set(unix.SOL_IPV6, unix.IPV6_V6ONLY, "IPV6_V6ONLY")
+			}
+			if bd.Interface != "" && serr == nil {
+				if e := unix.BindToDevice(int(fd), bd.Interface); e != nil {
+					serr = fmt.Errorf("SO_BINDTODEVICE %s: %w", bd.Interface, e)
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	var out []net.Listener
+	for port := bd.PortLow; port <= bd.PortHigh; port++ {
+		addr := net.JoinHostPort(bd.Host, strconv.Itoa(port))
+		ln, err := lc.Listen(ctx, bd.Network, addr)
+		if err != nil {
+			for _, l := range out {
+				l.Close()
+			}
+			return nil, fmt.Errorf("%s: cannot bind socket (%w) for [%s]", bd.Pos, unwrapSyscall(err), addr)
+		}
+		if bd.Backlog > 0 {
+			setBacklog(ln, bd.Backlog)
+		}
+		out = append(out, ln)
+	}
+	return out, nil
+}
+
+// setBacklog calls listen(2) again with the configured queue length;
+// Linux applies a new backlog to a listening socket.
+func setBacklog(ln net.Listener, n int) {
+	if tl, ok := ln.(*net.TCPListener); ok {
+		if rc, err := tl.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { unix.Listen(int(fd), n) })
+		}
+	}
+}
+
+func unwrapSyscall(err error) error {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err
+}

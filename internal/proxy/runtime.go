@@ -1,0 +1,299 @@
+// Package proxy runs a validated configuration: listeners, frontends,
+// backends with their servers, queues and health checks, and the
+// sessions that forward bytes between clients and servers.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/halo-lb/halo/internal/config"
+)
+
+// Level is the severity of a process message.
+type Level int
+
+// Message levels, printed as HAProxy's [NOTICE], [WARNING], [ALERT].
+const (
+	LevelNotice Level = iota
+	LevelWarning
+	LevelAlert
+)
+
+// Options tune a Runtime.
+type Options struct {
+	// Log receives process messages (server state changes, health checks,
+	// stop notices); nil discards them.
+	Log func(level Level, msg string)
+}
+
+// Runtime serves one configuration.
+type Runtime struct {
+	cfg       *config.Config
+	opts      Options
+	frontends []*frontend
+	backends  map[string]*backend
+
+	global   chan struct{} // global maxconn slots
+	sessions sync.WaitGroup
+	active   atomic.Int64
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	stopping  bool
+	closed    chan struct{} // closed when listeners are closed (soft stop)
+	conns     map[net.Conn]struct{}
+}
+
+// DefaultGlobalMaxConn is the process-wide connection limit when the
+// global section sets none.
+const DefaultGlobalMaxConn = 4096
+
+// New prepares a runtime for cfg. It refuses what this build cannot
+// serve (cfg.RuntimeGaps) with file:line reasons.
+func New(cfg *config.Config, opts Options) (*Runtime, error) {
+	if gaps := cfg.RuntimeGaps(); len(gaps) > 0 {
+		return nil, &config.ErrorList{Errs: gaps}
+	}
+	maxconn := cfg.Global.MaxConn
+	if maxconn == 0 {
+		maxconn = DefaultGlobalMaxConn
+	}
+	rt := &Runtime{cfg: cfg, opts: opts, backends: map[string]*backend{}, global: make(chan struct{}, maxconn),
+		closed: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+	for _, p := range cfg.Backends() {
+		if !p.Disabled {
+			rt.backends[p.Name] = newBackend(rt, p)
+		}
+	}
+	for _, p := range cfg.Frontends() {
+		if !p.Disabled {
+			rt.frontends = append(rt.frontends, newFrontend(rt, p))
+		}
+	}
+	return rt, nil
+}
+
+func (rt *Runtime) logf(l Level, format string, args ...any) {
+	if rt.opts.Log != nil {
+		rt.opts.Log(l, fmt.Sprintf(format, args...))
+	}
+}
+
+// Listen binds every listener. It is separate from Serve so that the
+// caller can tell old processes (-sf) to stop once the new one listens.
+func (rt *Runtime) Listen(ctx context.Context) error {
+	for _, fe := range rt.frontends {
+		for _, bd := range fe.cfg.Binds {
+			lns, err := listenBind(ctx, bd)
+			if err != nil {
+				rt.closeListeners()
+				return fmt.Errorf("Starting %s %s: %w", capWord(fe.cfg), fe.cfg.Name, err)
+			}
+			for _, ln := range lns {
+				fe.listeners = append(fe.listeners, boundListener{ln, bd})
+				rt.listeners = append(rt.listeners, ln)
+			}
+		}
+	}
+	return nil
+}
+
+func capWord(p *config.Proxy) string {
+	if p.Cap == config.CapListen {
+		return "proxy"
+	}
+	return "frontend"
+}
+
+// Addrs returns the bound listener addresses, in configuration order.
+func (rt *Runtime) Addrs() []net.Addr {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var out []net.Addr
+	for _, ln := range rt.listeners {
+		out = append(out, ln.Addr())
+	}
+	return out
+}
+
+// Serve runs health checks and accepts connections until ctx is done
+// (hard stop: every session is closed) or Shutdown closed the listeners
+// and the last session ended.
+func (rt *Runtime) Serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var bg sync.WaitGroup
+	for _, b := range rt.backends {
+		b.startChecks(ctx, &bg)
+	}
+	var acceptors sync.WaitGroup
+	for _, fe := range rt.frontends {
+		for _, bl := range fe.listeners {
+			acceptors.Add(1)
+			go func() {
+				defer acceptors.Done()
+				fe.acceptLoop(ctx, bl)
+			}()
+		}
+	}
+	select {
+	case <-ctx.Done():
+		rt.closeListeners()
+		rt.closeSessions()
+	case <-rt.closed:
+	}
+	acceptors.Wait()
+	done := make(chan struct{})
+	go func() { rt.sessions.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		rt.closeSessions()
+		<-done
+	}
+	cancel()
+	bg.Wait()
+	for _, fe := range rt.frontends {
+		rt.logf(LevelWarning, "Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", fe.cfg.Name, fe.total.Load(), fe.total.Load())
+	}
+	return nil
+}
+
+// Shutdown is the soft stop (SIGUSR1): listeners close at once, running
+// sessions go on until they end; Serve then returns.
+func (rt *Runtime) Shutdown() {
+	rt.closeListeners()
+}
+
+// Active returns the number of client sessions in progress.
+func (rt *Runtime) Active() int64 { return rt.active.Load() }
+
+func (rt *Runtime) closeListeners() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopping {
+		return
+	}
+	rt.stopping = true
+	for _, ln := range rt.listeners {
+		ln.Close()
+	}
+	close(rt.closed)
+}
+
+func (rt *Runtime) closeSessions() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for c := range rt.conns {
+		c.Close()
+	}
+}
+
+func (rt *Runtime) track(c net.Conn, add bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if add {
+		rt.conns[c] = struct{}{}
+	} else {
+		delete(rt.conns, c)
+	}
+}
+
+type boundListener struct {
+	net.Listener
+	bind *config.Bind
+}
+
+// frontend accepts connections and routes them to backends.
+type frontend struct {
+	rt        *Runtime
+	cfg       *config.Proxy
+	listeners []boundListener
+	slots     chan struct{} // frontend maxconn
+	total     atomic.Int64
+	own       *backend // the backend half of a listen section
+}
+
+func newFrontend(rt *Runtime, p *config.Proxy) *frontend {
+	fe := &frontend{rt: rt, cfg: p}
+	if p.MaxConn > 0 {
+		fe.slots = make(chan struct{}, p.MaxConn)
+	}
+	if p.Cap&config.CapBackend != 0 {
+		fe.own = rt.backends[p.Name]
+	}
+	return fe
+}
+
+// acceptLoop accepts while slots are free: when global or frontend
+// maxconn is reached it stops accepting, and the kernel queues clients.
+func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
+	var bindSlots chan struct{}
+	if bl.bind.MaxConn > 0 {
+		bindSlots = make(chan struct{}, bl.bind.MaxConn)
+	}
+	rt := fe.rt
+	for {
+		select {
+		case rt.global <- struct{}{}:
+		case <-ctx.Done():
+			return
+		case <-rt.closed:
+			return
+		}
+		release := func() { <-rt.global }
+		if fe.slots != nil {
+			select {
+			case fe.slots <- struct{}{}:
+			case <-ctx.Done():
+				release()
+				return
+			case <-rt.closed:
+				release()
+				return
+			}
+			r0 := release
+			release = func() { <-fe.slots; r0() }
+		}
+		if bindSlots != nil {
+			select {
+			case bindSlots <- struct{}{}:
+			case <-ctx.Done():
+				release()
+				return
+			case <-rt.closed:
+				release()
+				return
+			}
+			r1 := release
+			release = func() { <-bindSlots; r1() }
+		}
+		c, err := bl.Accept()
+		if err != nil {
+			release()
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			rt.logf(LevelWarning, "accept error on %s: %v", bl.Addr(), err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		rt.sessions.Add(1)
+		rt.active.Add(1)
+		fe.total.Add(1)
+		go func() {
+			defer rt.sessions.Done()
+			defer rt.active.Add(-1)
+			defer release()
+			rt.track(c, true)
+			defer rt.track(c, false)
+			fe.serve(ctx, c)
+		}()
+	}
+}

@@ -1,0 +1,237 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/halo-lb/halo/internal/acl"
+	"github.com/halo-lb/halo/internal/config"
+)
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// route applies tcp-request connection rules and use_backend rules. It
+// returns nil when the connection must be closed.
+func (fe *frontend) route(c net.Conn) *backend {
+	txn := &acl.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Backends: fe.rt}
+	for _, r := range fe.cfg.TCPRequest {
+		if r.Layer == "connection" && r.Cond.Match(txn) {
+			if r.Action == "reject" {
+				return nil
+			}
+			break
+		}
+	}
+	for _, ub := range fe.cfg.UseBackends {
+		if ub.Backend != nil && ub.Cond.Match(txn) {
+			return fe.rt.backends[ub.Backend.Name]
+		}
+	}
+	if fe.cfg.DefaultBackend != nil && fe.cfg.DefaultBackend.Backend != nil {
+		return fe.rt.backends[fe.cfg.DefaultBackend.Backend.Name]
+	}
+	return fe.own
+}
+
+// serve runs one client session in tcp mode.
+func (fe *frontend) serve(ctx context.Context, client net.Conn) {
+	defer client.Close()
+	be := fe.route(client)
+	if be == nil || len(be.servers) == 0 {
+		return
+	}
+	if fe.cfg.Options.TCPKeepAlive || fe.cfg.Options.ClientKeepAlive {
+		if tc, ok := client.(*net.TCPConn); ok {
+			tc.SetKeepAlive(true)
+		}
+	}
+	key := hashKey(be, client)
+	srv, conn := be.connect(ctx, key, client.LocalAddr())
+	if conn == nil {
+		return
+	}
+	defer be.release(srv)
+	defer conn.Close()
+	if be.cfg.Options.TCPKeepAlive || be.cfg.Options.ServerKeepAlive {
+		if tc, ok := conn.(*net.TCPConn); ok {
+			tc.SetKeepAlive(true)
+		}
+	}
+	pipe(ctx, client, conn, fe.cfg.Timeouts, be.cfg.Timeouts)
+}
+
+// hashKey is the input of `balance source`: the client address.
+func hashKey(be *backend, c net.Conn) []byte {
+	if be.cfg.Balance.Algo != config.AlgoSource {
+		return nil
+	}
+	a := addrPort(c.RemoteAddr()).Addr().Unmap()
+	if a.Is4() {
+		b := a.As4()
+		return b[:]
+	}
+	b := a.As16()
+	return b[:]
+}
+
+// connect obtains a server and a connection to it, retrying on failure
+// as `retries` and `option redispatch` say.
+func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr) (*server, net.Conn) {
+	retries := be.cfg.Retries
+	ct := be.cfg.Timeouts.Connect
+	if ct == 0 {
+		ct = 5 * time.Second // HAProxy would wait forever; halo does not
+	}
+	turn := ct
+	if turn > time.Second {
+		turn = time.Second
+	}
+	var srv, avoid *server
+	for attempt := 0; attempt <= retries; attempt++ {
+		redispatch := be.cfg.Redispatch > 0 && attempt > 0 && (attempt == retries || attempt%be.cfg.Redispatch == 0)
+		if srv == nil || redispatch || !srv.usable() {
+			if srv != nil {
+				avoid = srv
+				be.release(srv)
+				srv = nil
+			}
+			s, err := be.acquire(ctx, key, avoid)
+			if err != nil {
+				return nil, nil
+			}
+			srv = s
+		}
+		d := net.Dialer{Timeout: ct}
+		conn, err := d.DialContext(ctx, "tcp", srv.dialAddr(dst))
+		if err == nil {
+			return srv, conn
+		}
+		if ctx.Err() != nil || attempt == retries {
+			break
+		}
+		select {
+		case <-time.After(turn):
+		case <-ctx.Done():
+		}
+	}
+	if srv != nil {
+		be.release(srv)
+	}
+	return nil, nil
+}
+
+// pipe forwards bytes both ways until both directions are done or a side
+// stays idle longer than its timeout. Copies go straight between the TCP
+// sockets so that Linux splices them; idleness is read from the kernel's
+// TCP_INFO counters instead of wrapping reads.
+func pipe(ctx context.Context, client, server net.Conn, fet, bet config.Timeouts) {
+	cliTO, srvTO := fet.Client, bet.Server
+	if bet.Tunnel > 0 {
+		cliTO, srvTO = bet.Tunnel, bet.Tunnel
+	}
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var mu sync.Mutex
+	halfClosed := 0
+	copyDir := func(dst, src net.Conn) {
+		defer wg.Done()
+		io.Copy(dst, src)
+		if tc, ok := dst.(*net.TCPConn); ok {
+			tc.CloseWrite()
+		}
+		mu.Lock()
+		halfClosed++
+		mu.Unlock()
+	}
+	wg.Add(2)
+	go copyDir(server, client)
+	go copyDir(client, server)
+	go func() { wg.Wait(); close(done) }()
+
+	tick := watchInterval(cliTO, srvTO, fet.ClientFin, bet.ServerFin)
+	start := time.Now()
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			client.Close()
+			server.Close()
+			<-done
+			return
+		case <-t.C:
+		}
+		mu.Lock()
+		half := halfClosed > 0
+		mu.Unlock()
+		c, s := cliTO, srvTO
+		if half {
+			if fet.ClientFin > 0 {
+				c = fet.ClientFin
+			}
+			if bet.ServerFin > 0 {
+				s = bet.ServerFin
+			}
+		}
+		since := time.Since(start)
+		if (c > 0 && idle(client, since) >= c) || (s > 0 && idle(server, since) >= s) {
+			client.Close()
+			server.Close()
+			<-done
+			return
+		}
+	}
+}
+
+func watchInterval(ds ...time.Duration) time.Duration {
+	m := time.Second
+	for _, d := range ds {
+		if d > 0 && d/4 < m {
+			m = d / 4
+		}
+	}
+	if m < 5*time.Millisecond {
+		m = 5 * time.Millisecond
+	}
+	return m
+}
+
+// idle is how long the socket has neither received nor sent data.
+func idle(c net.Conn, since time.Duration) time.Duration {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var info *unix.TCPInfo
+	rc.Control(func(fd uintptr) { info, _ = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
+	if info == nil {
+		return 0
+	}
+	ms := info.Last_data_recv
+	if info.Last_data_sent < ms {
+		ms = info.Last_data_sent
+	}
+	d := time.Duration(ms) * time.Millisecond
+	if d > since {
+		d = since
+	}
+	return d
+}
