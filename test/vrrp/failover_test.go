@@ -16,8 +16,15 @@ const vip = "192.0.2.100"
 func TestElection(t *testing.T) {
 	t.Parallel()
 	l := newLab(t, 2)
-	l.halo("n1", inst{prio: 101}.conf())
-	l.halo("n2", inst{prio: 102}.conf())
+	// Notify scripts get keepalived's arguments.
+	script := filepath.Join(l.dir, "notify.sh")
+	out := filepath.Join(l.dir, "notify.out")
+	os.WriteFile(script, []byte("#!/bin/sh\necho \"$@\" >> "+out+"\n"), 0o755)
+	notify := func(n string) string {
+		return fmt.Sprintf("    notify \"%s %s\"\n    notify_master \"%s %s-master\"", script, n, script, n)
+	}
+	l.halo("n1", inst{prio: 101, extra: notify("n1")}.conf())
+	p2 := l.halo("n2", inst{prio: 102, extra: notify("n2")}.conf())
 	l.waitVIP("n2", vip, 10*time.Second)
 	w := l.watch(vip, "n1", "n2")
 	time.Sleep(time.Second)
@@ -25,6 +32,20 @@ func TestElection(t *testing.T) {
 	if h := l.holders(vip, "n1", "n2"); len(h) != 1 || h[0] != "n2" {
 		t.Fatalf("holders %v, want [n2]", h)
 	}
+	l.kill(p2, syscall.SIGTERM, "n2")
+	p2.wait(t, 5*time.Second)
+	l.waitVIP("n1", vip, 10*time.Second)
+	want := []string{"n1 INSTANCE VI_1 BACKUP 101", "n2 INSTANCE VI_1 BACKUP 102", "n2 INSTANCE VI_1 MASTER 102",
+		"n2-master", "n2 INSTANCE VI_1 STOP 102", "n1 INSTANCE VI_1 MASTER 101", "n1-master"}
+	waitFor(t, 5*time.Second, "notify calls", func() bool {
+		b, _ := os.ReadFile(out)
+		for _, w := range want {
+			if !strings.Contains(string(b), w+"\n") {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func TestMasterCrashAndGracefulStop(t *testing.T) {
