@@ -269,3 +269,21 @@ func TestConfigTest(t *testing.T) {
 		}
 	}
 }
+
+func TestTrackInterface(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, 2)
+	// n1 tracks a second link (a veth pair inside its namespace) with weight -50.
+	run(t, "ip", "-n", l.ns("n1"), "link", "add", "up0", "type", "veth", "peer", "name", "up1")
+	run(t, "ip", "-n", l.ns("n1"), "link", "set", "up0", "up")
+	run(t, "ip", "-n", l.ns("n1"), "link", "set", "up1", "up")
+	l.halo("n1", inst{prio: 120, extra: "    track_interface {\n        up0 weight -50\n    }"}.conf())
+	l.halo("n2", inst{prio: 100}.conf())
+	l.waitVIP("n1", vip, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	run(t, "ip", "-n", l.ns("n1"), "link", "set", "up1", "down") // up0 loses carrier
+	l.waitVIP("n2", vip, 10*time.Second)
+	waitFor(t, 5*time.Second, "n1 releases the VIP", func() bool { return !l.hasAddr("n1", vip) })
+	run(t, "ip", "-n", l.ns("n1"), "link", "set", "up1", "up")
+	l.waitVIP("n1", vip, 10*time.Second)
+}
