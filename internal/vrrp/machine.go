@@ -341,3 +341,41 @@ func (m *Machine) Reconfigure(cfg *InstanceConfig, own netip.Addr) {
 		m.prio = 255
 	}
 }
+
+// Force moves the instance to MASTER, BACKUP or FAULT because another
+// member of its sync group did (keepalived's vrrp_sync_group). Leaving a
+// forced FAULT is ForceLeaveFault.
+func (m *Machine) Force(now time.Time, to State) []Action {
+	if m.state == to || m.state == Init || m.state == Stopped {
+		return nil
+	}
+	switch to {
+	case Master:
+		if m.state != Backup {
+			return nil
+		}
+		return m.becomeMaster(now, []Action{logf("sync group member became MASTER")})
+	case Backup:
+		if m.state != Master {
+			return nil
+		}
+		return m.becomeBackup(now, "Entering BACKUP STATE (sync group)")
+	case Fault:
+		var acts []Action
+		if m.state == Master {
+			acts = append(acts, Action{Kind: ActSend, Priority: 0}, logf("sent 0 priority"), Action{Kind: ActDelVIPs})
+		}
+		m.state = Fault
+		return append(acts, logf("Entering FAULT STATE (sync group)"), Action{Kind: ActState, State: Fault, Priority: m.prio})
+	}
+	return nil
+}
+
+// ForceLeaveFault ends a FAULT forced by the sync group unless the
+// instance's own tracking still fails.
+func (m *Machine) ForceLeaveFault(now time.Time) []Action {
+	if m.state != Fault || m.fault {
+		return nil
+	}
+	return m.becomeBackup(now, "Entering BACKUP STATE (sync group)")
+}

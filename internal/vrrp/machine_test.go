@@ -351,3 +351,23 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestForce(t *testing.T) {
+	m := NewMachine(testCfg(2, 100), n1)
+	m.Start(t0, false)
+	if acts := m.Force(t0, Master); m.State() != Master || !slices.Equal(kinds(acts), []ActionKind{ActSend, ActAddVIPs, ActGARP, ActState}) {
+		t.Fatalf("force master: %v", acts)
+	}
+	if acts := m.Force(t0, Fault); m.State() != Fault || acts[0].Kind != ActSend || acts[0].Priority != 0 {
+		t.Fatalf("force fault: %v", acts)
+	}
+	m.ForceLeaveFault(t0)
+	if m.State() != Backup {
+		t.Fatal(m.State())
+	}
+	// Own tracking failure keeps FAULT even if the group leaves it.
+	m.SetFault(t0, true)
+	if m.ForceLeaveFault(t0) != nil || m.State() != Fault {
+		t.Fatal("left FAULT despite own failure")
+	}
+}

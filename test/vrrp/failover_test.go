@@ -287,3 +287,63 @@ func TestTrackInterface(t *testing.T) {
 	run(t, "ip", "-n", l.ns("n1"), "link", "set", "up1", "up")
 	l.waitVIP("n1", vip, 10*time.Second)
 }
+
+func TestSyncGroup(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, 2)
+	flag := filepath.Join(l.dir, "n1.ok")
+	os.WriteFile(flag, nil, 0o644)
+	conf := func(prio int, track string) string {
+		return fmt.Sprintf(`global_defs {
+    vrrp_version 3
+}
+vrrp_script chk {
+    script "/usr/bin/test -f %s"
+    interval 1
+    weight 50
+}
+vrrp_sync_group G1 {
+    group {
+        VI_1
+        VI_2
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority %d
+    advert_int 0.1
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    priority %d
+    advert_int 0.1
+    virtual_ipaddress {
+        192.0.2.101/24
+    }
+%s
+}
+`, flag, prio, prio, track)
+	}
+	p1 := l.halo("n1", conf(110, "    track_script {\n        chk\n    }"))
+	l.halo("n2", conf(100, ""))
+	l.waitVIP("n1", vip, 10*time.Second)
+	l.waitVIP("n1", "192.0.2.101", 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	// VI_2's check fails: in a sync group its weight is ignored and it goes to
+	// FAULT, taking VI_1 with it.
+	os.Remove(flag)
+	l.waitVIP("n2", vip, 10*time.Second)
+	l.waitVIP("n2", "192.0.2.101", 10*time.Second)
+	waitFor(t, 5*time.Second, "n1 releases both VIPs", func() bool { return !l.hasAddr("n1", vip) && !l.hasAddr("n1", "192.0.2.101") })
+	if !strings.Contains(p1.Log(), "(VI_1) Entering FAULT STATE (sync group)") {
+		t.Fatalf("VI_1 not moved to FAULT with its group:\n%s", p1.Log())
+	}
+	os.WriteFile(flag, nil, 0o644)
+	l.waitVIP("n1", vip, 10*time.Second)
+	l.waitVIP("n1", "192.0.2.101", 10*time.Second)
+}

@@ -200,7 +200,9 @@ func build(items []*item) (*node.Config, []string, error) {
 		case "global_defs", "vrrp_script", "vrrp_track_process", "vrrp_track_halo":
 		case "vrrp_instance":
 			l.instance(it)
-		case "vrrp_sync_group", "virtual_server", "virtual_server_group", "static_ipaddress", "static_routes", "static_rules", "SSL", "linkbeat_interfaces":
+		case "vrrp_sync_group":
+			l.syncGroup(it)
+		case "virtual_server", "virtual_server_group", "static_ipaddress", "static_routes", "static_rules", "SSL", "linkbeat_interfaces":
 			l.warn(it, "'%s' is not supported by halo-vrrp, ignored", it.key)
 		default:
 			l.errs = append(l.errs, it.errf("Unknown keyword '%s'", it.key))
@@ -216,6 +218,28 @@ func build(items []*item) (*node.Config, []string, error) {
 		n := in.Notify
 		if n.Master != nil || n.Backup != nil || n.Fault != nil || n.Stop != nil || n.Any != nil {
 			l.hasScripts = true
+		}
+	}
+	names := map[string]*node.Instance{}
+	for _, in := range l.cfg.Instances {
+		names[in.Name] = in
+	}
+	for _, g := range l.cfg.SyncGroups {
+		for _, m := range g.Members {
+			in := names[m]
+			if in == nil {
+				l.errs = append(l.errs, fmt.Errorf("vrrp_sync_group %s: unknown vrrp_instance %s", g.Name, m))
+				continue
+			}
+			if !l.syncWeight {
+				// keepalived: tracking in a sync group is not weighted; a failure means FAULT.
+				for i := range in.TrackChecks {
+					in.TrackChecks[i].Weight, in.TrackChecks[i].HasWeight = 0, true
+				}
+				for i := range in.TrackInterfaces {
+					in.TrackInterfaces[i].Weight = 0
+				}
+			}
 		}
 	}
 	if l.hasScripts && !l.scriptSec {
@@ -234,6 +258,7 @@ type loader struct {
 	lowerNoAdv bool
 	checkUcSrc bool
 	scriptSec  bool
+	syncWeight bool
 	hasScripts bool
 	errs       []error
 	warns      []string
@@ -305,6 +330,8 @@ func (l *loader) global(g *item) {
 			l.checkUcSrc = true
 		case "enable_script_security":
 			l.scriptSec = true
+		case "sync_group_tracking_weight":
+			l.syncWeight = true
 		}
 	}
 }
@@ -481,6 +508,48 @@ func trackRefs(l *loader, b *item, kind string) []node.TrackRef {
 		out = append(out, r)
 	}
 	return out
+}
+
+func (l *loader) syncGroup(b *item) {
+	if len(b.args) != 1 {
+		l.fail(b, "vrrp_sync_group needs a name")
+		return
+	}
+	g := &node.SyncGroup{Name: b.args[0]}
+	for _, it := range b.block {
+		switch it.key {
+		case "group":
+			for _, m := range it.block {
+				g.Members = append(g.Members, m.key)
+				g.Members = append(g.Members, m.args...)
+			}
+		case "notify_master", "notify_backup", "notify_fault", "notify":
+			if len(it.args) == 0 {
+				l.fail(it, "'%s' needs a command", it.key)
+				continue
+			}
+			argv := strings.Fields(it.args[0])
+			switch it.key {
+			case "notify_master":
+				g.Notify.Master = argv
+			case "notify_backup":
+				g.Notify.Backup = argv
+			case "notify_fault":
+				g.Notify.Fault = argv
+			case "notify":
+				g.Notify.Any = argv
+			}
+		case "smtp_alert", "global_tracking", "sync_group_tracking_weight", "notify_stop":
+			l.warn(it, "'%s' ignored by halo-vrrp", it.key)
+		default:
+			l.fail(it, "Unknown keyword '%s'", it.key)
+		}
+	}
+	if len(g.Members) == 0 {
+		l.fail(b, "vrrp_sync_group %s has no group members", g.Name)
+		return
+	}
+	l.cfg.SyncGroups = append(l.cfg.SyncGroups, g)
 }
 
 func (l *loader) instance(b *item) {

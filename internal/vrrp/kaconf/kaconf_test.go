@@ -159,3 +159,47 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSyncGroupParse(t *testing.T) {
+	cfg, _, err := Parse("s.conf", []byte(`vrrp_script chk {
+  script "/bin/true"
+  weight 20
+}
+vrrp_sync_group G {
+  group {
+    A
+    B
+  }
+  notify "/bin/notify g"
+}
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress {
+    192.0.2.1
+  }
+  track_script {
+    chk
+  }
+}
+vrrp_instance B {
+  interface eth0
+  virtual_router_id 2
+  virtual_ipaddress {
+    192.0.2.2
+  }
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := cfg.SyncGroups[0]
+	if g.Name != "G" || strings.Join(g.Members, ",") != "A,B" || strings.Join(g.Notify.Any, " ") != "/bin/notify g" {
+		t.Fatalf("%+v", g)
+	}
+	if r := cfg.Instances[0].TrackChecks[0]; !r.HasWeight || r.Weight != 0 {
+		t.Fatalf("track weight in a sync group must be forced to 0: %+v", r)
+	}
+	if _, _, err := Parse("s.conf", []byte("vrrp_sync_group G {\n group {\n X\n }\n}\n")); err == nil || !strings.Contains(err.Error(), "unknown vrrp_instance X") {
+		t.Fatalf("unknown member: %v", err)
+	}
+}

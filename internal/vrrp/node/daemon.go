@@ -40,10 +40,18 @@ type Instance struct {
 	Notify          Notify
 }
 
+// SyncGroup is a vrrp_sync_group: its members change state together.
+type SyncGroup struct {
+	Name    string
+	Members []string
+	Notify  Notify // "notify" gets GROUP name STATE 0 appended
+}
+
 // Config is everything the daemon runs.
 type Config struct {
-	Instances []*Instance
-	Checks    []*Check
+	Instances  []*Instance
+	Checks     []*Check
+	SyncGroups []*SyncGroup
 }
 
 // Options tune the daemon.
@@ -69,6 +77,13 @@ type Daemon struct {
 	checkEv   chan checkEvent
 	wg        sync.WaitGroup // background goroutines (checks, GARP bursts, readers)
 	done      chan struct{}
+	groups    map[string]*groupState // instance name -> its sync group
+	syncing   bool                   // propagating a sync-group transition
+}
+
+type groupState struct {
+	g     *SyncGroup
+	state vrrp.State
 }
 
 type inst struct {
@@ -79,6 +94,7 @@ type inst struct {
 	m       *vrrp.Machine
 	gen     atomic.Int64 // bumped on every MASTER entry/exit; cancels delayed GARP
 	lastErr string
+	state   vrrp.State // last state reported by the machine
 }
 
 // New returns a daemon for cfg.
@@ -187,6 +203,13 @@ func (d *Daemon) apply(cfg *Config, now time.Time) error {
 		d.checkUp[c.Name] = !c.InitFail
 		d.wg.Add(1)
 		go func() { defer d.wg.Done(); runCheck(cctx, c, d.checkEv) }()
+	}
+	d.groups = map[string]*groupState{}
+	for _, g := range cfg.SyncGroups {
+		gs := &groupState{g: g}
+		for _, m := range g.Members {
+			d.groups[m] = gs
+		}
 	}
 	old := map[string]*inst{}
 	for _, in := range d.insts {
@@ -468,7 +491,10 @@ func (d *Daemon) exec(in *inst, acts []vrrp.Action) {
 			d.garp(in, true)
 		case vrrp.ActState:
 			in.gen.Add(1)
+			prev := in.state
+			in.state = a.State
 			d.notify(in, a.State, a.Priority)
+			d.syncGroup(in, prev, a.State)
 		}
 	}
 }
@@ -515,6 +541,51 @@ func (d *Daemon) garp(in *inst, once bool) {
 			delay = 0
 		}
 	}()
+}
+
+// syncGroup moves the other members of in's sync group along with it.
+func (d *Daemon) syncGroup(in *inst, prev, to vrrp.State) {
+	gs := d.groups[in.cfg.Name]
+	if gs == nil || d.syncing || to == vrrp.Stopped {
+		return
+	}
+	d.syncing = true
+	defer func() { d.syncing = false }()
+	now := time.Now()
+	for _, o := range d.insts {
+		if o == in || d.groups[o.cfg.Name] != gs {
+			continue
+		}
+		if prev == vrrp.Fault && to == vrrp.Backup {
+			d.exec(o, o.m.ForceLeaveFault(now))
+		} else {
+			d.exec(o, o.m.Force(now, to))
+		}
+	}
+	if gs.state != to {
+		gs.state = to
+		n := gs.g.Notify
+		var spec []string
+		switch to {
+		case vrrp.Master:
+			spec = n.Master
+		case vrrp.Backup:
+			spec = n.Backup
+		case vrrp.Fault:
+			spec = n.Fault
+		}
+		var all []string
+		if len(n.Any) > 0 {
+			all = append(slices.Clone(n.Any), "GROUP", gs.g.Name, to.String(), "0")
+		}
+		d.logf("(%s) Syncing instances to %s state", gs.g.Name, to)
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			runNotify(spec, false, d.logf)
+			runNotify(all, false, d.logf)
+		}()
+	}
 }
 
 func (d *Daemon) notify(in *inst, s vrrp.State, prio uint8) {
