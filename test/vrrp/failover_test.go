@@ -347,3 +347,21 @@ vrrp_instance VI_2 {
 	l.waitVIP("n1", vip, 10*time.Second)
 	l.waitVIP("n1", "192.0.2.101", 10*time.Second)
 }
+
+// An instance whose interface does not exist yet waits in FAULT (like
+// keepalived) and starts when the interface appears.
+func TestMissingInterface(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, 1)
+	p := l.halo("n1", strings.Replace(inst{prio: 100}.conf(), "interface eth0", "interface late0", 1))
+	waitFor(t, 5*time.Second, "FAULT for the missing interface", func() bool { return strings.Contains(p.Log(), "Entering FAULT STATE") })
+	ns := l.ns("n1")
+	run(t, "ip", "-n", ns, "link", "add", "late0", "type", "veth", "peer", "name", "late1")
+	run(t, "ip", "-n", ns, "addr", "add", "198.51.100.1/24", "dev", "late0")
+	run(t, "ip", "-n", ns, "link", "set", "late1", "up")
+	run(t, "ip", "-n", ns, "link", "set", "late0", "up")
+	waitFor(t, 10*time.Second, "VIP on late0", func() bool {
+		out, _ := exec.Command("ip", "-n", ns, "-o", "addr", "show", "dev", "late0").Output()
+		return strings.Contains(string(out), " "+vip+"/")
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,6 +96,7 @@ type inst struct {
 	gen     atomic.Int64 // bumped on every MASTER entry/exit; cancels delayed GARP
 	lastErr string
 	state   vrrp.State // last state reported by the machine
+	pending error      // interface or source address missing: FAULT until it appears
 }
 
 // New returns a daemon for cfg.
@@ -168,6 +170,9 @@ func (d *Daemon) Run(ctx context.Context, cfg *Config, reload <-chan *Config) er
 			}
 			name := lu.Attrs().Name
 			up := lu.Attrs().Flags&net.FlagUp != 0 && lu.Attrs().RawFlags&unix.IFF_RUNNING != 0
+			if up {
+				d.retryPending(name)
+			}
 			if old, seen := d.linkUp[name]; !seen || old != up {
 				d.linkUp[name] = up
 				if !up {
@@ -222,7 +227,13 @@ func (d *Daemon) apply(cfg *Config, now time.Time) error {
 		}
 		in, err := d.setup(ic)
 		if err != nil {
-			return err
+			if errors.Is(err, errNoAddr) || isNoSuchInterface(err) {
+				// keepalived keeps such an instance in FAULT until the interface is usable.
+				d.logf("%v - instance stays in FAULT until it is usable", err)
+				in = &inst{cfg: ic, pending: err}
+			} else {
+				return err
+			}
 		}
 		if o := old[ic.Name]; o != nil && o.cfg.Interface == ic.Interface && o.cfg.VRID == ic.VRID && o.cfg.IPv6() == ic.IPv6() {
 			delete(old, ic.Name)
@@ -242,7 +253,9 @@ func (d *Daemon) apply(cfg *Config, now time.Time) error {
 			next = append(next, in)
 			continue
 		}
-		d.removeResidual(in)
+		if in.pending == nil {
+			d.removeResidual(in)
+		}
 		in.m = vrrp.NewMachine(&ic.InstanceConfig, in.src)
 		next = append(next, in)
 	}
@@ -257,7 +270,7 @@ func (d *Daemon) apply(cfg *Config, now time.Time) error {
 	}
 	d.insts = next
 	for _, in := range d.insts {
-		if _, seen := d.linkUp[in.cfg.Interface]; !seen {
+		if _, seen := d.linkUp[in.cfg.Interface]; !seen && in.ifi != nil {
 			d.linkUp[in.cfg.Interface] = in.ifi.Flags&net.FlagUp != 0
 		}
 		for _, t := range in.cfg.TrackInterfaces {
@@ -329,6 +342,28 @@ func (d *Daemon) setup(ic *Instance) (*inst, error) {
 	return in, nil
 }
 
+// retryPending sets up instances whose interface was missing once it
+// appears; recompute then lets them leave FAULT.
+func (d *Daemon) retryPending(ifname string) {
+	for _, in := range d.insts {
+		if in.pending == nil || in.cfg.Interface != ifname {
+			continue
+		}
+		n, err := d.setup(in.cfg)
+		if err != nil {
+			in.pending = err
+			continue
+		}
+		in.ifi, in.src, in.dsts, in.pending = n.ifi, n.src, n.dsts, nil
+		in.m.Reconfigure(&in.cfg.InstanceConfig, in.src)
+		d.logf("(%s) interface %s is usable now", in.cfg.Name, ifname)
+	}
+}
+
+func isNoSuchInterface(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such network interface")
+}
+
 // removeResidual removes VIPs of in left on the interfaces by a previous
 // run that crashed (keepalived does the same at start).
 func (d *Daemon) removeResidual(in *inst) {
@@ -347,7 +382,7 @@ func (d *Daemon) removeResidual(in *inst) {
 
 // trackState returns whether in is in fault and its effective priority.
 func (d *Daemon) trackState(in *inst) (bool, uint8) {
-	fault := !d.linkUp[in.cfg.Interface]
+	fault := !d.linkUp[in.cfg.Interface] || in.pending != nil
 	sum := 0
 	apply := func(up bool, w int, reverse bool) {
 		if reverse {
@@ -402,7 +437,7 @@ func (d *Daemon) receive(now time.Time, p rxPacket) {
 	}
 	vrid := p.data[1]
 	for _, in := range d.insts {
-		if in.cfg.VRID != vrid || in.cfg.IPv6() == p.src.Is4() || p.src == in.src {
+		if in.pending != nil || in.cfg.VRID != vrid || in.cfg.IPv6() == p.src.Is4() || p.src == in.src {
 			continue
 		}
 		unicast := len(in.cfg.UnicastPeers) > 0
@@ -432,6 +467,9 @@ func (d *Daemon) stopAll(now time.Time) {
 }
 
 func (d *Daemon) send(in *inst, prio uint8) {
+	if in.pending != nil {
+		return
+	}
 	c := &in.cfg.InstanceConfig
 	a := vrrp.Advert{Version: c.Version, VRID: c.VRID, Priority: prio, Interval: c.AdvertInterval,
 		AuthType: c.AuthType, Addrs: c.AdvertAddrs()}

@@ -14,7 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var errAddrInUse = syscall.EADDRINUSE
+var (
+	errAddrInUse = syscall.EADDRINUSE
+	errNoAddr    = errors.New("no usable address")
+)
 
 func vipDev(v vrrp.VIP, def string) string {
 	if v.Dev != "" {
@@ -152,7 +155,7 @@ outer:
 	if v6 {
 		fam = "IPv6 link-local"
 	}
-	return netip.Addr{}, fmt.Errorf("interface %s has no %s address", ifi.Name, fam)
+	return netip.Addr{}, fmt.Errorf("interface %s has no %s address: %w", ifi.Name, fam, errNoAddr)
 }
 
 // sendAnnouncements sends one gratuitous ARP (IPv4) or unsolicited NA
