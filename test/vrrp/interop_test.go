@@ -3,6 +3,7 @@ package vrrp_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,5 +77,71 @@ func TestInteropKeepalived(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestInteropKeepalivedIPv6: VRRPv3 over IPv6 (checksum over the IPv6
+// pseudo-header, link-local sources, ff02::12) in both roles, plus the
+// weight-0 FAULT path of a halo master with a keepalived backup.
+func TestInteropKeepalivedIPv6(t *testing.T) {
+	const vip6 = "2001:db8::100"
+	for _, haloHigh := range []bool{true, false} {
+		name := "halo-master"
+		if !haloHigh {
+			name = "keepalived-master"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t, 2)
+			start := func(node string, prio int) *proc {
+				c := inst{prio: prio, vip: vip6 + "/64"}.conf()
+				if (node == "n2") == haloHigh {
+					return l.halo(node, c)
+				}
+				return l.keepalived(node, c)
+			}
+			start("n1", 101)
+			high := start("n2", 102)
+			l.waitVIP("n2", vip6, 10*time.Second)
+			w := l.watch(vip6, "n1", "n2")
+			time.Sleep(500 * time.Millisecond)
+			l.kill(high, syscall.SIGTERM, "n2")
+			l.waitVIP("n1", vip6, 10*time.Second)
+			high.wait(t, 5*time.Second)
+			high = start("n2", 102)
+			l.waitVIP("n2", vip6, 10*time.Second)
+			waitFor(t, 10*time.Second, "n1 releases the VIP", func() bool { return !l.hasAddr("n1", vip6) })
+			time.Sleep(300 * time.Millisecond)
+			w.end(t)
+			if !l.pingOnce("c", vip6) {
+				t.Error("VIP does not answer ping6")
+			}
+		})
+	}
+}
+
+// TestInteropFaultToKeepalived: a halo master whose weight-0 check fails
+// enters FAULT and resigns with priority 0; the keepalived backup takes over.
+func TestInteropFaultToKeepalived(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, 2)
+	flag := filepath.Join(l.dir, "ok")
+	os.WriteFile(flag, nil, 0o644)
+	top := fmt.Sprintf("vrrp_script chk {\n    script \"/usr/bin/test -f %s\"\n    interval 1\n}", flag)
+	p1 := l.halo("n1", inst{prio: 110, top: top, extra: "    track_script {\n        chk\n    }"}.conf())
+	ka := l.keepalived("n2", inst{prio: 100}.conf())
+	l.waitVIP("n1", vip, 10*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	w := l.watch(vip, "n1", "n2")
+	os.Remove(flag)
+	l.waitVIP("n2", vip, 10*time.Second)
+	waitFor(t, 5*time.Second, "n1 releases the VIP", func() bool { return !l.hasAddr("n1", vip) })
+	time.Sleep(300 * time.Millisecond)
+	w.end(t)
+	if !strings.Contains(ka.Log(), "Backup received priority 0 advertisement") {
+		t.Errorf("keepalived did not see the priority-0 advert:\n%s", ka.Log())
+	}
+	if !strings.Contains(p1.Log(), "Entering FAULT STATE") {
+		t.Errorf("halo did not enter FAULT:\n%s", p1.Log())
 	}
 }
