@@ -13,9 +13,11 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/halo-lb/halo/internal/vrrp"
@@ -208,6 +210,20 @@ func build(items []*item) (*node.Config, []string, error) {
 			l.errs = append(l.errs, it.errf("Unknown keyword '%s'", it.key))
 		}
 	}
+	def := l.scriptUser
+	if !l.userSet {
+		// keepalived's default: user keepalived_script if it exists, else its own.
+		def, _ = lookupCred([]string{"keepalived_script"})
+	}
+	for _, c := range l.pendingCred {
+		c.Cred = def
+	}
+	for _, in := range l.cfg.Instances {
+		in.Notify.Cred = def
+	}
+	for _, g := range l.cfg.SyncGroups {
+		g.Notify.Cred = def
+	}
 	for _, c := range l.checks {
 		l.cfg.Checks = append(l.cfg.Checks, c)
 		if c.Kind == node.CheckScript {
@@ -249,19 +265,22 @@ func build(items []*item) (*node.Config, []string, error) {
 }
 
 type loader struct {
-	cfg        *node.Config
-	checks     map[string]*node.Check
-	version    int
-	garpRepeat int
-	garpDelay  time.Duration
-	garpRefr   time.Duration
-	lowerNoAdv bool
-	checkUcSrc bool
-	scriptSec  bool
-	syncWeight bool
-	hasScripts bool
-	errs       []error
-	warns      []string
+	cfg         *node.Config
+	checks      map[string]*node.Check
+	version     int
+	garpRepeat  int
+	garpDelay   time.Duration
+	garpRefr    time.Duration
+	lowerNoAdv  bool
+	checkUcSrc  bool
+	scriptSec   bool
+	scriptUser  *syscall.Credential
+	userSet     bool
+	syncWeight  bool
+	pendingCred []*node.Check // checks using the default script user
+	hasScripts  bool
+	errs        []error
+	warns       []string
 }
 
 func (l *loader) fail(it *item, format string, a ...any) {
@@ -330,10 +349,41 @@ func (l *loader) global(g *item) {
 			l.checkUcSrc = true
 		case "enable_script_security":
 			l.scriptSec = true
+		case "script_user":
+			if c, err := lookupCred(it.args); err != nil {
+				l.fail(it, "%v", err)
+			} else {
+				l.scriptUser, l.userSet = c, true
+			}
 		case "sync_group_tracking_weight":
 			l.syncWeight = true
 		}
 	}
+}
+
+// lookupCred resolves "USER [GROUP]" to a credential; nil when it is the
+// current user (no switch needed).
+func lookupCred(args []string) (*syscall.Credential, error) {
+	if len(args) == 0 {
+		return nil, errors.New("user name missing")
+	}
+	u, err := user.Lookup(args[0])
+	if err != nil {
+		return nil, fmt.Errorf("unknown user %q", args[0])
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if len(args) > 1 {
+		g, err := user.LookupGroup(args[1])
+		if err != nil {
+			return nil, fmt.Errorf("unknown group %q", args[1])
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	if uid == os.Getuid() && gid == os.Getgid() {
+		return nil, nil
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
 func isTrue(s string) bool {
@@ -350,6 +400,12 @@ func (l *loader) check(b *item) {
 		return
 	}
 	c := &node.Check{Name: b.args[0], Interval: time.Second, Rise: 1, Fall: 1}
+	userSet := map[*node.Check]bool{}
+	defer func() {
+		if !userSet[c] {
+			l.pendingCred = append(l.pendingCred, c)
+		}
+	}()
 	switch b.key {
 	case "vrrp_track_process":
 		c.Kind = node.CheckProcess
@@ -408,7 +464,14 @@ func (l *loader) check(b *item) {
 			}
 		case "init_fail":
 			c.InitFail = true
-		case "user", "delay", "fork_delay", "terminate_delay", "param_match", "full_command":
+		case "user":
+			if cr, err := lookupCred(it.args); err != nil {
+				l.fail(it, "%v", err)
+			} else {
+				c.Cred = cr
+				userSet[c] = true
+			}
+		case "delay", "fork_delay", "terminate_delay", "param_match", "full_command":
 			l.warn(it, "'%s' ignored by halo-vrrp", it.key)
 		default:
 			l.fail(it, "Unknown keyword '%s'", it.key)

@@ -203,3 +203,25 @@ vrrp_instance B {
 		t.Fatalf("unknown member: %v", err)
 	}
 }
+
+func TestScriptUser(t *testing.T) {
+	cfg, _, err := Parse("u.conf", []byte("global_defs {\n script_user nobody\n enable_script_security\n}\nvrrp_script a {\n script /bin/true\n}\nvrrp_script b {\n script /bin/true\n user root\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cfg.Checks {
+		switch c.Name {
+		case "a":
+			if c.Cred == nil || c.Cred.Uid != 65534 {
+				t.Errorf("a runs as %+v, want nobody", c.Cred)
+			}
+		case "b":
+			if c.Cred != nil && c.Cred.Uid != 0 {
+				t.Errorf("b runs as %+v, want root", c.Cred)
+			}
+		}
+	}
+	if _, _, err := Parse("u.conf", []byte("global_defs {\n script_user no_such_user_x\n}\n")); err == nil {
+		t.Error("unknown script_user accepted")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/halo-lb/halo/internal/vrrp"
@@ -30,7 +31,8 @@ type TrackRef struct {
 // Notify holds the notify commands of an instance (argv form).
 type Notify struct {
 	Master, Backup, Fault, Stop []string
-	Any                         []string // "notify": gets INSTANCE name STATE priority appended
+	Any                         []string            // "notify": gets INSTANCE name STATE priority appended
+	Cred                        *syscall.Credential // run as this user (script_user); nil: our own
 }
 
 // Instance is one vrrp_instance with its tracking and notifies.
@@ -620,8 +622,8 @@ func (d *Daemon) syncGroup(in *inst, prev, to vrrp.State) {
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			runNotify(spec, false, d.logf)
-			runNotify(all, false, d.logf)
+			runNotify(spec, n.Cred, false, d.logf)
+			runNotify(all, n.Cred, false, d.logf)
 		}()
 	}
 }
@@ -645,8 +647,8 @@ func (d *Daemon) notify(in *inst, s vrrp.State, prio uint8) {
 		any = append(slices.Clone(n.Any), "INSTANCE", in.cfg.Name, s.String(), strconv.Itoa(int(prio)))
 	}
 	run := func() {
-		runNotify(spec, stop, d.logf)
-		runNotify(any, stop, d.logf)
+		runNotify(spec, n.Cred, stop, d.logf)
+		runNotify(any, n.Cred, stop, d.logf)
 	}
 	if stop {
 		run() // notify_stop runs before exit, bounded to 1 s each

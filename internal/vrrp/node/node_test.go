@@ -55,7 +55,7 @@ func TestRunScriptKillsGroupOnTimeout(t *testing.T) {
 	pidf := filepath.Join(dir, "child")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	ok, why := runScript(ctx, []string{"/bin/sh", "-c", "sleep 30 & echo $! > " + pidf + "; wait"})
+	ok, why := runScript(ctx, []string{"/bin/sh", "-c", "sleep 30 & echo $! > " + pidf + "; wait"}, nil)
 	if ok || why != "timed out" {
 		t.Fatalf("ok=%v why=%q", ok, why)
 	}
@@ -77,10 +77,10 @@ func TestRunScriptKillsGroupOnTimeout(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if ok, why := runScript(context.Background(), []string{"/bin/sh", "-c", "exit 3"}); ok || why != "exited with status 3" {
+	if ok, why := runScript(context.Background(), []string{"/bin/sh", "-c", "exit 3"}, nil); ok || why != "exited with status 3" {
 		t.Fatalf("exit 3: %v %q", ok, why)
 	}
-	if ok, _ := runScript(context.Background(), []string{"/bin/true"}); !ok {
+	if ok, _ := runScript(context.Background(), []string{"/bin/true"}, nil); !ok {
 		t.Fatal("true failed")
 	}
 }
@@ -158,5 +158,15 @@ func TestTrackState(t *testing.T) {
 	in.cfg.TrackInterfaces = nil
 	if _, p := d.trackState(in); p != 95 {
 		t.Errorf("override: prio %d, want 95", p)
+	}
+}
+
+func TestRunScriptAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch users")
+	}
+	cred := &syscall.Credential{Uid: 65534, Gid: 65534}
+	if ok, why := runScript(context.Background(), []string{"/bin/sh", "-c", "test $(id -u) = 65534"}, cred); !ok {
+		t.Fatalf("script did not run as uid 65534: %s", why)
 	}
 }

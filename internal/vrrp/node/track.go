@@ -39,6 +39,9 @@ type Check struct {
 	Weight   int
 	Reverse  bool
 	InitFail bool
+	// Cred runs the script as another user (script_user / user); nil:
+	// halo-vrrp's own user.
+	Cred *syscall.Credential
 }
 
 // checkEvent reports a Check's state change to the protocol loop.
@@ -98,7 +101,7 @@ func probe(ctx context.Context, c *Check, timeout time.Duration) (bool, string) 
 	defer cancel()
 	switch c.Kind {
 	case CheckScript:
-		return runScript(ctx, c.Argv)
+		return runScript(ctx, c.Argv, c.Cred)
 	case CheckHalo:
 		var d net.Dialer
 		for _, a := range c.Addrs {
@@ -122,12 +125,12 @@ func probe(ctx context.Context, c *Check, timeout time.Duration) (bool, string) 
 
 // runScript runs argv in its own process group and kills the whole group
 // when ctx expires.
-func runScript(ctx context.Context, argv []string) (bool, string) {
+func runScript(ctx context.Context, argv []string, cred *syscall.Credential) (bool, string) {
 	if len(argv) == 0 {
 		return false, "empty script"
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		return false, err.Error()
 	}
@@ -177,12 +180,12 @@ func countProcesses(name string) int {
 
 // runNotify starts a notify command without waiting on the protocol loop.
 // A STOP notify is killed after 1 s like keepalived's.
-func runNotify(argv []string, stop bool, logf func(string, ...any)) {
+func runNotify(argv []string, cred *syscall.Credential, stop bool, logf func(string, ...any)) {
 	if len(argv) == 0 {
 		return
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		logf("notify %q: %v", strings.Join(argv, " "), err)
 		return
