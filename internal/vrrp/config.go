@@ -40,6 +40,9 @@ type InstanceConfig struct {
 	DownTimerAdverts  int          // 0 means 3
 	LowerPrioNoAdvert bool
 	CheckUnicastSrc   bool
+	SkipCheckAdvAddr  bool       // do not re-check the VIP list of adverts from the same master
+	McastGroup        netip.Addr // mcast_dst_ip / vrrp_mcast_group4|6; zero: 224.0.0.18 / ff02::12
+	UnicastTTL        int        // TTL of unicast IPv4 adverts (0: 255)
 	// FastPreempt (halo extension, on by default in the keepalived adapter):
 	// a preempting backup with a higher priority takes over on the first
 	// lower-priority advert instead of waiting for Master_Down_Interval.

@@ -145,3 +145,19 @@ func TestInteropFaultToKeepalived(t *testing.T) {
 		t.Errorf("halo did not enter FAULT:\n%s", p1.Log())
 	}
 }
+
+// TestInteropMcastGroup: a non-default multicast group (vrrp_mcast_group4)
+// with keepalived as the backup.
+func TestInteropMcastGroup(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, 2)
+	g := "    vrrp_mcast_group4 224.0.0.100"
+	l.keepalived("n1", inst{prio: 101, global: g}.conf())
+	p2 := l.halo("n2", inst{prio: 102, global: g}.conf())
+	l.waitVIP("n2", vip, 10*time.Second)
+	w := l.watch(vip, "n1", "n2")
+	time.Sleep(time.Second)
+	w.end(t)
+	l.kill(p2, syscall.SIGTERM, "n2")
+	l.waitVIP("n1", vip, 10*time.Second)
+}

@@ -274,6 +274,9 @@ type loader struct {
 	lowerNoAdv  bool
 	checkUcSrc  bool
 	scriptSec   bool
+	skipAdv     bool
+	group4      netip.Addr
+	group6      netip.Addr
 	scriptUser  *syscall.Credential
 	userSet     bool
 	syncWeight  bool
@@ -347,6 +350,19 @@ func (l *loader) global(g *item) {
 			l.lowerNoAdv = len(it.args) == 0 || isTrue(it.args[0])
 		case "vrrp_check_unicast_src":
 			l.checkUcSrc = true
+		case "vrrp_skip_check_adv_addr":
+			l.skipAdv = len(it.args) == 0 || isTrue(it.args[0])
+		case "vrrp_mcast_group4", "vrrp_mcast_group6":
+			if s, ok := l.arg(it); ok {
+				a, err := netip.ParseAddr(s)
+				if err != nil || !a.IsMulticast() || a.Is4() != (it.key == "vrrp_mcast_group4") {
+					l.fail(it, "invalid multicast group '%s'", s)
+				} else if a.Is4() {
+					l.group4 = a
+				} else {
+					l.group6 = a
+				}
+			}
 		case "enable_script_security":
 			l.scriptSec = true
 		case "script_user":
@@ -622,7 +638,7 @@ func (l *loader) instance(b *item) {
 	}
 	in := &node.Instance{InstanceConfig: vrrp.InstanceConfig{Name: b.args[0], Version: l.version, AdvertInterval: 100,
 		FastPreempt: true, FastResign: true, GARPRepeat: l.garpRepeat, GARPDelay: l.garpDelay, GARPRefresh: l.garpRefr,
-		LowerPrioNoAdvert: l.lowerNoAdv, CheckUnicastSrc: l.checkUcSrc}}
+		LowerPrioNoAdvert: l.lowerNoAdv, CheckUnicastSrc: l.checkUcSrc, SkipCheckAdvAddr: l.skipAdv}}
 	prioSet := false
 	var advert *item
 	var version *item
@@ -762,12 +778,26 @@ func (l *loader) instance(b *item) {
 			if n, ok := l.intArg(it, 1, 100); ok {
 				in.DownTimerAdverts = n
 			}
+		case "skip_check_adv_addr":
+			in.SkipCheckAdvAddr = len(it.args) == 0 || isTrue(it.args[0])
+		case "unicast_ttl":
+			if n, ok := l.intArg(it, 1, 255); ok {
+				in.UnicastTTL = n
+			}
+		case "mcast_dst_ip":
+			if s, ok := l.arg(it); ok {
+				if a, err := netip.ParseAddr(s); err != nil || !a.IsMulticast() {
+					l.fail(it, "invalid multicast address '%s'", s)
+				} else {
+					in.McastGroup = a
+				}
+			}
 		case "halo_fast_preempt":
 			in.FastPreempt = len(it.args) == 0 || isTrue(it.args[0])
 		case "halo_fast_resign":
 			in.FastResign = len(it.args) == 0 || isTrue(it.args[0])
 		case "dont_track_primary", "smtp_alert", "accept", "no_accept", "garp_lower_prio_repeat", "garp_lower_prio_delay",
-			"promote_secondaries", "skip_check_adv_addr", "debug", "unicast_ttl", "mcast_dst_ip":
+			"promote_secondaries", "debug":
 			l.warn(it, "'%s' ignored by halo-vrrp", it.key)
 		default:
 			l.fail(it, "Unknown keyword '%s'", it.key)
@@ -796,6 +826,16 @@ func (l *loader) instance(b *item) {
 			}
 			in.AdvertInterval = uint16(max(c, 1))
 		}
+	}
+	if !in.McastGroup.IsValid() {
+		if in.IPv6() && l.group6.IsValid() {
+			in.McastGroup = l.group6
+		} else if !in.IPv6() && l.group4.IsValid() {
+			in.McastGroup = l.group4
+		}
+	}
+	if in.McastGroup.IsValid() && in.McastGroup.Is4() == in.IPv6() {
+		l.fail(b, "(%s) multicast group %v is not of the instance's address family", in.Name, in.McastGroup)
 	}
 	if !prioSet {
 		in.Priority = 100

@@ -225,3 +225,17 @@ func TestScriptUser(t *testing.T) {
 		t.Error("unknown script_user accepted")
 	}
 }
+
+func TestMulticastOptions(t *testing.T) {
+	cfg, _, err := Parse("m.conf", []byte("global_defs {\n vrrp_mcast_group4 224.0.0.100\n vrrp_skip_check_adv_addr\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n unicast_ttl 64\n virtual_ipaddress {\n 192.0.2.1\n }\n}\nvrrp_instance B {\n interface eth0\n virtual_router_id 2\n mcast_dst_ip 224.0.0.200\n virtual_ipaddress {\n 192.0.2.2\n }\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cfg.Instances[0], cfg.Instances[1]
+	if a.McastGroup.String() != "224.0.0.100" || !a.SkipCheckAdvAddr || a.UnicastTTL != 64 || b.McastGroup.String() != "224.0.0.200" {
+		t.Fatalf("%+v %+v", a.InstanceConfig, b.InstanceConfig)
+	}
+	if _, _, err := Parse("m.conf", []byte("vrrp_instance A {\n interface eth0\n virtual_router_id 1\n mcast_dst_ip 192.0.2.1\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n")); err == nil {
+		t.Error("unicast mcast_dst_ip accepted")
+	}
+}

@@ -309,6 +309,9 @@ func (d *Daemon) setup(ic *Instance) (*inst, error) {
 	if v6 {
 		group = vrrp.Group6
 	}
+	if ic.McastGroup.IsValid() {
+		group = ic.McastGroup
+	}
 	if len(ic.UnicastPeers) > 0 {
 		in.dsts = ic.UnicastPeers
 	} else {
@@ -450,6 +453,9 @@ func (d *Daemon) receive(now time.Time, p rxPacket) {
 			continue
 		}
 		a, err := in.cfg.Check(vrrp.Received{Src: p.src, Dst: p.dst, TTL: p.ttl}, p.data)
+		if errors.Is(err, vrrp.ErrAddrMissing) && in.cfg.SkipCheckAdvAddr && p.src == in.m.MasterAddr() {
+			err = nil // skip_check_adv_addr: same master as before
+		}
 		if err != nil {
 			if msg := err.Error(); msg != in.lastErr || d.opt.Detail {
 				in.lastErr = msg
@@ -487,7 +493,7 @@ func (d *Daemon) send(in *inst, prio uint8) {
 		if c.IPv6() {
 			err = d.c6.send(in.ifi, in.src, dst, b)
 		} else {
-			err = d.c4.send(in.ifi, in.src, dst, b)
+			err = d.c4.send(in.ifi, in.src, dst, b, in.cfg.UnicastTTL)
 		}
 		if err != nil && d.opt.Detail {
 			d.logf("(%s) %v", c.Name, err)

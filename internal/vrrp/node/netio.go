@@ -61,13 +61,16 @@ func (c *conn4) join(ifi *net.Interface, group netip.Addr) error {
 	return nil
 }
 
-func (c *conn4) send(ifi *net.Interface, src, dst netip.Addr, payload []byte) error {
+func (c *conn4) send(ifi *net.Interface, src, dst netip.Addr, payload []byte, unicastTTL int) error {
 	id := c.id.Add(1) & 0xffff
 	if id == 0 {
 		id = c.id.Add(1) & 0xffff
 	}
 	h := &ipv4.Header{Version: 4, Len: ipv4.HeaderLen, TOS: 0xc0, TotalLen: ipv4.HeaderLen + len(payload),
 		ID: int(id), TTL: 255, Protocol: vrrp.IPProto, Src: src.AsSlice(), Dst: dst.AsSlice()}
+	if !dst.IsMulticast() && unicastTTL > 0 {
+		h.TTL = unicastTTL
+	}
 	var cm *ipv4.ControlMessage
 	if dst.IsMulticast() && ifi != nil {
 		if err := c.raw.SetMulticastInterface(ifi); err != nil {
