@@ -746,6 +746,9 @@ func (l *loader) instance(b *item) {
 				continue
 			}
 			argv := strings.Fields(it.args[0])
+			if len(it.args) > 1 {
+				l.warn(it, "(%s) per-notify user %q not supported: runs as script_user", in.Name, strings.Join(it.args[1:], " "))
+			}
 			switch it.key {
 			case "notify_master":
 				in.Notify.Master = argv
