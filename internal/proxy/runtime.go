@@ -48,6 +48,8 @@ type Runtime struct {
 	stopping  bool
 	closed    chan struct{} // closed when listeners are closed (soft stop)
 	conns     map[net.Conn]struct{}
+	piped     map[*session]struct{}
+	tick      time.Duration // reaper period
 }
 
 // DefaultGlobalMaxConn is the process-wide connection limit when the
@@ -65,7 +67,13 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 		maxconn = DefaultGlobalMaxConn
 	}
 	rt := &Runtime{cfg: cfg, opts: opts, backends: map[string]*backend{}, global: make(chan struct{}, maxconn),
-		closed: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+		closed: make(chan struct{}), conns: map[net.Conn]struct{}{}, piped: map[*session]struct{}{}}
+	var tos []time.Duration
+	for _, p := range cfg.Proxies {
+		t := p.Timeouts
+		tos = append(tos, t.Client, t.Server, t.Tunnel, t.ClientFin, t.ServerFin)
+	}
+	rt.tick = watchInterval(tos...)
 	for _, p := range cfg.Backends() {
 		if !p.Disabled {
 			rt.backends[p.Name] = newBackend(rt, p)
@@ -132,6 +140,11 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 	for _, b := range rt.backends {
 		b.startChecks(ctx, &bg)
 	}
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		rt.reap(ctx)
+	}()
 	var acceptors sync.WaitGroup
 	for _, fe := range rt.frontends {
 		for _, bl := range fe.listeners {
@@ -192,6 +205,46 @@ func (rt *Runtime) closeSessions() {
 	defer rt.mu.Unlock()
 	for c := range rt.conns {
 		c.Close()
+	}
+	for s := range rt.piped {
+		s.close()
+	}
+}
+
+func (rt *Runtime) addSession(s *session) {
+	rt.mu.Lock()
+	rt.piped[s] = struct{}{}
+	rt.mu.Unlock()
+}
+
+func (rt *Runtime) removeSession(s *session) {
+	rt.mu.Lock()
+	delete(rt.piped, s)
+	rt.mu.Unlock()
+}
+
+// reap closes sessions idle past their timeouts, every rt.tick.
+func (rt *Runtime) reap(ctx context.Context) {
+	t := time.NewTicker(rt.tick)
+	defer t.Stop()
+	var batch []*session
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			rt.mu.Lock()
+			batch = batch[:0]
+			for s := range rt.piped {
+				batch = append(batch, s)
+			}
+			rt.mu.Unlock()
+			for _, s := range batch {
+				if s.expired(now) {
+					s.close()
+				}
+			}
+		}
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -69,7 +69,7 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn) {
 			tc.SetKeepAlive(true)
 		}
 	}
-	pipe(ctx, client, conn, fe.cfg.Timeouts, be.cfg.Timeouts)
+	fe.rt.pipe(client, conn, fe.cfg.Timeouts, be.cfg.Timeouts)
 }
 
 // hashKey is the input of `balance source`: the client address.
@@ -132,68 +132,63 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr) (*serv
 	return nil, nil
 }
 
-// pipe forwards bytes both ways until both directions are done or a side
-// stays idle longer than its timeout. Copies go straight between the TCP
-// sockets so that Linux splices them; idleness is read from the kernel's
-// TCP_INFO counters instead of wrapping reads.
-func pipe(ctx context.Context, client, server net.Conn, fet, bet config.Timeouts) {
-	cliTO, srvTO := fet.Client, bet.Server
-	if bet.Tunnel > 0 {
-		cliTO, srvTO = bet.Tunnel, bet.Tunnel
-	}
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	var mu sync.Mutex
-	halfClosed := 0
-	copyDir := func(dst, src net.Conn) {
-		defer wg.Done()
-		io.Copy(dst, src)
-		if tc, ok := dst.(*net.TCPConn); ok {
-			tc.CloseWrite()
-		}
-		mu.Lock()
-		halfClosed++
-		mu.Unlock()
-	}
-	wg.Add(2)
-	go copyDir(server, client)
-	go copyDir(client, server)
-	go func() { wg.Wait(); close(done) }()
+// session is a connected client/server pair being forwarded.
+type session struct {
+	client, server net.Conn
+	cliTO, srvTO   time.Duration
+	cliFin, srvFin time.Duration
+	start          time.Time
+	half           atomic.Bool // one direction has finished
+}
 
-	tick := watchInterval(cliTO, srvTO, fet.ClientFin, bet.ServerFin)
-	start := time.Now()
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-			client.Close()
-			server.Close()
-			<-done
-			return
-		case <-t.C:
+// expired reports whether a side stayed idle longer than its timeout.
+func (s *session) expired(now time.Time) bool {
+	c, v := s.cliTO, s.srvTO
+	if s.half.Load() {
+		if s.cliFin > 0 {
+			c = s.cliFin
 		}
-		mu.Lock()
-		half := halfClosed > 0
-		mu.Unlock()
-		c, s := cliTO, srvTO
-		if half {
-			if fet.ClientFin > 0 {
-				c = fet.ClientFin
-			}
-			if bet.ServerFin > 0 {
-				s = bet.ServerFin
-			}
+		if s.srvFin > 0 {
+			v = s.srvFin
 		}
-		since := time.Since(start)
-		if (c > 0 && idle(client, since) >= c) || (s > 0 && idle(server, since) >= s) {
-			client.Close()
-			server.Close()
-			<-done
-			return
-		}
+	}
+	since := now.Sub(s.start)
+	return (c > 0 && idle(s.client, since) >= c) || (v > 0 && idle(s.server, since) >= v)
+}
+
+func (s *session) close() {
+	s.client.Close()
+	s.server.Close()
+}
+
+// pipe forwards bytes both ways until both directions are done. Copies
+// go straight between the TCP sockets so that Linux splices them; idle
+// timeouts are enforced by the runtime's reaper, which reads the
+// kernel's TCP_INFO counters instead of wrapping every read.
+func (rt *Runtime) pipe(client, server net.Conn, fet, bet config.Timeouts) {
+	s := &session{client: client, server: server, cliTO: fet.Client, srvTO: bet.Server,
+		cliFin: fet.ClientFin, srvFin: bet.ServerFin, start: time.Now()}
+	if bet.Tunnel > 0 {
+		s.cliTO, s.srvTO = bet.Tunnel, bet.Tunnel
+	}
+	rt.addSession(s)
+	defer rt.removeSession(s)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.Copy(client, server)
+		closeWrite(client)
+		s.half.Store(true)
+	}()
+	io.Copy(server, client)
+	closeWrite(server)
+	s.half.Store(true)
+	<-done
+}
+
+func closeWrite(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
 	}
 }
 
