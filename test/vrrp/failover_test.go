@@ -204,8 +204,20 @@ func TestIPv6(t *testing.T) {
 	w := l.watch(vip6, "n1", "n2")
 	time.Sleep(time.Second)
 	w.end(t)
+	cap := l.start("tcpdump", "sw", "tcpdump", "-l", "-n", "-e", "-vv", "-i", "br0", "icmp6 and ip6[40] == 136")
+	time.Sleep(500 * time.Millisecond)
 	l.kill(p2, syscall.SIGTERM, "n2")
 	l.waitVIP("n1", vip6, 10*time.Second)
+	// Unsolicited NA from the new master: from the VIP to ff02::1, valid checksum, target = VIP.
+	mac := strings.TrimSpace(run(t, "ip", "netns", "exec", l.ns("n1"), "cat", "/sys/class/net/eth0/address"))
+	waitFor(t, 5*time.Second, "unsolicited NA from n1", func() bool {
+		out := cap.Log()
+		return strings.Contains(out, mac+" > 33:33:00:00:00:01") && strings.Contains(out, "tgt is "+vip6) &&
+			strings.Contains(out, "override") && strings.Contains(out, "icmp6 sum ok")
+	})
+	if strings.Contains(cap.Log(), "bad icmp6 cksum") {
+		t.Fatalf("NA with a bad checksum:\n%s", cap.Log())
+	}
 	// The VIP answers from the client namespace.
 	waitFor(t, 10*time.Second, "ping6 to the VIP", func() bool {
 		return l.pingOnce("c", vip6)
