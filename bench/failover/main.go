@@ -17,15 +17,16 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
 )
 
 const vip = "192.0.2.100"
@@ -167,14 +168,26 @@ func waitFor(d time.Duration, cond func() bool) bool {
 // vipAdded subscribes to address events in node's namespace and returns a
 // channel that receives the time the VIP is added.
 func (l *lab) vipAdded(node string, done <-chan struct{}) <-chan time.Time {
-	h, err := netns.GetFromName(l.ns(node))
-	must(err)
 	ch := make(chan netlink.AddrUpdate, 64)
-	must(netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: &h}))
+	// The netlink socket belongs to the namespace of the thread that creates
+	// it: enter node's namespace on a locked thread just for the subscribe.
+	func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		self, err := os.Open("/proc/thread-self/ns/net")
+		must(err)
+		defer self.Close()
+		target, err := os.Open("/run/netns/" + l.ns(node))
+		must(err)
+		defer target.Close()
+		must(unix.Setns(int(target.Fd()), unix.CLONE_NEWNET))
+		err = netlink.AddrSubscribe(ch, done)
+		must(unix.Setns(int(self.Fd()), unix.CLONE_NEWNET))
+		must(err)
+	}()
 	out := make(chan time.Time, 1)
 	want := netip.MustParseAddr(vip)
 	go func() {
-		defer h.Close()
 		for u := range ch {
 			if ip, ok := netip.AddrFromSlice(u.LinkAddress.IP); ok && ip.Unmap() == want && u.NewAddr {
 				select {
