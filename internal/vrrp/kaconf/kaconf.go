@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/halo-lb/halo/internal/suggest"
 	"io"
 	"math"
 	"net/netip"
@@ -204,10 +205,12 @@ func build(items []*item) (*node.Config, []string, error) {
 			l.instance(it)
 		case "vrrp_sync_group":
 			l.syncGroup(it)
-		case "virtual_server", "virtual_server_group", "static_ipaddress", "static_routes", "static_rules", "SSL", "linkbeat_interfaces":
-			l.warn(it, "'%s' is not supported by halo-vrrp, ignored", it.key)
+		case "virtual_server", "virtual_server_group", "SSL":
+			l.fail(it, "'%s' (keepalived's LVS/IPVS load balancer) is not supported by halo-vrrp: balance with halo and keep only the VRRP part in this file", it.key)
+		case "static_ipaddress", "static_routes", "static_rules", "linkbeat_interfaces", "vrrp_track_file", "track_file", "vrrp_track_bfd", "net_namespace":
+			l.fail(it, "'%s' is a keepalived block that halo-vrrp does not support yet", it.key)
 		default:
-			l.errs = append(l.errs, it.errf("Unknown keyword '%s'", it.key))
+			l.errs = append(l.errs, it.errf("unknown keyword '%s'%s", it.key, suggest.Hint(it.key, []string{"global_defs", "vrrp_script", "vrrp_track_process", "vrrp_track_halo", "vrrp_instance", "vrrp_sync_group", "include"})))
 		}
 	}
 	def := l.scriptUser
@@ -261,6 +264,7 @@ func build(items []*item) (*node.Config, []string, error) {
 	if l.hasScripts && !l.scriptSec {
 		l.warns = append(l.warns, SecurityViolation)
 	}
+	l.checkScriptSecurity()
 	return l.cfg, l.warns, errors.Join(l.errs...)
 }
 
@@ -274,6 +278,7 @@ type loader struct {
 	lowerNoAdv  bool
 	checkUcSrc  bool
 	scriptSec   bool
+	defaultIf   string // global_defs default_interface
 	skipAdv     bool
 	group4      netip.Addr
 	group6      netip.Addr
@@ -284,6 +289,7 @@ type loader struct {
 	hasScripts  bool
 	errs        []error
 	warns       []string
+	scripts     []scriptRef // every script line, for the security check
 }
 
 func (l *loader) fail(it *item, format string, a ...any) {
@@ -373,8 +379,54 @@ func (l *loader) global(g *item) {
 			}
 		case "sync_group_tracking_weight":
 			l.syncWeight = true
+		case "default_interface":
+			if v, ok := l.arg(it); ok {
+				l.defaultIf = v
+			}
+		default:
+			if why, ok := globalNoEffect[it.key]; ok {
+				l.warn(it, "'%s' has no effect in halo-vrrp: %s", it.key, why)
+				continue
+			}
+			l.fail(it, "unknown keyword '%s' in global_defs%s", it.key, suggest.Hint(it.key, globalKeywords()))
 		}
 	}
+}
+
+// globalNoEffect are global_defs keywords keepalived has that change
+// nothing in halo-vrrp; they are accepted with a warning saying why.
+var globalNoEffect = map[string]string{
+	"router_id":                       "it only names the node in keepalived's e-mails and SNMP",
+	"notification_email":              "halo-vrrp sends no e-mail; use notify scripts",
+	"notification_email_from":         "halo-vrrp sends no e-mail; use notify scripts",
+	"smtp_server":                     "halo-vrrp sends no e-mail; use notify scripts",
+	"smtp_connect_timeout":            "halo-vrrp sends no e-mail; use notify scripts",
+	"smtp_helo_name":                  "halo-vrrp sends no e-mail; use notify scripts",
+	"enable_traps":                    "halo-vrrp has no SNMP agent",
+	"enable_snmp_vrrp":                "halo-vrrp has no SNMP agent",
+	"enable_snmp_keepalived":          "halo-vrrp has no SNMP agent",
+	"enable_snmp_rfcv2":               "halo-vrrp has no SNMP agent",
+	"enable_snmp_rfcv3":               "halo-vrrp has no SNMP agent",
+	"vrrp_garp_interval":              "halo-vrrp sends each gratuitous ARP burst back to back",
+	"vrrp_gna_interval":               "halo-vrrp sends each neighbour advertisement burst back to back",
+	"vrrp_garp_master_refresh_repeat": "halo-vrrp sends one gratuitous ARP per refresh",
+	"vrrp_no_swap":                    "Go's runtime manages memory; nothing to lock",
+	"checker_no_swap":                 "Go's runtime manages memory; nothing to lock",
+	"vrrp_priority":                   "scheduling priority is set by the service manager (systemd Nice=)",
+	"checker_priority":                "scheduling priority is set by the service manager (systemd Nice=)",
+	"max_auto_priority":               "scheduling priority is set by the service manager",
+	"lvs_id":                          "halo-vrrp has no LVS part",
+	"dynamic_interfaces":              "halo-vrrp always follows interfaces that appear and disappear",
+}
+
+func globalKeywords() []string {
+	names := []string{"vrrp_version", "vrrp_garp_master_repeat", "vrrp_garp_master_delay", "vrrp_garp_master_refresh",
+		"vrrp_lower_prio_no_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_mcast_group4",
+		"vrrp_mcast_group6", "enable_script_security", "script_user", "sync_group_tracking_weight", "default_interface"}
+	for k := range globalNoEffect {
+		names = append(names, k)
+	}
+	return names
 }
 
 // lookupCred resolves "USER [GROUP]" to a credential; nil when it is the
@@ -441,6 +493,7 @@ func (l *loader) check(b *item) {
 			for _, a := range it.args {
 				c.Argv = append(c.Argv, strings.Fields(a)...)
 			}
+			l.scripts = append(l.scripts, scriptRef{it: it, check: c})
 		case "process":
 			if s, ok := l.arg(it); ok {
 				c.Process = s
@@ -749,6 +802,7 @@ func (l *loader) instance(b *item) {
 			if len(it.args) > 1 {
 				l.warn(it, "(%s) per-notify user %q not supported: runs as script_user", in.Name, strings.Join(it.args[1:], " "))
 			}
+			l.scripts = append(l.scripts, scriptRef{it: it, argv: argv, notify: &in.Notify})
 			switch it.key {
 			case "notify_master":
 				in.Notify.Master = argv
@@ -847,7 +901,10 @@ func (l *loader) instance(b *item) {
 		}
 	}
 	if in.Interface == "" {
-		l.fail(b, "(%s) no interface specified", in.Name)
+		in.Interface = l.defaultIf
+	}
+	if in.Interface == "" {
+		l.fail(b, "(%s) no interface specified (set 'interface' or global_defs 'default_interface')", in.Name)
 	}
 	if err := in.Validate(); err != nil {
 		l.fail(b, "%v", err)
