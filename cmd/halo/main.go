@@ -285,6 +285,7 @@ func serve(cfg *config.Config, o *options, log *logger) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	rt.Inherit(append(append([]int(nil), o.softPids...), o.hardPids...))
 	if err := rt.Listen(ctx); err != nil {
 		log.print("[ALERT]", err.Error())
 		return 1

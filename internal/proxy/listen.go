@@ -14,9 +14,9 @@ import (
 	"github.com/halo-lb/halo/internal/config"
 )
 
-// listenBind opens the listening sockets of one bind line: one per port
-// of its range, or the inherited descriptor of fd@N.
-func listenBind(ctx context.Context, bd *config.Bind) ([]net.Listener, error) {
+// listenBind opens the listening socket of one port of a bind line, or
+// the inherited descriptor of fd@N.
+func listenBind(ctx context.Context, bd *config.Bind, port int) ([]net.Listener, error) {
 	if bd.Network == "fd" {
 		f := os.NewFile(uintptr(bd.FD), "fd@"+strconv.Itoa(bd.FD))
 		if f == nil {
@@ -69,22 +69,15 @@ func listenBind(ctx context.Context, bd *config.Bind) ([]net.Listener, error) {
 		}
 		return serr
 	}}
-	var out []net.Listener
-	for port := bd.PortLow; port <= bd.PortHigh; port++ {
-		addr := net.JoinHostPort(bd.Host, strconv.Itoa(port))
-		ln, err := lc.Listen(ctx, bd.Network, addr)
-		if err != nil {
-			for _, l := range out {
-				l.Close()
-			}
-			return nil, fmt.Errorf("%s: cannot bind socket (%w) for [%s]", bd.Pos, unwrapSyscall(err), addr)
-		}
-		if bd.Backlog > 0 {
-			setBacklog(ln, bd.Backlog)
-		}
-		out = append(out, ln)
+	addr := net.JoinHostPort(bd.Host, strconv.Itoa(port))
+	ln, err := lc.Listen(ctx, bd.Network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot bind socket (%w) for [%s]", bd.Pos, unwrapSyscall(err), addr)
 	}
-	return out, nil
+	if bd.Backlog > 0 {
+		setBacklog(ln, bd.Backlog)
+	}
+	return []net.Listener{ln}, nil
 }
 
 // setBacklog calls listen(2) again with the configured queue length;

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +50,8 @@ type Runtime struct {
 	closed    chan struct{} // closed when listeners are closed (soft stop)
 	conns     map[net.Conn]struct{}
 	piped     map[*session]struct{}
-	tick      time.Duration // reaper period
+	inherited map[string]*os.File // listening sockets taken over from an old process (-sf)
+	tick      time.Duration       // reaper period
 }
 
 // DefaultGlobalMaxConn is the process-wide connection limit when the
@@ -98,13 +100,31 @@ func (rt *Runtime) logf(l Level, format string, args ...any) {
 func (rt *Runtime) Listen(ctx context.Context) error {
 	for _, fe := range rt.frontends {
 		for _, bd := range fe.cfg.Binds {
-			lns, err := listenBind(ctx, bd)
-			if err != nil {
-				rt.closeListeners()
-				return fmt.Errorf("Starting %s %s: %w", capWord(fe.cfg), fe.cfg.Name, err)
+			if bd.Network == "fd" {
+				lns, err := listenBind(ctx, bd, 0)
+				if err != nil {
+					rt.closeListeners()
+					return fmt.Errorf("Starting %s %s: %w", capWord(fe.cfg), fe.cfg.Name, err)
+				}
+				fe.listeners = append(fe.listeners, boundListener{lns[0], bd, ""})
+				rt.listeners = append(rt.listeners, lns[0])
+				continue
 			}
-			for _, ln := range lns {
-				fe.listeners = append(fe.listeners, boundListener{ln, bd})
+			for port := bd.PortLow; port <= bd.PortHigh; port++ {
+				key := bindKey(bd, port)
+				ln, err := rt.takeInherited(key)
+				if ln == nil && err == nil {
+					var lns []net.Listener
+					lns, err = listenBind(ctx, bd, port)
+					if err == nil {
+						ln = lns[0]
+					}
+				}
+				if err != nil {
+					rt.closeListeners()
+					return fmt.Errorf("Starting %s %s: %w", capWord(fe.cfg), fe.cfg.Name, err)
+				}
+				fe.listeners = append(fe.listeners, boundListener{ln, bd, key})
 				rt.listeners = append(rt.listeners, ln)
 			}
 		}
@@ -140,10 +160,14 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 	for _, b := range rt.backends {
 		b.startChecks(ctx, &bg)
 	}
-	bg.Add(1)
+	bg.Add(2)
 	go func() {
 		defer bg.Done()
 		rt.reap(ctx)
+	}()
+	go func() {
+		defer bg.Done()
+		rt.serveHandover(ctx)
 	}()
 	var acceptors sync.WaitGroup
 	for _, fe := range rt.frontends {
@@ -261,6 +285,7 @@ func (rt *Runtime) track(c net.Conn, add bool) {
 type boundListener struct {
 	net.Listener
 	bind *config.Bind
+	key  string // bind specification, for hand-over to a successor
 }
 
 // frontend accepts connections and routes them to backends.

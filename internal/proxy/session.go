@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -176,14 +177,44 @@ func (rt *Runtime) pipe(client, server net.Conn, fet, bet config.Timeouts) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		io.Copy(client, server)
+		forward(client, server)
 		closeWrite(client)
 		s.half.Store(true)
 	}()
-	io.Copy(server, client)
+	forward(server, client)
 	closeWrite(server)
 	s.half.Store(true)
 	<-done
+}
+
+// bufPool holds the per-direction buffers of small exchanges, 16 KiB as
+// HAProxy's tune.bufsize.
+var bufPool = sync.Pool{New: func() any { return new([16384]byte) }}
+
+// forward copies src to dst. Small exchanges go through a pooled buffer
+// (read/write: two system calls, no pipe); once a read fills the whole
+// buffer the stream is bulk and the rest is spliced in the kernel, which
+// is what HAProxy's splice-auto does too.
+func forward(dst, src net.Conn) {
+	buf := bufPool.Get().(*[16384]byte)
+	for {
+		n, err := src.Read(buf[:])
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				bufPool.Put(buf)
+				return
+			}
+		}
+		if err != nil {
+			bufPool.Put(buf)
+			return
+		}
+		if n == len(buf) {
+			bufPool.Put(buf)
+			io.Copy(dst, src)
+			return
+		}
+	}
 }
 
 func closeWrite(c net.Conn) {
