@@ -541,7 +541,7 @@ func (l *loader) check(b *item) {
 				userSet[c] = true
 			}
 		case "delay", "fork_delay", "terminate_delay", "param_match", "full_command":
-			l.warn(it, "'%s' ignored by halo-vrrp", it.key)
+			l.fail(it, "'%s' is a keepalived option that halo-vrrp does not support yet", it.key)
 		default:
 			l.fail(it, "Unknown keyword '%s'", it.key)
 		}
@@ -671,8 +671,10 @@ func (l *loader) syncGroup(b *item) {
 			case "notify":
 				g.Notify.Any = argv
 			}
-		case "smtp_alert", "global_tracking", "sync_group_tracking_weight", "notify_stop":
-			l.warn(it, "'%s' ignored by halo-vrrp", it.key)
+		case "smtp_alert":
+			l.warn(it, "'smtp_alert' has no effect in halo-vrrp: it sends no e-mail; use notify scripts")
+		case "global_tracking", "sync_group_tracking_weight", "notify_stop":
+			l.fail(it, "'%s' in a vrrp_sync_group is not supported by halo-vrrp yet", it.key)
 		default:
 			l.fail(it, "Unknown keyword '%s'", it.key)
 		}
@@ -853,9 +855,12 @@ func (l *loader) instance(b *item) {
 			in.FastPreempt = len(it.args) == 0 || isTrue(it.args[0])
 		case "halo_fast_resign":
 			in.FastResign = len(it.args) == 0 || isTrue(it.args[0])
-		case "dont_track_primary", "smtp_alert", "accept", "no_accept", "garp_lower_prio_repeat", "garp_lower_prio_delay",
-			"promote_secondaries", "debug":
-			l.warn(it, "'%s' ignored by halo-vrrp", it.key)
+		case "smtp_alert":
+			l.warn(it, "'smtp_alert' has no effect in halo-vrrp: it sends no e-mail; use notify scripts")
+		case "debug":
+			l.warn(it, "'debug' has no effect in halo-vrrp: use -D/--log-detail")
+		case "dont_track_primary", "accept", "no_accept", "garp_lower_prio_repeat", "garp_lower_prio_delay", "promote_secondaries":
+			l.fail(it, "'%s' is a keepalived option that halo-vrrp does not support yet", it.key)
 		default:
 			l.fail(it, "Unknown keyword '%s'", it.key)
 		}
