@@ -4,3 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 echo "== TCP mode (bench/tcp.sh)"
 ./tcp.sh
+if [ "${FAILOVER:-0}" = 1 ]; then
+  echo "== VRRP failover (bench/failover/run.sh; root, network namespaces, ~9 min)"
+  ./failover/run.sh
+else
+  echo "(set FAILOVER=1 to also run the VRRP failover benchmark: root, ~9 min)"
+fi
