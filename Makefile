@@ -36,9 +36,10 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## docs: regenerate docs/config.md from the keyword table.
+## docs: regenerate docs/config.md and docs/keepalived.md from the keyword tables.
 docs:
 	$(GO) run ./internal/config/gendocs > docs/config.md
+	$(GO) run ./internal/vrrp/kaconf/gendocs > docs/keepalived.md
 
 ## fuzz: run every fuzz target for a short while.
 fuzz:

@@ -210,7 +210,7 @@ func build(items []*item) (*node.Config, []string, error) {
 		case "static_ipaddress", "static_routes", "static_rules", "linkbeat_interfaces", "vrrp_track_file", "track_file", "vrrp_track_bfd", "net_namespace":
 			l.fail(it, "'%s' is a keepalived block that halo-vrrp does not support yet", it.key)
 		default:
-			l.errs = append(l.errs, it.errf("unknown keyword '%s'%s", it.key, suggest.Hint(it.key, []string{"global_defs", "vrrp_script", "vrrp_track_process", "vrrp_track_halo", "vrrp_instance", "vrrp_sync_group", "include"})))
+			l.errs = append(l.errs, it.errf("unknown keyword '%s'%s", it.key, suggest.Hint(it.key, names("top level"))))
 		}
 	}
 	def := l.scriptUser
@@ -290,6 +290,16 @@ type loader struct {
 	errs        []error
 	warns       []string
 	scripts     []scriptRef // every script line, for the security check
+}
+
+// unknown reports a keyword the block does not take: "not supported yet"
+// for keepalived keywords halo-vrrp lacks, else unknown with a hint.
+func (l *loader) unknown(it *item, block string) {
+	if unsupportedIn(block, it.key) {
+		l.fail(it, "'%s' is a keepalived keyword that halo-vrrp does not support yet", it.key)
+		return
+	}
+	l.fail(it, "unknown keyword '%s' in %s%s", it.key, block, suggest.Hint(it.key, names(block)))
 }
 
 func (l *loader) fail(it *item, format string, a ...any) {
@@ -388,7 +398,7 @@ func (l *loader) global(g *item) {
 				l.warn(it, "'%s' has no effect in halo-vrrp: %s", it.key, why)
 				continue
 			}
-			l.fail(it, "unknown keyword '%s' in global_defs%s", it.key, suggest.Hint(it.key, globalKeywords()))
+			l.fail(it, "unknown keyword '%s' in global_defs%s", it.key, suggest.Hint(it.key, append(names("global_defs"), keysOf(globalNoEffect)...)))
 		}
 	}
 }
@@ -419,14 +429,12 @@ var globalNoEffect = map[string]string{
 	"dynamic_interfaces":              "halo-vrrp always follows interfaces that appear and disappear",
 }
 
-func globalKeywords() []string {
-	names := []string{"vrrp_version", "vrrp_garp_master_repeat", "vrrp_garp_master_delay", "vrrp_garp_master_refresh",
-		"vrrp_lower_prio_no_advert", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_mcast_group4",
-		"vrrp_mcast_group6", "enable_script_security", "script_user", "sync_group_tracking_weight", "default_interface"}
-	for k := range globalNoEffect {
-		names = append(names, k)
+func keysOf(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
-	return names
+	return out
 }
 
 // lookupCred resolves "USER [GROUP]" to a credential; nil when it is the
@@ -543,7 +551,7 @@ func (l *loader) check(b *item) {
 		case "delay", "fork_delay", "terminate_delay", "param_match", "full_command":
 			l.fail(it, "'%s' is a keepalived option that halo-vrrp does not support yet", it.key)
 		default:
-			l.fail(it, "Unknown keyword '%s'", it.key)
+			l.unknown(it, "vrrp_script")
 		}
 	}
 	switch {
@@ -676,7 +684,7 @@ func (l *loader) syncGroup(b *item) {
 		case "global_tracking", "sync_group_tracking_weight", "notify_stop":
 			l.fail(it, "'%s' in a vrrp_sync_group is not supported by halo-vrrp yet", it.key)
 		default:
-			l.fail(it, "Unknown keyword '%s'", it.key)
+			l.unknown(it, "vrrp_sync_group")
 		}
 	}
 	if len(g.Members) == 0 {
@@ -862,7 +870,7 @@ func (l *loader) instance(b *item) {
 		case "dont_track_primary", "accept", "no_accept", "garp_lower_prio_repeat", "garp_lower_prio_delay", "promote_secondaries":
 			l.fail(it, "'%s' is a keepalived option that halo-vrrp does not support yet", it.key)
 		default:
-			l.fail(it, "Unknown keyword '%s'", it.key)
+			l.unknown(it, "vrrp_instance")
 		}
 	}
 	if in.IPv6() {

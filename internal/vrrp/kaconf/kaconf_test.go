@@ -117,7 +117,7 @@ vrrp_instance M {
 func TestErrors(t *testing.T) {
 	tests := []struct{ conf, want string }{
 		{"vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 300\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n", "x.conf:4: number '300' outside range [1, 255]"},
-		{"vrrp_instance VI_1 {\n bogus_keyword\n}\n", "x.conf:2: Unknown keyword 'bogus_keyword'"},
+		{"vrrp_instance VI_1 {\n bogus_keyword\n}\n", "x.conf:2: unknown keyword 'bogus_keyword' in vrrp_instance"},
 		{"vrrp_instance VI_1 {\n interface eth0\n", "missing '}'"},
 		{"}\n", "x.conf:1: unexpected '}'"},
 		{"vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n 192.0.2.1\n 2001:db8::1\n }\n}\n", "mixed"},
