@@ -209,9 +209,6 @@ func (b *builder) parseBind(ln *Line) {
 	}
 	for _, one := range strings.Split(w[1], ",") {
 		raw := one
-		if ln.Unquoted[1] {
-			raw = expandUnquoted(raw, b.opts.LookupEnv)
-		}
 		a, err := parseAddr(raw, true)
 		if err != nil {
 			b.errorf(ln.Pos, "'bind' : %v", err)

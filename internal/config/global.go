@@ -163,8 +163,8 @@ func gStr(field func(*Global) *string) func(*builder, *Line) {
 	}
 }
 
-// envOp applies setenv-like keywords at once, so later lines see the
-// variables, as HAProxy does.
+// envOp records setenv-like keywords in the model; the parser has
+// already applied them to the lines that follow (parse.go).
 func envOp(op string, n int) func(*builder, *Line) {
 	return func(b *builder, ln *Line) {
 		args := ln.Words[1:]
@@ -177,43 +177,5 @@ func envOp(op string, n int) func(*builder, *Line) {
 			return
 		}
 		b.cfg.Global.SetEnv = append(b.cfg.Global.SetEnv, EnvOp{Op: op, Name: strings.Join(args, " ")})
-		prev := b.opts.LookupEnv
-		switch op {
-		case "setenv", "presetenv":
-			name, val := args[0], args[1]
-			if op == "presetenv" {
-				if _, ok := prev(name); ok {
-					return
-				}
-			}
-			b.opts.LookupEnv = func(k string) (string, bool) {
-				if k == name {
-					return val, true
-				}
-				return prev(k)
-			}
-		case "unsetenv":
-			drop := map[string]bool{}
-			for _, a := range args {
-				drop[a] = true
-			}
-			b.opts.LookupEnv = func(k string) (string, bool) {
-				if drop[k] {
-					return "", false
-				}
-				return prev(k)
-			}
-		case "resetenv":
-			keep := map[string]bool{}
-			for _, a := range args {
-				keep[a] = true
-			}
-			b.opts.LookupEnv = func(k string) (string, bool) {
-				if !keep[k] {
-					return "", false
-				}
-				return prev(k)
-			}
-		}
 	}
 }

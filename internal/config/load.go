@@ -56,25 +56,46 @@ func (c *Config) HasListeners() bool {
 // (a directory contributes its *.cfg files in lexical order). It returns
 // a *ErrorList when anything is wrong.
 func Load(paths []string, opts LoadOptions) (*Config, error) {
-	b := newBuilder(defaultOpts(opts))
-	for _, p := range paths {
-		files, err := expandPath(p)
+	opts = defaultOpts(opts)
+	p := &parser{lookupEnv: opts.LookupEnv}
+	var files []string
+	for _, path := range paths {
+		names, err := expandPath(path)
 		if err != nil {
-			b.errs = append(b.errs, Diagnostic{Severity: SevAlert, Msg: err.Error()})
+			p.errs = append(p.errs, Diagnostic{Severity: SevAlert, Msg: err.Error()})
 			continue
 		}
-		for _, f := range files {
+		for _, f := range names {
 			data, err := os.ReadFile(f)
 			if err != nil {
-				b.errs = append(b.errs, Diagnostic{Severity: SevAlert, Msg: fmt.Sprintf("Cannot open configuration file/directory %s : %v", f, unwrapPathErr(err))})
+				p.errs = append(p.errs, Diagnostic{Severity: SevAlert, Msg: fmt.Sprintf("Cannot open configuration file/directory %s : %v", f, unwrapPathErr(err))})
 				continue
 			}
-			b.cfg.Files = append(b.cfg.Files, f)
-			b.parseFile(f, string(data))
+			files = append(files, f)
+			p.file(f, string(data))
 		}
 	}
-	if len(b.cfg.Files) == 0 && len(b.errs) == 0 {
-		b.errs = append(b.errs, Diagnostic{Severity: SevAlert, Msg: "no configuration file given (use -f)"})
+	if len(files) == 0 && len(p.errs) == 0 {
+		p.errs = append(p.errs, Diagnostic{Severity: SevAlert, Msg: "no configuration file given (use -f)"})
+	}
+	return build(files, p, opts)
+}
+
+// build is the validation pass: it turns the parsed sections into the
+// typed model.
+func build(files []string, p *parser, opts LoadOptions) (*Config, error) {
+	opts.LookupEnv = p.lookupEnv
+	b := newBuilder(opts)
+	b.cfg.Files = files
+	b.errs = append(b.errs, p.errs...)
+	b.cfg.Warnings = append(b.cfg.Warnings, p.warns...)
+	for _, s := range p.sections {
+		if s.Header != nil {
+			b.openSection(s.Kind, s.Header)
+		}
+		for _, ln := range s.Lines {
+			b.line(ln)
+		}
 	}
 	b.finish()
 	if len(b.errs) > 0 {
@@ -86,14 +107,10 @@ func Load(paths []string, opts LoadOptions) (*Config, error) {
 // LoadString parses configuration text as if read from a file called name.
 // It is meant for tests and tools.
 func LoadString(name, text string, opts LoadOptions) (*Config, error) {
-	b := newBuilder(defaultOpts(opts))
-	b.cfg.Files = []string{name}
-	b.parseFile(name, text)
-	b.finish()
-	if len(b.errs) > 0 {
-		return b.cfg, &ErrorList{Errs: b.errs}
-	}
-	return b.cfg, nil
+	opts = defaultOpts(opts)
+	p := &parser{lookupEnv: opts.LookupEnv}
+	p.file(name, text)
+	return build([]string{name}, p, opts)
 }
 
 func defaultOpts(o LoadOptions) LoadOptions {
@@ -228,158 +245,6 @@ type condState struct {
 	taken    bool // a branch was already taken
 	parentOn bool
 	inElse   bool
-}
-
-func (b *builder) parseFile(name, text string) {
-	lx := &lexer{file: name, lookupEnv: func(k string) (string, bool) { return b.opts.LookupEnv(k) }}
-	lines := strings.Split(text, "\n")
-	missingLF := false
-	if len(lines) > 0 && lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	} else if text != "" {
-		missingLF = true
-	}
-	var conds []condState
-	on := func() bool { return len(conds) == 0 || conds[len(conds)-1].active }
-	for i, raw := range lines {
-		pos := Pos{File: name, Line: i + 1}
-		if missingLF && i == len(lines)-1 {
-			b.errorf(pos, "Missing LF on last line, file might have been truncated at position %d.", len(raw)+1)
-			break
-		}
-		if strings.IndexByte(raw, 0) >= 0 {
-			b.errorf(pos, "NUL character at position %d", strings.IndexByte(raw, 0)+1)
-			continue
-		}
-		ln, err := lx.splitLine(raw, i+1)
-		if err != nil {
-			b.errorf(pos, "%v", err)
-			continue
-		}
-		if ln == nil {
-			continue
-		}
-		w0 := ln.Words[0]
-		if strings.HasPrefix(w0, ".") {
-			switch w0 {
-			case ".if":
-				parent := on()
-				v := parent && b.evalCond(ln)
-				conds = append(conds, condState{pos: pos, active: v, taken: v, parentOn: parent})
-				continue
-			case ".elif", ".else":
-				if len(conds) == 0 {
-					b.errorf(pos, "'%s' without a matching '.if'", w0)
-					continue
-				}
-				c := &conds[len(conds)-1]
-				if c.inElse {
-					b.errorf(pos, "'%s' after '.else'", w0)
-					continue
-				}
-				v := false
-				if w0 == ".else" {
-					c.inElse = true
-					v = c.parentOn && !c.taken
-				} else {
-					v = c.parentOn && !c.taken && b.evalCond(ln)
-				}
-				c.active = v
-				c.taken = c.taken || v
-				continue
-			case ".endif":
-				if len(conds) == 0 {
-					b.errorf(pos, "'.endif' without a matching '.if'")
-					continue
-				}
-				conds = conds[:len(conds)-1]
-				continue
-			case ".diag", ".notice", ".warning", ".alert":
-				if !on() {
-					continue
-				}
-				msg := strings.Join(ln.Words[1:], " ")
-				switch w0 {
-				case ".alert":
-					b.errorf(pos, "%s", msg)
-				case ".warning":
-					b.warnf(pos, "%s", msg)
-				default:
-					b.cfg.Warnings = append(b.cfg.Warnings, Diagnostic{Pos: pos, Severity: SevNotice, Msg: msg})
-				}
-				continue
-			}
-			if !on() {
-				continue
-			}
-			b.errorf(pos, "unknown directive '%s'%s", w0, suggest.Hint(w0, []string{".if", ".elif", ".else", ".endif", ".diag", ".notice", ".warning", ".alert"}))
-			continue
-		}
-		if !on() {
-			continue
-		}
-		if k, ok := sectionNames[w0]; ok {
-			lx.section = w0
-			b.openSection(k, ln)
-			continue
-		}
-		b.line(ln)
-	}
-	for _, c := range conds {
-		b.errorf(c.pos, "unterminated '.if' block")
-	}
-}
-
-// evalCond evaluates the term of a .if/.elif line: a number, defined(),
-// feature(), version_atleast(), version_before(), streq(), strneq(),
-// optionally negated with '!'.
-func (b *builder) evalCond(ln *Line) bool {
-	if len(ln.Words) < 2 {
-		b.errorf(ln.Pos, "'%s' expects a condition", ln.Words[0])
-		return false
-	}
-	term := strings.Join(ln.Words[1:], " ")
-	neg := false
-	for strings.HasPrefix(term, "!") {
-		neg = !neg
-		term = strings.TrimSpace(term[1:])
-	}
-	fn, arg := term, ""
-	if i := strings.IndexByte(term, '('); i >= 0 && strings.HasSuffix(term, ")") {
-		fn, arg = term[:i], term[i+1:len(term)-1]
-	}
-	var v bool
-	switch fn {
-	case "defined":
-		_, v = b.opts.LookupEnv(arg)
-	case "feature":
-		switch arg {
-		case "OPENSSL", "LINUX_SPLICE", "TPROXY", "LINUX_TPROXY", "GETADDRINFO", "REGPARM", "CPU_AFFINITY":
-			v = true
-		}
-	case "version_atleast":
-		v = compareVersion(Version, arg) >= 0
-	case "version_before":
-		v = compareVersion(Version, arg) < 0
-	case "streq", "strneq":
-		a := strings.SplitN(arg, ",", 2)
-		if len(a) != 2 {
-			b.errorf(ln.Pos, "%s() expects two comma-separated strings", fn)
-			return false
-		}
-		v = a[0] == a[1]
-		if fn == "strneq" {
-			v = !v
-		}
-	default:
-		if n, err := parseInt(term, -1<<31, 1<<31-1); err == nil {
-			v = n != 0
-		} else {
-			b.errorf(ln.Pos, "unknown condition predicate '%s' (expected defined, feature, version_atleast, version_before, streq, strneq or a number)", fn)
-			return false
-		}
-	}
-	return v != neg
 }
 
 // Version is the HAProxy version halo reports to version predicates; halo

@@ -319,3 +319,39 @@ func FuzzLex(f *testing.F) {
 		_, _ = lx.splitLine(s, 1)
 	})
 }
+
+// TestSetenvAppliesToLaterLines: global setenv/presetenv/unsetenv change
+// the environment of the lines that follow them, as in HAProxy.
+func TestSetenvAppliesToLaterLines(t *testing.T) {
+	cfg, errs := load(t, `global
+    setenv FE_PORT 8123
+    presetenv BA 10.9.9.9
+    setenv GONE x
+    unsetenv GONE
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 1s
+    timeout server 1s
+listen l
+    bind "127.0.0.1:${FE_PORT}"
+    server s ${BA}:80
+    description "${GONE-none}"
+`)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	l := cfg.Proxy("l", CapListen)
+	if l.Binds[0].PortLow != 8123 {
+		t.Errorf("bind port %d, want 8123 from setenv", l.Binds[0].PortLow)
+	}
+	if l.Servers[0].Host != "127.0.0.2" {
+		t.Errorf("presetenv must not override BA: %s", l.Servers[0].Host)
+	}
+	if l.Description != "none" {
+		t.Errorf("unsetenv: description %q", l.Description)
+	}
+	if len(cfg.Global.SetEnv) != 4 {
+		t.Errorf("SetEnv recorded: %+v", cfg.Global.SetEnv)
+	}
+}

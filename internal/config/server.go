@@ -250,9 +250,6 @@ func (b *builder) parseServer(ln *Line, isDefault bool) {
 		}
 		s.Name = w[1]
 		raw := w[2]
-		if ln.Unquoted[2] {
-			raw = expandUnquoted(raw, b.opts.LookupEnv)
-		}
 		a, err := parseAddr(raw, false)
 		if err != nil {
 			b.errorf(ln.Pos, "'server %s' : %v", s.Name, err)
