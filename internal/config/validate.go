@@ -123,7 +123,7 @@ func (c *Config) RuntimeGaps() []Diagnostic {
 			continue
 		}
 		if px.Mode == ModeHTTP {
-			add(px.Pos, "%s '%s' uses 'mode http', which this build of halo cannot serve yet (tcp mode only)", capName(px.Cap), px.Name)
+			out = append(out, httpGaps(px)...)
 		}
 		for _, bd := range px.Binds {
 			if bd.SSL != nil {
@@ -179,4 +179,69 @@ func (b *builder) checkAddresses() {
 			}
 		}
 	}
+}
+
+// httpGaps lists the HTTP-mode features of px that this build does not
+// serve yet. The HTTP path serves: keep-alive clients, one server
+// connection per request, use_backend/default_backend with HTTP ACLs,
+// http-request allow, deny, return (string), redirect, set-header,
+// add-header, del-header, replace-header, replace-value, the `redirect`
+// keyword, option forwardfor, timeout http-request/http-keep-alive.
+func httpGaps(px *Proxy) []Diagnostic {
+	var out []Diagnostic
+	add := func(pos Pos, format string, args ...any) {
+		out = append(out, Diagnostic{Pos: pos, Severity: SevAlert, Msg: fmt.Sprintf(format, args...)})
+	}
+	const later = "is not served by this build of halo's HTTP mode yet"
+	for _, r := range px.HTTPRequest {
+		switch r.Action {
+		case ActAllow, ActDeny, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader, ActReplaceValue:
+		case ActReturn:
+			if r.File != "" || r.BodyIsFormat {
+				add(r.Pos, "'http-request return' with a file or lf-string %s", later)
+			}
+		case ActRedirect:
+		default:
+			add(r.Pos, "this 'http-request' action %s", later)
+		}
+		if strings.Contains(r.Value, "%[") || strings.Contains(r.RedirectTo, "%[") {
+			add(r.Pos, "log-format expressions (%%[...]) in rules %s", later)
+		}
+	}
+	for _, r := range px.Redirects {
+		if strings.Contains(r.RedirectTo, "%[") {
+			add(r.Pos, "log-format expressions (%%[...]) in redirects %s", later)
+		}
+	}
+	for _, r := range px.HTTPResponse {
+		add(r.Pos, "'http-response' rules %s", later)
+	}
+	for _, c := range px.Captures {
+		add(c.Pos, "'capture' %s", later)
+	}
+	if px.Cookie != nil {
+		add(px.Pos, "cookie persistence in '%s' %s", px.Name, later)
+	}
+	switch px.Balance.Algo {
+	case AlgoURI, AlgoURLParam, AlgoHdr:
+		add(px.Pos, "'balance %s' in '%s' %s", px.Balance.Algo, px.Name, later)
+	}
+	if len(px.ErrorFiles) > 0 || len(px.ErrorFilesFrom) > 0 {
+		add(px.Pos, "errorfile/errorfiles in '%s' %s", px.Name, later)
+	}
+	if px.MonitorURI != "" {
+		add(px.Pos, "'monitor-uri' in '%s' %s", px.Name, later)
+	}
+	if px.OriginalTo != nil {
+		add(px.Pos, "'option originalto' in '%s' %s", px.Name, later)
+	}
+	if px.ForwardFor != nil && px.ForwardFor.Except != "" {
+		add(px.Pos, "'option forwardfor except' in '%s' %s", px.Name, later)
+	}
+	for _, ub := range px.UseBackends {
+		if ub.Format != "" {
+			add(ub.Pos, "dynamic use_backend names (%%[...]) %s", later)
+		}
+	}
+	return out
 }

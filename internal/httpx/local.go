@@ -83,3 +83,31 @@ func render(code int, title, text string) []byte {
 	}
 	return []byte(h + body)
 }
+
+// Reason returns the reason phrase halo uses for a status code.
+func Reason(status int) string {
+	if p, ok := pages[status]; ok {
+		return p[0][4:]
+	}
+	switch status {
+	case 200:
+		return "OK"
+	case 201:
+		return "Created"
+	case 204:
+		return "No Content"
+	case 301:
+		return "Moved Permanently"
+	case 302:
+		return "Found"
+	case 303:
+		return "See Other"
+	case 304:
+		return "Not Modified"
+	case 307:
+		return "Temporary Redirect"
+	case 308:
+		return "Permanent Redirect"
+	}
+	return "Unknown"
+}

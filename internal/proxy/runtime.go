@@ -371,7 +371,11 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 			defer release()
 			rt.track(c, true)
 			defer rt.track(c, false)
-			fe.serve(ctx, c)
+			if fe.cfg.Mode == config.ModeHTTP {
+				fe.serveHTTP(ctx, c)
+			} else {
+				fe.serve(ctx, c)
+			}
 		}()
 	}
 }
