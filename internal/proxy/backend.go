@@ -31,6 +31,9 @@ type server struct {
 	state   atomic.Int32
 	checker *health.Checker
 	total   atomic.Int64 // connections served (lbtot)
+	// Idle keep-alive connections (HTTP mode).
+	idleMu sync.Mutex
+	idle   []*serverConn
 	// Owned by the checker goroutine: what the last check said.
 	lastStatus string
 	lastHealth int

@@ -154,14 +154,37 @@ func (fe *frontend) exchange(ctx context.Context, client net.Conn, br *bufio.Rea
 		}
 		addXFF(view, ff, txn.Src.Addr().Unmap().String())
 	}
-	srv, sc := be.connect(ctx, hashKey(be, client), client.LocalAddr())
-	if sc == nil {
-		client.Write(httpx.ErrorResponse(503))
-		return false, true
+	reuse := be.cfg.HTTPReuse != "never" && fe.cfg.HTTPConnMode == config.HTTPKeepAlive && be.cfg.HTTPConnMode == config.HTTPKeepAlive
+	key := hashKey(be, client)
+	var (
+		srv    *server
+		scn    *serverConn
+		reused bool
+	)
+	// Idle connections serve only safe requests without a body, which can be
+	// sent again on a new connection if the server closed the idle one.
+	var held *server
+	if reuse && body == httpx.BodyNone && (method == "GET" || method == "HEAD" || method == "OPTIONS") {
+		if s, err := be.acquire(ctx, key, nil); err == nil {
+			if c := s.getIdle(); c != nil {
+				srv, scn, reused = s, c, true
+			} else {
+				held = s // no idle connection: dial this server
+			}
+		}
 	}
-	defer be.release(srv)
-	defer sc.Close()
-	conn := &idleConn{Conn: sc, to: be.cfg.Timeouts.Server}
+	keepServer := false
+	defer func() {
+		if scn == nil {
+			return
+		}
+		if keepServer {
+			srv.putIdle(scn)
+		} else {
+			scn.c.Close()
+		}
+		be.release(srv)
+	}()
 	// Request head to the server.
 	var w strings.Builder
 	w.WriteString(method + " " + target + " " + version + "\r\n")
@@ -175,49 +198,59 @@ func (fe *frontend) exchange(ctx context.Context, client net.Conn, br *bufio.Rea
 	if body == httpx.BodyChunked {
 		w.WriteString("transfer-encoding: chunked\r\n")
 	}
-	w.WriteString("connection: close\r\n\r\n")
-	if _, err := io.WriteString(conn, w.String()); err != nil {
-		client.Write(httpx.ErrorResponse(502))
-		return false, true
+	if !reuse {
+		w.WriteString("connection: close\r\n")
 	}
-	switch body {
-	case httpx.BodyLength:
-		if _, err := io.CopyN(conn, br, cl); err != nil {
-			return false, false
-		}
-	case httpx.BodyChunked:
-		cw := httpx.ChunkedWriter{W: conn}
-		if _, err := io.Copy(cw, httpx.NewChunkedReader(br)); err != nil {
-			var he *httpx.Error
-			if errors.As(err, &he) {
-				client.Write(httpx.ErrorResponse(he.Status))
-			}
-			return false, false
-		}
-		cw.Close()
-	case httpx.BodyTunnel:
-		client.Write(httpx.ErrorResponse(501))
-		return false, true
-	}
-	// Response.
-	sr := bufio.NewReaderSize(conn, 16384)
+	w.WriteString("\r\n")
+	head := w.String()
 	var res httpx.Response
-	rn, err := readResponse(sr, method, &res)
-	for err == nil && res.Status >= 100 && res.Status < 200 && res.Status != 101 {
-		// Interim responses are forwarded as they are.
-		head, _ := sr.Peek(rn)
-		client.Write(head)
-		sr.Discard(rn)
-		rn, err = readResponse(sr, method, &res)
-	}
-	if err != nil {
-		status := 502
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			status = 504
+	var rn int
+	for attempt := 0; ; attempt++ {
+		if scn == nil {
+			s, raw := be.connect(ctx, key, client.LocalAddr(), held)
+			held = nil
+			if raw == nil {
+				client.Write(httpx.ErrorResponse(503))
+				return false, true
+			}
+			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}
+			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, 16384)}
 		}
-		client.Write(httpx.ErrorResponse(status))
-		return false, true
+		conn := scn.c
+		_, err := io.WriteString(conn, head)
+		if err == nil {
+			err = sendBody(client, conn, br, body, cl)
+			if err != nil {
+				return false, false
+			}
+			rn, err = readResponse(scn.br, method, &res)
+		}
+		if err != nil && reused && attempt == 0 && !errors.Is(err, os.ErrDeadlineExceeded) {
+			// The server closed the idle connection meanwhile: the request
+			// had no body, send it again on a new connection.
+			scn.c.Close()
+			be.release(srv)
+			scn, reused = nil, false
+			continue
+		}
+		for err == nil && res.Status >= 100 && res.Status < 200 && res.Status != 101 {
+			// Interim responses are forwarded as they are.
+			h, _ := scn.br.Peek(rn)
+			client.Write(h)
+			scn.br.Discard(rn)
+			rn, err = readResponse(scn.br, method, &res)
+		}
+		if err != nil {
+			status := 502
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				status = 504
+			}
+			client.Write(httpx.ErrorResponse(status))
+			return false, true
+		}
+		break
 	}
+	sr := scn.br
 	view.res = &res
 	keep = reqKeep && res.Body != httpx.BodyClose && fe.cfg.HTTPConnMode != config.HTTPClose
 	w.Reset()
@@ -257,7 +290,88 @@ func (fe *frontend) exchange(ctx context.Context, client net.Conn, br *bufio.Rea
 		io.Copy(client, sr)
 		return false, true
 	}
+	keepServer = reuse && res.KeepAlive && (rbody == httpx.BodyLength || rbody == httpx.BodyChunked || rbody == httpx.BodyNone)
 	return keep, true
+}
+
+// sendBody forwards the request body as its framing says.
+func sendBody(client net.Conn, conn net.Conn, br *bufio.Reader, body httpx.BodyKind, cl int64) error {
+	switch body {
+	case httpx.BodyLength:
+		_, err := io.CopyN(conn, br, cl)
+		return err
+	case httpx.BodyChunked:
+		cw := httpx.ChunkedWriter{W: conn}
+		if _, err := io.Copy(cw, httpx.NewChunkedReader(br)); err != nil {
+			var he *httpx.Error
+			if errors.As(err, &he) {
+				client.Write(httpx.ErrorResponse(he.Status))
+			}
+			return err
+		}
+		return cw.Close()
+	case httpx.BodyTunnel:
+		client.Write(httpx.ErrorResponse(501))
+		return errors.New("tunnels are not supported yet")
+	}
+	return nil
+}
+
+// serverConn is a server connection with its read buffer, kept between
+// requests when the server allows it (http-reuse).
+type serverConn struct {
+	c  *idleConn
+	br *bufio.Reader
+}
+
+// maxIdlePerServer bounds the idle connections kept per server.
+const maxIdlePerServer = 64
+
+// getIdle returns a live idle connection to s, or nil.
+func (s *server) getIdle() *serverConn {
+	for {
+		s.idleMu.Lock()
+		n := len(s.idle)
+		if n == 0 {
+			s.idleMu.Unlock()
+			return nil
+		}
+		c := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		s.idleMu.Unlock()
+		// An idle connection must have nothing to read: bytes or EOF mean
+		// the server closed it or misbehaved.
+		to := c.c.to
+		c.c.to = 0 // the probe's deadline must not be extended by Read
+		c.c.Conn.SetReadDeadline(time.Now())
+		_, err := c.br.Peek(1)
+		c.c.Conn.SetReadDeadline(time.Time{})
+		c.c.to = to
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return c
+		}
+		c.c.Close()
+	}
+}
+
+func (s *server) putIdle(c *serverConn) {
+	s.idleMu.Lock()
+	defer s.idleMu.Unlock()
+	if len(s.idle) >= maxIdlePerServer {
+		c.c.Close()
+		return
+	}
+	s.idle = append(s.idle, c)
+}
+
+// closeIdle closes the idle connections (at stop).
+func (s *server) closeIdle() {
+	s.idleMu.Lock()
+	defer s.idleMu.Unlock()
+	for _, c := range s.idle {
+		c.c.Close()
+	}
+	s.idle = nil
 }
 
 func readResponse(sr *bufio.Reader, method string, res *httpx.Response) (int, error) {

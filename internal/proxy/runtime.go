@@ -196,6 +196,11 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 	}
 	cancel()
 	bg.Wait()
+	for _, b := range rt.backends {
+		for _, s := range b.servers {
+			s.closeIdle()
+		}
+	}
 	for _, fe := range rt.frontends {
 		rt.logf(LevelWarning, "Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", fe.cfg.Name, fe.total.Load(), fe.total.Load())
 	}

@@ -59,7 +59,7 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn) {
 		}
 	}
 	key := hashKey(be, client)
-	srv, conn := be.connect(ctx, key, client.LocalAddr())
+	srv, conn := be.connect(ctx, key, client.LocalAddr(), nil)
 	if conn == nil {
 		return
 	}
@@ -89,7 +89,10 @@ func hashKey(be *backend, c net.Conn) []byte {
 
 // connect obtains a server and a connection to it, retrying on failure
 // as `retries` and `option redispatch` say.
-func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr) (*server, net.Conn) {
+//
+// held, when not nil, is a server slot the caller already acquired: the
+// first attempt goes to it.
+func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *server) (*server, net.Conn) {
 	retries := be.cfg.Retries
 	ct := be.cfg.Timeouts.Connect
 	if ct == 0 {
@@ -99,7 +102,7 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr) (*serv
 	if turn > time.Second {
 		turn = time.Second
 	}
-	var srv, avoid *server
+	srv, avoid := held, (*server)(nil)
 	for attempt := 0; attempt <= retries; attempt++ {
 		redispatch := be.cfg.Redispatch > 0 && attempt > 0 && (attempt == retries || attempt%be.cfg.Redispatch == 0)
 		if srv == nil || redispatch || !srv.usable() {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -219,4 +220,55 @@ func TestHTTPSideBySide(t *testing.T) {
 			t.Errorf("request %q: halo %q, haproxy %q", strings.SplitN(reqs[i], "\r\n", 2)[0], got[i], want[i])
 		}
 	}
+}
+
+// TestHTTPServerReuse: idle server connections are reused for later
+// requests, and one the server closed meanwhile is replaced transparently.
+func TestHTTPServerReuse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomicCounter
+	srv := &http.Server{
+		Handler:     http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
+		IdleTimeout: 100 * time.Millisecond,
+		ConnState: func(c net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.add()
+			}
+		},
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	startHalo(t, httpCfg(port, "server s "+ln.Addr().String()), addr)
+	before := conns.get()
+	for i := 0; i < 10; i++ {
+		if got := rawHTTP(t, addr, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); !strings.HasSuffix(got, "ok") {
+			t.Fatalf("request %d: %q", i, got)
+		}
+	}
+	if n := conns.get() - before; n > 3 {
+		t.Errorf("10 sequential requests opened %d server connections; idle ones should be reused", n)
+	}
+	time.Sleep(300 * time.Millisecond) // the server closes its idle connections
+	for i := 0; i < 3; i++ {
+		if got := rawHTTP(t, addr, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); !strings.HasSuffix(got, "ok") {
+			t.Errorf("after the server closed idle connections, request %d: %q", i, got)
+		}
+	}
+}
+
+type atomicCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *atomicCounter) add() { c.mu.Lock(); c.n++; c.mu.Unlock() }
+func (c *atomicCounter) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }
