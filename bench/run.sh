@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 echo "== TCP mode (bench/tcp.sh)"
 ./tcp.sh
+echo "== HTTP mode (bench/http.sh)"
+./http.sh
 if [ "${FAILOVER:-0}" = 1 ]; then
   echo "== VRRP failover (bench/failover/run.sh; root, network namespaces, ~9 min)"
   ./failover/run.sh
