@@ -19,6 +19,13 @@ func (b *builder) finish() {
 		} else if len(px.Servers) > 0 {
 			b.errorf(px.Servers[0].Pos, "'server' is not allowed in a frontend")
 		}
+		if px.Cap == CapBackend {
+			for _, r := range px.TCPRequest {
+				if r.Layer == "connection" {
+					b.errorf(r.Pos, "'tcp-request connection' is not allowed in a backend: it runs when a frontend accepts a connection")
+				}
+			}
+		}
 		for _, name := range px.ErrorFilesFrom {
 			if _, ok := b.httpErrors[name]; !ok {
 				b.errorf(px.Pos, "proxy '%s': unable to find http-errors section '%s' referenced by 'errorfiles'", px.Name, name)

@@ -138,7 +138,7 @@ func (fe *frontend) exchange(ctx context.Context, client net.Conn, br *bufio.Rea
 	body, cl, reqKeep := req.Body, req.ContentLength, req.KeepAlive
 	br.Discard(n)
 	txn := &acl.Txn{Src: addrPort(client.RemoteAddr()), Dst: addrPort(client.LocalAddr()), HTTP: view, Backends: fe.rt}
-	if local := fe.applyRequestRules(txn, view); local != nil {
+	if local := applyRequestRules(fe.cfg, txn, view); local != nil {
 		client.Write(local)
 		return false, true
 	}
@@ -146,6 +146,13 @@ func (fe *frontend) exchange(ctx context.Context, client net.Conn, br *bufio.Rea
 	if be == nil {
 		client.Write(httpx.ErrorResponse(503))
 		return false, true
+	}
+	if be.cfg != fe.cfg {
+		// The backend's own http-request rules run after switching.
+		if local := applyRequestRules(be.cfg, txn, view); local != nil {
+			client.Write(local)
+			return false, true
+		}
 	}
 	if fe.cfg.ForwardFor != nil || be.cfg.ForwardFor != nil {
 		ff := fe.cfg.ForwardFor
@@ -414,10 +421,10 @@ func addXFF(v *httpView, ff *config.ForwardFor, ip string) {
 	v.hdr = append(v.hdr, hdr{name, ip})
 }
 
-// applyRequestRules runs http-request rules (then redirect rules) in
-// order; it returns a complete local response when one answers.
-func (fe *frontend) applyRequestRules(txn *acl.Txn, v *httpView) []byte {
-	for _, r := range append(append([]*config.HTTPRule(nil), fe.cfg.HTTPRequest...), fe.cfg.Redirects...) {
+// applyRequestRules runs a proxy's http-request rules (then its redirect
+// rules) in order; it returns a complete local response when one answers.
+func applyRequestRules(px *config.Proxy, txn *acl.Txn, v *httpView) []byte {
+	for _, r := range append(append([]*config.HTTPRule(nil), px.HTTPRequest...), px.Redirects...) {
 		if r.Cond != nil && !r.Cond.Match(txn) {
 			continue
 		}

@@ -272,3 +272,19 @@ func (c *atomicCounter) get() int {
 	defer c.mu.Unlock()
 	return c.n
 }
+
+// TestHTTPBackendRules: a backend's own http-request rules run after the
+// frontend switched to it.
+func TestHTTPBackendRules(t *testing.T) {
+	a := httpBackend(t, "web1")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := httpCfg(port, "server web1 "+a, "http-request deny deny_status 429 if { path_beg /limited }", "http-request set-header X-Test from-backend")
+	startHalo(t, cfg, addr)
+	if got := rawHTTP(t, addr, "GET /limited HTTP/1.1\r\nHost: a\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 429 Too Many Requests\r\n") {
+		t.Errorf("backend deny: %q", got)
+	}
+	if got := rawHTTP(t, addr, "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); !strings.Contains(got, "test=from-backend") {
+		t.Errorf("backend set-header: %q", got)
+	}
+}
