@@ -178,7 +178,7 @@ var proxyKeywords = mkTable(concat(
 			b.px.ErrorFilesFrom = append(b.px.ErrorFilesFrom, ln.Words[1])
 		}},
 		{Name: "cookie", Sections: inBE, Doc: "cookie-based persistence: cookie NAME insert|rewrite|prefix [indirect] [nocache] ...", parse: (*builder).parseCookie},
-		{Name: "http-reuse", Sections: inBE, Doc: "never, safe (default), aggressive, always", parse: func(b *builder, ln *Line) {
+		{Name: "http-reuse", Sections: inBE, Doc: "never, safe (default); halo runs aggressive and always as safe: only bodyless GET/HEAD/OPTIONS use idle server connections", parse: func(b *builder, ln *Line) {
 			if !b.argCount(ln, 1, 1, 1, "one of 'never', 'safe', 'aggressive', 'always'") {
 				return
 			}

@@ -202,12 +202,19 @@ func httpGaps(px *Proxy) []Diagnostic {
 	const later = "is not served by this build of halo's HTTP mode yet"
 	for _, r := range px.HTTPRequest {
 		switch r.Action {
-		case ActAllow, ActDeny, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader, ActReplaceValue:
+		case ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader, ActReplaceValue:
 		case ActReturn:
 			if r.File != "" || r.BodyIsFormat {
 				add(r.Pos, "'http-request return' with a file or lf-string %s", later)
 			}
+		case ActDeny:
+			if r.Body != "" || r.File != "" || len(r.Headers) > 0 || r.ContentType != "" {
+				add(r.Pos, "'http-request deny' with a custom response %s", later)
+			}
 		case ActRedirect:
+			if r.AppendSlash || r.SetCookie != "" || r.ClearCookie != "" {
+				add(r.Pos, "redirect options append-slash, set-cookie and clear-cookie %s", later)
+			}
 		default:
 			add(r.Pos, "this 'http-request' action %s", later)
 		}
@@ -216,6 +223,9 @@ func httpGaps(px *Proxy) []Diagnostic {
 		}
 	}
 	for _, r := range px.Redirects {
+		if r.AppendSlash || r.SetCookie != "" || r.ClearCookie != "" {
+			add(r.Pos, "redirect options append-slash, set-cookie and clear-cookie %s", later)
+		}
 		if strings.Contains(r.RedirectTo, "%[") {
 			add(r.Pos, "log-format expressions (%%[...]) in redirects %s", later)
 		}
