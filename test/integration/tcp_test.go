@@ -86,7 +86,7 @@ func TestLeastConnHeld(t *testing.T) {
 		defer s.mu.Unlock()
 		return s.open == 0
 	})
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // halo releases the slot right after the server side closes
 	if _, nc := holdConn(t, addr); nc != na {
 		t.Errorf("leastconn sent the new connection to %s, want the idle %s", nc, na)
 	}
