@@ -259,10 +259,19 @@ func TestSoftReloadNoRefusedConnections(t *testing.T) {
 	cfg := listenCfg(port, "roundrobin", "server s1 "+s1.addr)
 	old := startHalo(t, cfg, addr)
 	stop := make(chan struct{})
-	type result struct{ ok, failed int }
+	type result struct {
+		ok, failed int
+		why        []string
+	}
 	res := make(chan result)
 	go func() {
 		var r result
+		fail := func(why string) {
+			r.failed++
+			if len(r.why) < 5 {
+				r.why = append(r.why, why)
+			}
+		}
 		for {
 			select {
 			case <-stop:
@@ -270,18 +279,18 @@ func TestSoftReloadNoRefusedConnections(t *testing.T) {
 				return
 			default:
 			}
-			c, err := net.DialTimeout("tcp", addr, time.Second)
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 			if err != nil {
-				r.failed++
+				fail("dial: " + err.Error())
 				continue
 			}
-			c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			line, err := bufio.NewReader(c).ReadString('\n')
 			c.Close()
 			if strings.TrimSpace(line) == "s1" {
 				r.ok++
 			} else {
-				r.failed++
+				fail(fmt.Sprintf("read %q: %v", line, err))
 			}
 		}
 	}()
@@ -292,7 +301,7 @@ func TestSoftReloadNoRefusedConnections(t *testing.T) {
 	close(stop)
 	r := <-res
 	if r.failed != 0 || r.ok == 0 {
-		t.Errorf("during -sf reload: %d ok, %d failed connections", r.ok, r.failed)
+		t.Errorf("during -sf reload: %d ok, %d failed connections: %q", r.ok, r.failed, r.why)
 	}
 	t.Logf("reload: %d connections served, %d failed", r.ok, r.failed)
 }
