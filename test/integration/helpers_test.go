@@ -255,3 +255,27 @@ const defaults = `defaults
     timeout client 10s
     timeout server 10s
 `
+
+// tcpServer runs a TCP server on 127.0.0.1 that calls handle for each
+// connection (and closes it afterwards); it returns the address.
+func tcpServer(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}

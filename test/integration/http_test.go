@@ -136,36 +136,17 @@ func TestHTTPMode(t *testing.T) {
 
 func TestHTTPErrors(t *testing.T) {
 	// A server that answers garbage, one that never answers.
-	garbage, _ := net.Listen("tcp", "127.0.0.1:0")
-	silent, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer garbage.Close()
-	defer silent.Close()
-	go func() {
-		for {
-			c, err := garbage.Accept()
-			if err != nil {
-				return
-			}
-			c.Read(make([]byte, 4096))
-			c.Write([]byte("ICY 200 OK\r\n\r\n"))
-			c.Close()
-		}
-	}()
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	garbage := tcpServer(t, func(c net.Conn) {
+		c.Read(make([]byte, 4096))
+		c.Write([]byte("ICY 200 OK\r\n\r\n"))
+	})
+	silent := tcpServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	dead := freePort(t)
 	for _, tc := range []struct {
 		name, server, want string
 	}{
-		{"502", "server s " + garbage.Addr().String(), "HTTP/1.1 502 Bad Gateway\r\n"},
-		{"504", "server s " + silent.Addr().String(), "HTTP/1.1 504 Gateway Time-out\r\n"},
+		{"502", "server s " + garbage, "HTTP/1.1 502 Bad Gateway\r\n"},
+		{"504", "server s " + silent, "HTTP/1.1 504 Gateway Time-out\r\n"},
 		{"503", fmt.Sprintf("server s 127.0.0.1:%d check inter 50", dead), "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

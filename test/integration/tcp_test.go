@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -205,27 +206,13 @@ func TestClientTimeout(t *testing.T) {
 
 func TestHalfClose(t *testing.T) {
 	// An echo server that answers after the client's FIN.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				data, _ := io_ReadAll(c)
-				c.Write([]byte(strings.ToUpper(string(data))))
-			}()
-		}
-	}()
+	echo := tcpServer(t, func(c net.Conn) {
+		data, _ := io.ReadAll(c)
+		c.Write([]byte(strings.ToUpper(string(data))))
+	})
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	startHalo(t, listenCfg(port, "roundrobin", "server s1 "+ln.Addr().String()), addr)
+	startHalo(t, listenCfg(port, "roundrobin", "server s1 "+echo), addr)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -234,21 +221,9 @@ func TestHalfClose(t *testing.T) {
 	c.Write([]byte("hello after fin"))
 	c.(*net.TCPConn).CloseWrite()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	got, _ := io_ReadAll(c)
+	got, _ := io.ReadAll(c)
 	if string(got) != "HELLO AFTER FIN" {
 		t.Errorf("half-closed exchange got %q", got)
-	}
-}
-
-func io_ReadAll(c net.Conn) ([]byte, error) {
-	var out []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		out = append(out, buf[:n]...)
-		if err != nil {
-			return out, nil
-		}
 	}
 }
 
@@ -407,23 +382,10 @@ func TestIPv6AndFreebind(t *testing.T) {
 
 func TestServerTimeout(t *testing.T) {
 	// A server that accepts and then says nothing.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	silent := tcpServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cfg := strings.Replace(listenCfg(port, "roundrobin", "server s1 "+ln.Addr().String()), "timeout server 10s", "timeout server 300ms", 1)
+	cfg := strings.Replace(listenCfg(port, "roundrobin", "server s1 "+silent), "timeout server 10s", "timeout server 300ms", 1)
 	startHalo(t, cfg, addr)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
