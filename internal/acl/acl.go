@@ -29,6 +29,21 @@ type Txn struct {
 	SSL SSLInfo
 	// Backends answers nbsrv(<backend>): usable servers of a backend.
 	Backends BackendCounter
+	// Vars holds the variables set by set-var, by full name ("txn.user").
+	Vars map[string]string
+	// Users checks http_auth() credentials against userlists.
+	Users UserChecker
+	// Frontend and Backend are the names of the proxies handling the
+	// transaction ("" while no backend is chosen).
+	Frontend, Backend string
+}
+
+// SetVar stores a variable for var() to read.
+func (t *Txn) SetVar(name, value string) {
+	if t.Vars == nil {
+		t.Vars = map[string]string{}
+	}
+	t.Vars[name] = value
 }
 
 // HTTPMessage is the view of an HTTP transaction that fetches need.
@@ -55,6 +70,12 @@ type SSLInfo interface {
 	ClientVerify() int
 	ClientSubjectDN() string
 	ClientIssuerDN() string
+}
+
+// UserChecker verifies credentials against a userlist; it returns the
+// user's groups when the credentials are valid.
+type UserChecker interface {
+	CheckUser(list, user, pass string) (groups []string, ok bool)
 }
 
 // BackendCounter answers nbsrv().

@@ -95,15 +95,42 @@ func hdrFetch(res bool) func(*Txn, []string, func(sample) bool) bool {
 			vals = t.HTTP.Header(a[0])
 		}
 		// hdr() splits on commas, as HAProxy does for multi-value headers.
+		var parts []string
 		for _, v := range vals {
 			for _, part := range strings.Split(v, ",") {
-				if fn(sample{s: strings.TrimSpace(part)}) {
-					return true
-				}
+				parts = append(parts, strings.TrimSpace(part))
+			}
+		}
+		if len(a) > 1 {
+			// An occurrence: 1 is the first value, -1 the last.
+			occ, _ := strconv.Atoi(a[1])
+			if occ < 0 {
+				occ = len(parts) + occ + 1
+			}
+			if occ < 1 || occ > len(parts) {
+				return false
+			}
+			return fn(sample{s: parts[occ-1]})
+		}
+		for _, p := range parts {
+			if fn(sample{s: p}) {
+				return true
 			}
 		}
 		return false
 	}
+}
+
+func checkOcc(a []string) error {
+	if len(a) > 2 {
+		return errors.New("expects (<name>[,<occurrence>])")
+	}
+	if len(a) == 2 {
+		if _, err := strconv.Atoi(a[1]); err != nil {
+			return fmt.Errorf("occurrence '%s' is not an integer", a[1])
+		}
+	}
+	return nil
 }
 
 func path(uri string) string {
@@ -333,9 +360,7 @@ func buildDerived() map[string]derivedFetch {
 
 // Expr is one `<fetch>[,conv...] [flags] [-m method] [op] <patterns...>` test.
 type Expr struct {
-	fetch    fetchDef
-	args     []string
-	convs    []func(string) string
+	smp      *Sample
 	m        method
 	icase    bool
 	op       string // for int: eq ge gt le lt
@@ -351,63 +376,18 @@ func ParseExpr(words []string) (*Expr, error) {
 	if len(words) == 0 {
 		return nil, errors.New("missing fetch method")
 	}
-	spec := words[0]
-	parts := strings.Split(spec, ",")
-	name, args, err := splitCall(parts[0])
+	smp, forced, err := parseSample(words[0])
 	if err != nil {
 		return nil, err
 	}
-	if a, ok := aliases[name]; ok {
-		name = a
-	}
-	e := &Expr{}
-	forced := method(-1)
-	if d, ok := derived[name]; ok && fetches[name].each == nil {
-		name = d.fetch
-		if a, ok := aliases[name]; ok {
-			name = a
-		}
-		forced = d.m
-	}
-	f, ok := fetches[name]
-	if !ok {
-		var all []string
-		for n := range fetches {
-			all = append(all, n)
-		}
-		for n := range derived {
-			all = append(all, n)
-		}
-		if knownUnsupported[name] {
-			return nil, fmt.Errorf("fetch method '%s' is valid in HAProxy but not supported by halo yet", name)
-		}
-		return nil, fmt.Errorf("unknown fetch method '%s'%s", name, suggest.Hint(name, all))
-	}
-	if f.nargs > 0 && len(args) < f.nargs {
-		return nil, fmt.Errorf("fetch method '%s' expects %d argument(s) in parentheses", name, f.nargs)
-	}
-	if f.nargs == 0 && len(args) > 0 {
-		return nil, fmt.Errorf("fetch method '%s' takes no argument", name)
-	}
-	e.fetch, e.args = f, args
-	for _, c := range parts[1:] {
-		cn, _, err := splitCall(c)
-		if err != nil {
-			return nil, err
-		}
-		switch cn {
-		case "lower":
-			e.convs = append(e.convs, strings.ToLower)
-		case "upper":
-			e.convs = append(e.convs, strings.ToUpper)
-		default:
-			return nil, fmt.Errorf("converter '%s' is not supported by halo yet (supported: lower, upper)", cn)
-		}
-	}
+	name := smp.name
+	e := &Expr{smp: smp}
+	f := fetchDef{kind: smp.kind, def: defaultMethod(smp)}
 	e.m = f.def
 	if forced >= 0 {
 		e.m = forced
 	}
+	var filePats []string
 	i := 1
 	for ; i < len(words); i++ {
 		w := words[i]
@@ -435,7 +415,17 @@ func ParseExpr(words []string) (*Expr, error) {
 			e.m = m
 			i++
 		case "-f":
-			return nil, errors.New("'-f <file>' pattern files are not supported by halo yet")
+			if i+1 >= len(words) {
+				return nil, errors.New("'-f' expects a file name")
+			}
+			lines, err := readPatternFile(words[i+1])
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range lines {
+				filePats = append(filePats, l.text)
+			}
+			i++
 		case "-M":
 			return nil, errors.New("'-M' map files are not supported by halo yet")
 		default:
@@ -446,7 +436,7 @@ func ParseExpr(words []string) (*Expr, error) {
 		}
 	}
 patterns:
-	pats := words[i:]
+	pats := append(words[i:len(words):len(words)], filePats...)
 	switch e.m {
 	case mFound:
 		if len(pats) > 0 {
@@ -561,7 +551,7 @@ func maskPrefix(p string) (netip.Prefix, error) {
 
 var knownUnsupported = map[string]bool{"var": true, "sc_http_req_rate": true, "src_conn_rate": true, "env": true,
 	"fc_rcvd_proxy": true, "so_id": true, "be_id": true, "fe_id": true, "payload": true, "req.payload": true,
-	"req.body": true, "req.body_param": true, "capture.req.hdr": true, "http_auth": true, "http_auth_group": true,
+	"req.body": true, "req.body_param": true, "capture.req.hdr": true,
 	"sc0_http_req_rate": true, "sc1_http_req_rate": true, "sc2_http_req_rate": true, "src_http_req_rate": true,
 	"ssl_c_sha1": true, "ssl_fc_alpn": true, "ssl_fc_has_crt": true, "ssl_fc_has_sni": true, "req.ssl_alpn": true,
 	"req.ssl_ver": true, "rdp_cookie": true, "be_conn": true, "connslots": true, "srv_is_up": true, "fe_conn": true,
@@ -588,17 +578,12 @@ func splitCall(s string) (string, []string, error) {
 	if inner == "" {
 		return s[:i], nil, nil
 	}
-	return s[:i], strings.Split(inner, ","), nil
+	return s[:i], splitArgs(inner), nil
 }
 
 // Match reports whether any value of the fetch matches any pattern.
 func (e *Expr) Match(t *Txn) bool {
-	return e.fetch.each(t, e.args, func(v sample) bool {
-		for _, c := range e.convs {
-			v.s = c(v.s)
-		}
-		return e.matchOne(v)
-	})
+	return e.smp.each(t, e.matchOne)
 }
 
 func (e *Expr) matchOne(v sample) bool {
@@ -610,7 +595,7 @@ func (e *Expr) matchOne(v sample) bool {
 	case mFound:
 		return true
 	case mBool:
-		if e.fetch.kind == kStr {
+		if e.smp.kind == kStr {
 			return v.s != ""
 		}
 		return v.i != 0
@@ -618,7 +603,7 @@ func (e *Expr) matchOne(v sample) bool {
 		n := v.i
 		if e.m == mLen {
 			n = int64(len(v.s))
-		} else if e.fetch.kind == kStr {
+		} else if e.smp.kind == kStr {
 			x, err := strconv.ParseInt(strings.TrimSpace(v.s), 10, 64)
 			if err != nil {
 				return false

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/suggest"
 )
 
@@ -33,6 +35,10 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 	}
 	r := &HTTPRule{Pos: ln.Pos, Response: response}
 	act := w[1]
+	if strings.HasPrefix(act, "set-var(") {
+		b.parseSetVar(ln, r, response)
+		return
+	}
 	allowed := httpReqActions
 	if response {
 		allowed = httpResActions
@@ -72,6 +78,9 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 			r.Action = ActTarpit
 		}
 		r.Status = 403
+		if response {
+			r.Status = 502 // a denied response is a bad gateway for the client
+		}
 		ok = b.parseReturnArgs(ln, kw+" "+act, args, r, true)
 	case "return":
 		r.Action, r.Status = ActReturn, 200
@@ -86,7 +95,7 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 		}
 		if ok = need(2, "exactly 2 arguments"); ok {
 			r.Name, r.Value = args[0], args[1]
-			ok = b.checkFormat(ln, r.Value)
+			r.Fmt, ok = b.compileFormat(ln, r.Value)
 		}
 	case "del-header":
 		r.Action = ActDelHeader
@@ -110,7 +119,7 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 		r.Action = map[string]HTTPAction{"set-path": ActSetPath, "set-query": ActSetQuery, "set-uri": ActSetURI, "set-method": ActSetMethod}[act]
 		if ok = need(1, "exactly 1 argument"); ok {
 			r.Value = args[0]
-			ok = b.checkFormat(ln, r.Value)
+			r.Fmt, ok = b.compileFormat(ln, r.Value)
 		}
 	case "replace-path":
 		r.Action = ActReplacePath
@@ -127,11 +136,8 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 			return
 		}
 	case "set-var":
-		r.Action = ActSetVar
-		if ok = need(1, "exactly 1 expression after set-var(<name>)"); ok {
-			b.errorf(ln.Pos, "'%s set-var' is not supported by halo yet", kw)
-			return
-		}
+		b.errorf(ln.Pos, "'%s set-var' expects set-var(<name>) <expression>", kw)
+		return
 	case "set-status":
 		r.Action = ActSetStatus
 		if len(args) != 1 && !(len(args) == 3 && args[1] == "reason") {
@@ -157,25 +163,60 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 			r.Name = args[0]
 		}
 	}
-	if strings.HasPrefix(act, "set-var(") {
-		b.errorf(ln.Pos, "'%s set-var' is not supported by halo yet", kw)
-		return
-	}
 	if !ok {
 		return
 	}
-	if end < len(w) {
+	b.addHTTPRule(ln, r, end)
+}
+
+// addHTTPRule attaches the condition starting at w[end] (if any) and
+// appends r to its proxy.
+func (b *builder) addHTTPRule(ln *Line, r *HTTPRule, end int) {
+	if end < len(ln.Words) {
 		c, err := b.cond(ln, end)
 		if err != nil {
 			return
 		}
 		r.Cond = c
 	}
-	if response {
+	if r.Response {
 		b.px.HTTPResponse = append(b.px.HTTPResponse, r)
 	} else {
 		b.px.HTTPRequest = append(b.px.HTTPRequest, r)
 	}
+}
+
+// parseSetVar parses `set-var(<scope>.<name>) <expression> [if|unless ...]`.
+func (b *builder) parseSetVar(ln *Line, r *HTTPRule, response bool) {
+	w := ln.Words
+	act := w[1]
+	if !strings.HasSuffix(act, ")") {
+		b.errorf(ln.Pos, "'%s %s' : missing closing ')'", w[0], act)
+		return
+	}
+	r.Action, r.Name = ActSetVar, act[len("set-var("):len(act)-1]
+	if err := acl.CheckVarName(r.Name); err != nil {
+		b.errorf(ln.Pos, "'%s set-var' : %v", w[0], err)
+		return
+	}
+	end := len(w)
+	for i := 2; i < len(w); i++ {
+		if w[i] == "if" || w[i] == "unless" {
+			end = i
+			break
+		}
+	}
+	if end != 3 {
+		b.errorf(ln.Pos, "'%s set-var(%s)' expects exactly one sample expression", w[0], r.Name)
+		return
+	}
+	smp, err := acl.ParseSample(w[2])
+	if err != nil {
+		b.errorf(ln.Pos, "'%s set-var(%s)' : %v", w[0], r.Name, err)
+		return
+	}
+	r.Expr, r.Value = smp, w[2]
+	b.addHTTPRule(ln, r, end)
 }
 
 func (b *builder) regex(ln *Line, s string) (*regexp.Regexp, bool) {
@@ -187,12 +228,17 @@ func (b *builder) regex(ln *Line, s string) (*regexp.Regexp, bool) {
 	return re, true
 }
 
-func (b *builder) checkFormat(ln *Line, s string) bool {
-	if err := formatCheck(s); err != nil {
-		b.errorf(ln.Pos, "'%s' %v", strings.Join(ln.Words[:2], " "), err)
-		return false
+func (b *builder) compileFormat(ln *Line, s string) (*Format, bool) {
+	f, err := CompileFormat(s)
+	if err != nil {
+		n := 2
+		if len(ln.Words) < 2 {
+			n = len(ln.Words)
+		}
+		b.errorf(ln.Pos, "'%s' %v", strings.Join(ln.Words[:n], " "), err)
+		return nil, false
 	}
-	return true
+	return f, true
 }
 
 // parseReturnArgs parses deny/return options: [deny_status|status N]
@@ -218,7 +264,17 @@ func (b *builder) parseReturnArgs(ln *Line, what string, args []string, r *HTTPR
 		case "string", "lf-string":
 			r.Body, r.BodyIsFormat = v, k == "lf-string"
 		case "file", "errorfile":
+			data, err := os.ReadFile(v)
+			if err != nil {
+				b.errorf(ln.Pos, "'%s' : error opening file <%s>: %s", what, v, unwrapPathErr(err))
+				return false
+			}
 			r.File = v
+			if k == "errorfile" {
+				r.Raw = data
+			} else {
+				r.Body = string(data)
+			}
 		case "hdr":
 			if i+2 >= len(args) {
 				b.errorf(ln.Pos, "'%s' hdr expects <name> and <value>", what)
@@ -238,6 +294,20 @@ func (b *builder) parseReturnArgs(ln *Line, what string, args []string, r *HTTPR
 	if (r.Body != "" || r.File != "") && r.ContentType == "" && r.File == "" {
 		b.errorf(ln.Pos, "'%s' : a 'content-type' is required with a body", what)
 		return false
+	}
+	if r.BodyIsFormat {
+		f, ok := b.compileFormat(ln, r.Body)
+		if !ok {
+			return false
+		}
+		r.BodyFormat = f
+	}
+	for _, h := range r.Headers {
+		f, ok := b.compileFormat(ln, h[1])
+		if !ok {
+			return false
+		}
+		r.HeaderFmts = append(r.HeaderFmts, f)
 	}
 	return true
 }
@@ -259,7 +329,8 @@ func (b *builder) parseRedirect(ln *Line, i int, r *HTTPRule) bool {
 		b.errorf(ln.Pos, "'redirect' expects 'location', 'prefix' or 'scheme', got '%s'", w[i])
 		return false
 	}
-	if !b.checkFormat(ln, r.RedirectTo) {
+	var ok bool
+	if r.RedirectFmt, ok = b.compileFormat(ln, r.RedirectTo); !ok {
 		return false
 	}
 	for j := i + 2; j < len(w); j++ {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/halo-lb/halo/internal/acl"
+	"github.com/halo-lb/halo/internal/crypt"
 	"github.com/halo-lb/halo/internal/suggest"
 )
 
@@ -469,6 +470,12 @@ func (b *builder) userlistLine(ln *Line) {
 					return
 				}
 				u.Password, u.Insecure = w[i+1], w[i] == "insecure-password"
+				if !u.Insecure {
+					if err := crypt.Check(u.Password); err != nil {
+						b.errorf(ln.Pos, "user '%s' in userlist '%s': %v", u.Name, ul.Name, err)
+						return
+					}
+				}
 				i++
 			case "groups":
 				if i+1 >= len(w) {

@@ -7,6 +7,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"time"
 
@@ -179,6 +180,7 @@ type Proxy struct {
 	MonitorURI     string
 	ErrorFiles     map[int]string // status -> raw HTTP response file
 	ErrorFilesFrom []string       // `errorfiles <http-errors section>`
+	ErrorPages     map[int][]byte // status -> complete response, from ErrorFiles and ErrorFilesFrom
 	ForwardFor     *ForwardFor
 	OriginalTo     *ForwardFor
 	HTTPConnMode   HTTPConnMode
@@ -281,6 +283,7 @@ type BackendRef struct {
 	Pos     Pos
 	Name    string // literal name, or "" when Format is set
 	Format  string // log-format name such as "be_%[req.hdr(host),lower]"; resolved at run time
+	NameFmt *Format
 	Backend *Proxy // resolved target when Name is literal
 }
 
@@ -499,7 +502,8 @@ const (
 
 // ForwardFor is `option forwardfor` / `option originalto`.
 type ForwardFor struct {
-	Except string // network excluded, "" for none
+	Except    string       // network excluded, "" for none
+	ExceptNet netip.Prefix // parsed Except
 	Header string // default X-Forwarded-For / X-Original-To
 	IfNone bool
 }
@@ -587,7 +591,13 @@ type HTTPRule struct {
 	ContentType  string
 	Body         string // return string / lf-string content
 	BodyIsFormat bool
+	BodyFormat   *Format   // compiled lf-string
+	Fmt          *Format   // compiled Value for set-header, add-header, set-path, ...
+	RedirectFmt  *Format   // compiled RedirectTo
+	HeaderFmts   []*Format // compiled values of Headers
 	File         string      // return file / errorfile
+	Raw          []byte      // errorfile content: a complete response sent as is
+	Expr         *acl.Sample // set-var expression
 	Headers      [][2]string // return hdr
 	// Redirects.
 	RedirectKind string // location | prefix | scheme

@@ -1,7 +1,11 @@
 package config
 
 import (
+	"fmt"
+	"net"
+	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/halo-lb/halo/internal/suggest"
 )
@@ -146,11 +150,12 @@ func (b *builder) parseForward(ln *Line, header string) *ForwardFor {
 				return nil
 			}
 			if w[i] == "except" {
-				if _, err := parseAddr(w[i+1], false); err != nil && !validCIDR(w[i+1]) {
+				n, err := parseNetwork(w[i+1])
+				if err != nil {
 					b.errorf(ln.Pos, "'option %s except' expects a network, got '%s'", ln.Words[0], w[i+1])
 					return nil
 				}
-				f.Except = w[i+1]
+				f.Except, f.ExceptNet = w[i+1], n
 			} else {
 				f.Header = w[i+1]
 			}
@@ -196,4 +201,26 @@ func (b *builder) parseOption(ln *Line, neg bool) {
 func validCIDR(s string) bool {
 	_, err := parseCIDR(s)
 	return err == nil
+}
+
+// parseNetwork accepts an address, addr/bits or addr/netmask.
+func parseNetwork(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	a, m, ok := strings.Cut(s, "/")
+	if ok {
+		addr, err1 := netip.ParseAddr(a)
+		mask := net.ParseIP(m).To4()
+		if err1 == nil && mask != nil {
+			ones, bits := net.IPMask(mask).Size()
+			if bits == 32 {
+				return netip.PrefixFrom(addr, ones).Masked(), nil
+			}
+		}
+	}
+	return netip.Prefix{}, fmt.Errorf("'%s' is not a network", s)
 }

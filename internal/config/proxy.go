@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -34,7 +33,7 @@ var proxyKeywords = mkTable(concat(
 		{Name: "bind", Sections: inFEnoDef, Doc: "listening address(es) and options", parse: (*builder).parseBind},
 		{Name: "default_backend", Sections: inFE, Doc: "backend used when no use_backend rule matches", parse: func(b *builder, ln *Line) {
 			if b.argCount(ln, 1, 1, 1, "<backend> as argument") {
-				b.px.DefaultBackend = backendRef(ln.Pos, ln.Words[1])
+				b.px.DefaultBackend = b.backendRef(ln, ln.Words[1])
 			}
 		}},
 		{Name: "use_backend", Sections: inFEnoDef, Doc: "switch to a backend when a condition matches", parse: func(b *builder, ln *Line) {
@@ -42,7 +41,7 @@ var proxyKeywords = mkTable(concat(
 				b.errorf(ln.Pos, "'use_backend' expects a backend name")
 				return
 			}
-			ub := &UseBackend{BackendRef: *backendRef(ln.Pos, ln.Words[1])}
+			ub := &UseBackend{BackendRef: *b.backendRef(ln, ln.Words[1])}
 			if len(ln.Words) > 2 {
 				c, err := b.cond(ln, 2)
 				if err != nil {
@@ -217,11 +216,12 @@ var proxyKeywords = mkTable(concat(
 		"errorloc303", "external-check", "grace", "transparent"),
 ))
 
-func backendRef(pos Pos, name string) *BackendRef {
+func (b *builder) backendRef(ln *Line, name string) *BackendRef {
 	if strings.Contains(name, "%[") {
-		return &BackendRef{Pos: pos, Format: name}
+		f, _ := b.compileFormat(ln, name)
+		return &BackendRef{Pos: ln.Pos, Format: name, NameFmt: f}
 	}
-	return &BackendRef{Pos: pos, Name: name}
+	return &BackendRef{Pos: ln.Pos, Name: name}
 }
 
 // cond parses a condition starting at word i (which must be if/unless).
@@ -758,23 +758,4 @@ func (b *builder) parseStats(ln *Line) {
 	if enable {
 		st.Enabled = true
 	}
-}
-
-// formatCheck rejects an obviously broken log-format string early.
-func formatCheck(s string) error {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+1 < len(s) && s[i+1] == '[' {
-			depth++
-			i++
-			continue
-		}
-		if s[i] == ']' && depth > 0 {
-			depth--
-		}
-	}
-	if depth != 0 {
-		return fmt.Errorf("missing ']' in log-format expression '%s'", s)
-	}
-	return nil
 }

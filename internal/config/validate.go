@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 )
 
@@ -26,11 +27,7 @@ func (b *builder) finish() {
 				}
 			}
 		}
-		for _, name := range px.ErrorFilesFrom {
-			if _, ok := b.httpErrors[name]; !ok {
-				b.errorf(px.Pos, "proxy '%s': unable to find http-errors section '%s' referenced by 'errorfiles'", px.Name, name)
-			}
-		}
+		b.loadErrorPages(px)
 		if px.Cap&CapFrontend == 0 {
 			continue
 		}
@@ -95,6 +92,36 @@ func (b *builder) checkTimeouts() {
 		}
 		list := strings.Join(missing, ", ")
 		b.warnf(Pos{}, "missing timeouts for %s '%s'.\n   | While not properly invalid, you will certainly encounter various problems\n   | with such a configuration. To fix this, please ensure that all following\n   | timeouts are set to a non-zero value: %s.", capName(px.Cap), px.Name, list)
+	}
+}
+
+// loadErrorPages reads the errorfile and errorfiles responses of px into
+// px.ErrorPages (errorfile lines win over errorfiles sections).
+func (b *builder) loadErrorPages(px *Proxy) {
+	files := map[int]string{}
+	for _, name := range px.ErrorFilesFrom {
+		sec, ok := b.httpErrors[name]
+		if !ok {
+			b.errorf(px.Pos, "proxy '%s': unable to find http-errors section '%s' referenced by 'errorfiles'", px.Name, name)
+			continue
+		}
+		for code, f := range sec {
+			files[code] = f
+		}
+	}
+	for code, f := range px.ErrorFiles {
+		files[code] = f
+	}
+	for code, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.errorf(px.Pos, "proxy '%s': error opening file <%s>: %s", px.Name, f, unwrapPathErr(err))
+			continue
+		}
+		if px.ErrorPages == nil {
+			px.ErrorPages = map[int][]byte{}
+		}
+		px.ErrorPages[code] = data
 	}
 }
 
@@ -189,75 +216,16 @@ func (b *builder) checkAddresses() {
 }
 
 // httpGaps lists the HTTP-mode features of px that this build does not
-// serve yet. The HTTP path serves: keep-alive clients, one server
-// connection per request, use_backend/default_backend with HTTP ACLs,
-// http-request allow, deny, return (string), redirect, set-header,
-// add-header, del-header, replace-header, replace-value, the `redirect`
-// keyword, option forwardfor, timeout http-request/http-keep-alive.
+// serve yet.
 func httpGaps(px *Proxy) []Diagnostic {
 	var out []Diagnostic
 	add := func(pos Pos, format string, args ...any) {
 		out = append(out, Diagnostic{Pos: pos, Severity: SevAlert, Msg: fmt.Sprintf(format, args...)})
 	}
 	const later = "is not served by this build of halo's HTTP mode yet"
-	for _, r := range px.HTTPRequest {
-		switch r.Action {
-		case ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader, ActReplaceValue:
-		case ActReturn:
-			if r.File != "" || r.BodyIsFormat {
-				add(r.Pos, "'http-request return' with a file or lf-string %s", later)
-			}
-		case ActDeny:
-			if r.Body != "" || r.File != "" || len(r.Headers) > 0 || r.ContentType != "" {
-				add(r.Pos, "'http-request deny' with a custom response %s", later)
-			}
-		case ActRedirect:
-			if r.AppendSlash || r.SetCookie != "" || r.ClearCookie != "" {
-				add(r.Pos, "redirect options append-slash, set-cookie and clear-cookie %s", later)
-			}
-		default:
-			add(r.Pos, "this 'http-request' action %s", later)
-		}
-		if strings.Contains(r.Value, "%[") || strings.Contains(r.RedirectTo, "%[") {
-			add(r.Pos, "log-format expressions (%%[...]) in rules %s", later)
-		}
-	}
-	for _, r := range px.Redirects {
-		if r.AppendSlash || r.SetCookie != "" || r.ClearCookie != "" {
-			add(r.Pos, "redirect options append-slash, set-cookie and clear-cookie %s", later)
-		}
-		if strings.Contains(r.RedirectTo, "%[") {
-			add(r.Pos, "log-format expressions (%%[...]) in redirects %s", later)
-		}
-	}
-	for _, r := range px.HTTPResponse {
-		add(r.Pos, "'http-response' rules %s", later)
-	}
-	for _, c := range px.Captures {
-		add(c.Pos, "'capture' %s", later)
-	}
-	if px.Cookie != nil {
-		add(px.Pos, "cookie persistence in '%s' %s", px.Name, later)
-	}
-	switch px.Balance.Algo {
-	case AlgoURI, AlgoURLParam, AlgoHdr:
-		add(px.Pos, "'balance %s' in '%s' %s", px.Balance.Algo, px.Name, later)
-	}
-	if len(px.ErrorFiles) > 0 || len(px.ErrorFilesFrom) > 0 {
-		add(px.Pos, "errorfile/errorfiles in '%s' %s", px.Name, later)
-	}
-	if px.MonitorURI != "" {
-		add(px.Pos, "'monitor-uri' in '%s' %s", px.Name, later)
-	}
-	if px.OriginalTo != nil {
-		add(px.Pos, "'option originalto' in '%s' %s", px.Name, later)
-	}
-	if px.ForwardFor != nil && px.ForwardFor.Except != "" {
-		add(px.Pos, "'option forwardfor except' in '%s' %s", px.Name, later)
-	}
-	for _, ub := range px.UseBackends {
-		if ub.Format != "" {
-			add(ub.Pos, "dynamic use_backend names (%%[...]) %s", later)
+	for _, r := range append(append([]*HTTPRule(nil), px.HTTPRequest...), px.HTTPResponse...) {
+		if r.Action == ActUseService {
+			add(r.Pos, "'use-service %s' %s", r.Name, later)
 		}
 	}
 	return out

@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"crypto/subtle"
+
 	"context"
 	"errors"
+	"github.com/halo-lb/halo/internal/crypt"
 	"net"
 	"strconv"
 	"sync"
@@ -333,4 +336,45 @@ func (b *backend) onCheck(s *server, p health.Params, ev health.Event) {
 		b.rt.logf(LevelAlert, "backend '%s' has no server available!", b.cfg.Name)
 	}
 	b.hadSrv = has
+}
+
+// acquireServer takes a connection slot on s (cookie persistence) when it
+// is usable and not full.
+func (b *backend) acquireServer(s *server) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !s.usable() || s.full() {
+		return false
+	}
+	s.conns.Add(1)
+	s.total.Add(1)
+	return true
+}
+
+// CheckUser implements acl.UserChecker with the configuration's userlists.
+func (rt *Runtime) CheckUser(list, user, pass string) ([]string, bool) {
+	ul := rt.cfg.Userlist[list]
+	if ul == nil {
+		return nil, false
+	}
+	u := ul.Users[user]
+	if u == nil {
+		return nil, false
+	}
+	if u.Insecure {
+		if subtle.ConstantTimeCompare([]byte(u.Password), []byte(pass)) != 1 {
+			return nil, false
+		}
+	} else if !crypt.Verify(u.Password, pass) {
+		return nil, false
+	}
+	groups := append([]string(nil), u.Groups...)
+	for g, members := range ul.Groups {
+		for _, m := range members {
+			if m == user {
+				groups = append(groups, g)
+			}
+		}
+	}
+	return groups, true
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/url"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -17,55 +17,42 @@ import (
 	"github.com/halo-lb/halo/internal/httpx"
 )
 
-// httpView adapts a parsed request (and later its response) to the ACL
-// engine's HTTPMessage.
-type httpView struct {
-	req *httpx.Request
-	res *httpx.Response
-	hdr []hdr // the request headers as they will be forwarded
-}
-
-// hdr is a header being forwarded; rules edit this list.
-type hdr struct{ name, value string }
-
-func (v *httpView) Method() string  { return string(v.req.Method) }
-func (v *httpView) URI() string     { return string(v.req.Target) }
-func (v *httpView) Version() string { return v.req.Version() }
-func (v *httpView) Header(name string) []string {
-	var out []string
-	for _, h := range v.hdr {
-		if strings.EqualFold(h.name, name) {
-			out = append(out, h.value)
-		}
-	}
-	return out
-}
-func (v *httpView) ResStatus() int {
-	if v.res == nil {
-		return 0
-	}
-	return v.res.Status
-}
-func (v *httpView) ResHeader(name string) []string {
-	if v.res == nil {
-		return nil
-	}
-	var out []string
-	for _, h := range v.res.Headers {
-		if strings.EqualFold(string(h.Name), name) {
-			out = append(out, string(h.Value))
-		}
-	}
-	return out
-}
-
 // hopByHop are the headers a proxy must not forward (RFC 9110 7.6.1).
 var hopByHop = map[string]bool{"connection": true, "keep-alive": true, "proxy-connection": true, "te": true,
 	"trailer": true, "transfer-encoding": true, "upgrade": true, "proxy-authenticate": true}
 
+// httpTxn is one request/response exchange on a client connection.
+type httpTxn struct {
+	fe     *frontend
+	be     *backend
+	client *idleConn
+	br     *bufio.Reader
+	view   httpView
+	acl    acl.Txn
+
+	body      httpx.BodyKind
+	cl        int64
+	reqKeep   bool
+	expect    bool
+	upgrade   bool
+	persisted *server // server named by a valid persistence cookie
+	srv       *server // server that answered
+
+	cookieValid bool
+	local       []byte // locally generated response
+	status      int    // status sent to the client
+	term        byte   // first termination-state letter ('-' when normal)
+	captReq     []string
+	captRes     []string
+}
+
+// setLocal makes resp the answer to the client.
+func (tx *httpTxn) setLocal(status int, resp []byte, term byte) {
+	tx.local, tx.status, tx.term = resp, status, term
+}
+
 // serveHTTP runs an HTTP/1.1 client connection: requests one after the
-// other (keep-alive on the client side, a new server connection per
-// request as with `option http-server-close`).
+// other with keep-alive, server connections reused as http-reuse allows.
 func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn) {
 	defer raw.Close()
 	client := &idleConn{Conn: raw}
@@ -76,6 +63,7 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn) {
 	}
 	br := bufio.NewReaderSize(client, size)
 	var req httpx.Request
+	vars := map[string]string{} // sess.* variables live as long as the connection
 	first := true
 	for ctx.Err() == nil {
 		// Head: timeout http-request (else client); between keep-alive
@@ -93,19 +81,36 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn) {
 			var he *httpx.Error
 			switch {
 			case errors.As(err, &he):
-				client.Write(httpx.ErrorResponse(he.Status))
+				client.Write(fe.errorPage(he.Status))
 			case errors.Is(err, os.ErrDeadlineExceeded) && br.Buffered() > 0:
-				client.Write(httpx.ErrorResponse(408))
+				client.Write(fe.errorPage(408))
 			}
 			return
 		}
 		first = false
 		client.to = fe.cfg.Timeouts.Client
-		keep, ok := fe.exchange(ctx, client, br, &req, n)
+		tx := &httpTxn{fe: fe, client: client, br: br, term: '-'}
+		tx.acl = acl.Txn{Src: addrPort(raw.RemoteAddr()), Dst: addrPort(raw.LocalAddr()), HTTP: &tx.view,
+			Backends: fe.rt, Frontend: fe.cfg.Name, Vars: vars, Users: fe.rt}
+		keep, ok := tx.run(ctx, &req, n)
+		for k := range vars {
+			if !strings.HasPrefix(k, "sess.") {
+				delete(vars, k)
+			}
+		}
 		if !ok || !keep {
 			return
 		}
 	}
+}
+
+// errorPage is the frontend's response for a status (its errorfile or
+// the built-in page).
+func (fe *frontend) errorPage(status int) []byte {
+	if p, ok := fe.cfg.ErrorPages[status]; ok {
+		return p
+	}
+	return httpx.ErrorResponse(status)
 }
 
 // readHead reads until a whole request head is buffered and parses it.
@@ -125,58 +130,173 @@ func readHead(br *bufio.Reader, req *httpx.Request, lim httpx.Limits) (int, erro
 	}
 }
 
-// exchange serves one request whose head (n bytes) is buffered in br. It
-// reports whether the client connection may carry another request.
-func (fe *frontend) exchange(ctx context.Context, client net.Conn, br *bufio.Reader, req *httpx.Request, n int) (keep bool, ok bool) {
-	view := &httpView{req: req}
+// run serves one request whose head (n bytes) is buffered. It reports
+// whether the client connection may carry another request (keep) and
+// whether the connection is still sane (ok).
+func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep bool, ok bool) {
+	fe := tx.fe
+	v := &tx.view
+	v.method, v.target, v.version = string(req.Method), string(req.Target), req.Version()
+	v.hdr = v.hdr[:0]
 	for _, h := range req.Headers {
-		view.hdr = append(view.hdr, hdr{string(h.Name), string(h.Value)})
+		v.hdr = append(v.hdr, hdr{string(h.Name), string(h.Value)})
 	}
-	// The head bytes stay in br until the request is forwarded: copy what
-	// the rules and the forwarder need first.
-	method, target, version := string(req.Method), string(req.Target), req.Version()
-	body, cl, reqKeep := req.Body, req.ContentLength, req.KeepAlive
-	br.Discard(n)
-	txn := &acl.Txn{Src: addrPort(client.RemoteAddr()), Dst: addrPort(client.LocalAddr()), HTTP: view, Backends: fe.rt}
-	if local := applyRequestRules(fe.cfg, txn, view); local != nil {
-		client.Write(local)
-		return false, true
+	tx.body, tx.cl, tx.reqKeep, tx.expect, tx.upgrade = req.Body, req.ContentLength, req.KeepAlive, req.ExpectCont, req.Upgrade
+	tx.br.Discard(n)
+	tx.capture(fe.cfg.Captures, false)
+
+	if tx.route() {
+		return tx.answerLocal()
 	}
-	be := fe.pick(txn)
+	be := tx.be
+	if ff := firstNonNil(fe.cfg.ForwardFor, be.cfg.ForwardFor); ff != nil {
+		tx.forwardedFor(ff, tx.acl.Src.Addr().Unmap(), "X-Forwarded-For")
+	}
+	if ot := firstNonNil(fe.cfg.OriginalTo, be.cfg.OriginalTo); ot != nil {
+		tx.forwardedFor(ot, tx.acl.Dst.Addr().Unmap(), "X-Original-To")
+	}
+	return tx.forward(ctx)
+}
+
+func firstNonNil(a, b *config.ForwardFor) *config.ForwardFor {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// route runs the frontend's request processing and chooses the backend.
+// It returns true when the request is answered locally (tx.local).
+func (tx *httpTxn) route() bool {
+	fe := tx.fe
+	if fe.cfg.MonitorURI != "" && tx.view.target == fe.cfg.MonitorURI {
+		tx.setLocal(200, fe.errorPageOr(200, monitorPage), 'L')
+		return true
+	}
+	if tx.phase(fe.cfg) {
+		return true
+	}
+	be := fe.pick(&tx.acl)
 	if be == nil {
-		client.Write(httpx.ErrorResponse(503))
-		return false, true
+		tx.setLocal(503, tx.errorPage(fe.cfg, 503), 'S')
+		return true
 	}
-	if be.cfg != fe.cfg {
-		// The backend's own http-request rules run after switching.
-		if local := applyRequestRules(be.cfg, txn, view); local != nil {
-			client.Write(local)
-			return false, true
+	tx.be = be
+	tx.acl.Backend = be.cfg.Name
+	if be.cfg != fe.cfg && tx.phase(be.cfg) {
+		return true
+	}
+	return false
+}
+
+// phase runs a proxy's http-request rules then its redirect rules.
+func (tx *httpTxn) phase(px *config.Proxy) bool {
+	switch tx.applyRules(px, px.HTTPRequest) {
+	case ruleLocal:
+		return true
+	}
+	return tx.applyRules(px, px.Redirects) == ruleLocal
+}
+
+// monitorPage is HAProxy's monitor-uri answer.
+var monitorPage = []byte("HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n" +
+	"<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n")
+
+func (fe *frontend) errorPageOr(status int, def []byte) []byte {
+	if p, ok := fe.cfg.ErrorPages[status]; ok {
+		return p
+	}
+	return def
+}
+
+// answerLocal sends tx.local. The connection stays open when the
+// request had no body left to read and the client wants keep-alive.
+func (tx *httpTxn) answerLocal() (bool, bool) {
+	if _, err := tx.client.Write(tx.local); err != nil {
+		return false, false
+	}
+	keep := tx.reqKeep && tx.body == httpx.BodyNone && tx.fe.cfg.HTTPConnMode != config.HTTPClose &&
+		!httpx.ClosesConnection(tx.status)
+	return keep, true
+}
+
+// capture records the configured request or response headers for logs.
+func (tx *httpTxn) capture(cs []config.Capture, response bool) {
+	for _, c := range cs {
+		if c.Response != response {
+			continue
+		}
+		var vals []string
+		if response {
+			vals = tx.view.ResHeader(c.Header)
+		} else {
+			vals = tx.view.Header(c.Header)
+		}
+		val := ""
+		if len(vals) > 0 {
+			val = vals[len(vals)-1]
+			if c.Len > 0 && len(val) > c.Len {
+				val = val[:c.Len]
+			}
+		}
+		if response {
+			tx.captRes = append(tx.captRes, val)
+		} else {
+			tx.captReq = append(tx.captReq, val)
 		}
 	}
-	if fe.cfg.ForwardFor != nil || be.cfg.ForwardFor != nil {
-		ff := fe.cfg.ForwardFor
-		if ff == nil {
-			ff = be.cfg.ForwardFor
-		}
-		addXFF(view, ff, txn.Src.Addr().Unmap().String())
+}
+
+// forwardedFor adds X-Forwarded-For / X-Original-To unless the address
+// is in the `except` network or `if-none` finds the header present.
+func (tx *httpTxn) forwardedFor(ff *config.ForwardFor, ip netip.Addr, def string) {
+	if ff.ExceptNet.IsValid() && ff.ExceptNet.Contains(ip) {
+		return
 	}
-	reuse := be.cfg.HTTPReuse != "never" && fe.cfg.HTTPConnMode == config.HTTPKeepAlive && be.cfg.HTTPConnMode == config.HTTPKeepAlive
-	key := hashKey(be, client)
+	name := ff.Header
+	if name == "" {
+		name = def
+	}
+	if ff.IfNone && len(tx.view.Header(name)) > 0 {
+		return
+	}
+	tx.view.hdr = append(tx.view.hdr, hdr{name, ip.String()})
+}
+
+// forward sends the request to a server of tx.be and relays the answer.
+func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
+	fe, be, v := tx.fe, tx.be, &tx.view
+	client, br := tx.client, tx.br
+	tunnel := tx.upgrade || tx.body == httpx.BodyTunnel
+	reuse := be.cfg.HTTPReuse != "never" && fe.cfg.HTTPConnMode == config.HTTPKeepAlive &&
+		be.cfg.HTTPConnMode == config.HTTPKeepAlive && !tunnel
+	tx.persisted = tx.cookieServer(be)
+	key := tx.httpKey(be)
 	var (
 		srv    *server
 		scn    *serverConn
 		reused bool
+		held   *server
 	)
-	// Idle connections serve only safe requests without a body, which can be
-	// sent again on a new connection if the server closed the idle one.
-	var held *server
-	if reuse && body == httpx.BodyNone && (method == "GET" || method == "HEAD" || method == "OPTIONS") {
-		if s, err := be.acquire(ctx, key, nil); err == nil {
+	if tx.persisted != nil {
+		if be.acquireServer(tx.persisted) {
+			held = tx.persisted
+		}
+	}
+	// Idle connections serve only safe requests without a body, which can
+	// be sent again on a new connection if the server closed the idle one.
+	if reuse && tx.body == httpx.BodyNone && (v.method == "GET" || v.method == "HEAD" || v.method == "OPTIONS") {
+		s := held
+		if s == nil {
+			if got, err := be.acquire(ctx, key, nil); err == nil {
+				s = got
+			}
+		}
+		if s != nil {
 			if c := s.getIdle(); c != nil {
-				srv, scn, reused = s, c, true
+				srv, scn, reused, held = s, c, true, nil
 			} else {
-				held = s // no idle connection: dial this server
+				held = s
 			}
 		}
 	}
@@ -192,45 +312,30 @@ func (fe *frontend) exchange(ctx context.Context, client net.Conn, br *bufio.Rea
 		}
 		be.release(srv)
 	}()
-	// Request head to the server.
-	var w strings.Builder
-	w.WriteString(method + " " + target + " " + version + "\r\n")
-	for _, h := range view.hdr {
-		ln := strings.ToLower(h.name)
-		if hopByHop[ln] || (ln == "content-length" && body == httpx.BodyChunked) {
-			continue
-		}
-		w.WriteString(ln + ": " + h.value + "\r\n")
-	}
-	if body == httpx.BodyChunked {
-		w.WriteString("transfer-encoding: chunked\r\n")
-	}
-	if !reuse {
-		w.WriteString("connection: close\r\n")
-	}
-	w.WriteString("\r\n")
-	head := w.String()
+	head := tx.requestHead(reuse, tunnel)
 	var res httpx.Response
 	var rn int
+	sentBody := false
 	for attempt := 0; ; attempt++ {
 		if scn == nil {
 			s, raw := be.connect(ctx, key, client.LocalAddr(), held)
 			held = nil
 			if raw == nil {
-				client.Write(httpx.ErrorResponse(503))
-				return false, true
+				tx.setLocal(503, tx.errorPage(be.cfg, 503), 'S')
+				return tx.answerLocal()
 			}
 			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}
 			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, 16384)}
 		}
-		conn := scn.c
-		_, err := io.WriteString(conn, head)
-		if err == nil {
-			err = sendBody(client, conn, br, body, cl)
-			if err != nil {
+		_, err := scn.c.Write(head)
+		if err == nil && !tx.expect {
+			if err = sendBody(client, scn.c, br, tx.body, tx.cl); err != nil {
 				return false, false
 			}
-			rn, err = readResponse(scn.br, method, &res)
+			sentBody = true
+		}
+		if err == nil {
+			rn, err = readResponse(scn.br, v.method, &res)
 		}
 		if err != nil && reused && attempt == 0 && !errors.Is(err, os.ErrDeadlineExceeded) {
 			// The server closed the idle connection meanwhile: the request
@@ -241,46 +346,72 @@ func (fe *frontend) exchange(ctx context.Context, client net.Conn, br *bufio.Rea
 			continue
 		}
 		for err == nil && res.Status >= 100 && res.Status < 200 && res.Status != 101 {
-			// Interim responses are forwarded as they are.
+			// Interim responses are forwarded as they are; a 100 Continue
+			// releases the body the client holds back.
 			h, _ := scn.br.Peek(rn)
 			client.Write(h)
 			scn.br.Discard(rn)
-			rn, err = readResponse(scn.br, method, &res)
+			if res.Status == 100 && !sentBody {
+				if err = sendBody(client, scn.c, br, tx.body, tx.cl); err != nil {
+					return false, false
+				}
+				sentBody = true
+			}
+			rn, err = readResponse(scn.br, v.method, &res)
 		}
 		if err != nil {
 			status := 502
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				status = 504
+				tx.term = 's'
+			} else {
+				tx.term = 'S'
 			}
-			client.Write(httpx.ErrorResponse(status))
-			return false, true
+			tx.setLocal(status, tx.errorPage(be.cfg, status), tx.term)
+			tx.reqKeep = tx.reqKeep && sentBody
+			return tx.answerLocal()
 		}
 		break
 	}
+	tx.srv = srv
 	sr := scn.br
-	view.res = &res
-	keep = reqKeep && res.Body != httpx.BodyClose && fe.cfg.HTTPConnMode != config.HTTPClose
-	w.Reset()
-	w.WriteString("HTTP/1." + strconv.Itoa(res.Minor) + " " + strconv.Itoa(res.Status) + " " + string(res.Reason) + "\r\n")
+	v.status, v.reason = res.Status, string(res.Reason)
+	v.rhdr = v.rhdr[:0]
 	for _, h := range res.Headers {
-		ln := strings.ToLower(string(h.Name))
-		if hopByHop[ln] {
-			continue
-		}
-		w.WriteString(ln + ": " + string(h.Value) + "\r\n")
+		v.rhdr = append(v.rhdr, hdr{string(h.Name), string(h.Value)})
 	}
-	if res.Body == httpx.BodyChunked {
-		w.WriteString("transfer-encoding: chunked\r\n")
-	}
-	if !keep {
-		w.WriteString("connection: close\r\n")
-	}
-	w.WriteString("\r\n")
-	rbody := res.Body
-	rcl := res.ContentLength
+	rbody, rcl := res.Body, res.ContentLength
+	resKeep := res.KeepAlive
 	sr.Discard(rn)
-	if _, err := io.WriteString(client, w.String()); err != nil {
+	tx.capture(fe.cfg.Captures, true)
+	// http-response rules: the backend's, then the frontend's.
+	pxs := []*config.Proxy{be.cfg}
+	if fe.cfg != be.cfg {
+		pxs = append(pxs, fe.cfg)
+	}
+	for _, px := range pxs {
+		if tx.applyRules(px, px.HTTPResponse) == ruleLocal {
+			// The server's response is dropped with its connection.
+			tx.reqKeep = false
+			return tx.answerLocal()
+		}
+	}
+	tx.persistResponse(be, srv)
+	switching := res.Status == 101 && tx.upgrade || v.method == "CONNECT" && res.Status >= 200 && res.Status < 300
+	keep = tx.reqKeep && rbody != httpx.BodyClose && fe.cfg.HTTPConnMode != config.HTTPClose && sentBody
+	if switching {
+		keep = false
+	}
+	tx.status = v.status
+	if _, err := client.Write(tx.responseHead(&res, keep, switching)); err != nil {
 		return false, false
+	}
+	if switching {
+		tx.tunnel(scn)
+		scn.c.Close()
+		scn = nil
+		be.release(srv)
+		return false, true
 	}
 	switch rbody {
 	case httpx.BodyLength:
@@ -297,8 +428,100 @@ func (fe *frontend) exchange(ctx context.Context, client net.Conn, br *bufio.Rea
 		io.Copy(client, sr)
 		return false, true
 	}
-	keepServer = reuse && res.KeepAlive && (rbody == httpx.BodyLength || rbody == httpx.BodyChunked || rbody == httpx.BodyNone)
+	keepServer = reuse && resKeep && sentBody && (rbody == httpx.BodyLength || rbody == httpx.BodyChunked || rbody == httpx.BodyNone)
 	return keep, true
+}
+
+// requestHead renders the request head sent to the server.
+func (tx *httpTxn) requestHead(reuse, tunnel bool) []byte {
+	v := &tx.view
+	b := make([]byte, 0, 512)
+	b = append(b, v.method...)
+	b = append(b, ' ')
+	b = append(b, v.target...)
+	b = append(b, ' ')
+	b = append(b, v.version...)
+	b = append(b, "\r\n"...)
+	for _, h := range v.hdr {
+		ln := strings.ToLower(h.name)
+		if (hopByHop[ln] && !(tx.upgrade && ln == "upgrade")) || (ln == "content-length" && tx.body == httpx.BodyChunked) {
+			continue
+		}
+		b = appendHeader(b, ln, h.value)
+	}
+	switch {
+	case tx.body == httpx.BodyChunked:
+		b = append(b, "transfer-encoding: chunked\r\n"...)
+	}
+	switch {
+	case tx.upgrade:
+		b = append(b, "connection: upgrade\r\n"...)
+	case !reuse && !tunnel:
+		b = append(b, "connection: close\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+// responseHead renders the response head sent to the client.
+func (tx *httpTxn) responseHead(res *httpx.Response, keep, switching bool) []byte {
+	v := &tx.view
+	b := make([]byte, 0, 512)
+	b = append(b, "HTTP/1."...)
+	b = strconv.AppendInt(b, int64(res.Minor), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(v.status), 10)
+	b = append(b, ' ')
+	b = append(b, v.reason...)
+	b = append(b, "\r\n"...)
+	for _, h := range v.rhdr {
+		ln := strings.ToLower(h.name)
+		if hopByHop[ln] && !(switching && ln == "upgrade") {
+			continue
+		}
+		b = appendHeader(b, ln, h.value)
+	}
+	switch {
+	case res.Body == httpx.BodyChunked:
+		b = append(b, "transfer-encoding: chunked\r\n"...)
+	}
+	switch {
+	case switching && tx.upgrade:
+		b = append(b, "connection: upgrade\r\n"...)
+	case !keep && !switching:
+		b = append(b, "connection: close\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+func appendHeader(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+// tunnel relays raw bytes both ways after a protocol switch (WebSocket
+// upgrade, CONNECT), with `timeout tunnel` as the idle timeout.
+func (tx *httpTxn) tunnel(scn *serverConn) {
+	client, srv := tx.client, scn.c
+	// Bytes already read past the heads belong to the new protocol.
+	if n := tx.br.Buffered(); n > 0 {
+		b, _ := tx.br.Peek(n)
+		if _, err := srv.Conn.Write(b); err != nil {
+			return
+		}
+		tx.br.Discard(n)
+	}
+	if n := scn.br.Buffered(); n > 0 {
+		b, _ := scn.br.Peek(n)
+		if _, err := client.Conn.Write(b); err != nil {
+			return
+		}
+		scn.br.Discard(n)
+	}
+	client.Conn.SetDeadline(time.Time{})
+	srv.Conn.SetDeadline(time.Time{})
+	tx.fe.rt.pipe(client.Conn, srv.Conn, tx.fe.cfg.Timeouts, tx.be.cfg.Timeouts)
 }
 
 // sendBody forwards the request body as its framing says.
@@ -317,9 +540,6 @@ func sendBody(client net.Conn, conn net.Conn, br *bufio.Reader, body httpx.BodyK
 			return err
 		}
 		return cw.Close()
-	case httpx.BodyTunnel:
-		client.Write(httpx.ErrorResponse(501))
-		return errors.New("tunnels are not supported yet")
 	}
 	return nil
 }
@@ -364,7 +584,7 @@ func (s *server) getIdle() *serverConn {
 func (s *server) putIdle(c *serverConn) {
 	s.idleMu.Lock()
 	defer s.idleMu.Unlock()
-	if len(s.idle) >= maxIdlePerServer {
+	if len(s.idle) >= maxIdlePerServer || s.state.Load() != stateUp {
 		c.c.Close()
 		return
 	}
@@ -400,137 +620,31 @@ func readResponse(sr *bufio.Reader, method string, res *httpx.Response) (int, er
 // pick chooses the backend: use_backend rules, then default_backend.
 func (fe *frontend) pick(txn *acl.Txn) *backend {
 	for _, ub := range fe.cfg.UseBackends {
-		if ub.Backend != nil && ub.Cond.Match(txn) {
-			return fe.rt.backends[ub.Backend.Name]
-		}
-	}
-	if fe.cfg.DefaultBackend != nil && fe.cfg.DefaultBackend.Backend != nil {
-		return fe.rt.backends[fe.cfg.DefaultBackend.Backend.Name]
-	}
-	return fe.own
-}
-
-func addXFF(v *httpView, ff *config.ForwardFor, ip string) {
-	name := ff.Header
-	if name == "" {
-		name = "X-Forwarded-For"
-	}
-	if ff.IfNone && len(v.Header(name)) > 0 {
-		return
-	}
-	v.hdr = append(v.hdr, hdr{name, ip})
-}
-
-// applyRequestRules runs a proxy's http-request rules (then its redirect
-// rules) in order; it returns a complete local response when one answers.
-func applyRequestRules(px *config.Proxy, txn *acl.Txn, v *httpView) []byte {
-	for _, r := range append(append([]*config.HTTPRule(nil), px.HTTPRequest...), px.Redirects...) {
-		if r.Cond != nil && !r.Cond.Match(txn) {
+		if !ub.Cond.Match(txn) {
 			continue
 		}
-		switch r.Action {
-		case config.ActAllow:
-			return nil
-		case config.ActDeny:
-			return httpx.ErrorResponse(r.Status)
-		case config.ActReturn:
-			return returnResponse(r)
-		case config.ActRedirect:
-			return redirectResponse(r, v)
-		case config.ActSetHeader:
-			v.del(r.Name)
-			v.hdr = append(v.hdr, hdr{r.Name, r.Value})
-		case config.ActAddHeader:
-			v.hdr = append(v.hdr, hdr{r.Name, r.Value})
-		case config.ActDelHeader:
-			v.del(r.Name)
-		case config.ActReplaceHeader, config.ActReplaceValue:
-			for i := range v.hdr {
-				if !strings.EqualFold(v.hdr[i].name, r.Name) {
-					continue
-				}
-				if r.Action == config.ActReplaceHeader {
-					v.hdr[i].value = r.Regexp.ReplaceAllString(v.hdr[i].value, backrefs(r.Replace))
-					continue
-				}
-				parts := strings.Split(v.hdr[i].value, ",")
-				for j, p := range parts {
-					parts[j] = r.Regexp.ReplaceAllString(strings.TrimSpace(p), backrefs(r.Replace))
-				}
-				v.hdr[i].value = strings.Join(parts, ",")
+		if ub.Backend != nil {
+			return fe.rt.backends[ub.Backend.Name]
+		}
+		if ub.NameFmt != nil {
+			// A dynamic name that names no backend falls through to the
+			// next rule, as in HAProxy.
+			if b := fe.rt.backends[ub.NameFmt.String(txn)]; b != nil {
+				return b
 			}
 		}
 	}
-	return nil
-}
-
-func (v *httpView) del(name string) {
-	out := v.hdr[:0]
-	for _, h := range v.hdr {
-		if !strings.EqualFold(h.name, name) {
-			out = append(out, h)
+	if d := fe.cfg.DefaultBackend; d != nil {
+		if d.Backend != nil {
+			return fe.rt.backends[d.Backend.Name]
+		}
+		if d.NameFmt != nil {
+			if b := fe.rt.backends[d.NameFmt.String(txn)]; b != nil {
+				return b
+			}
 		}
 	}
-	v.hdr = out
-}
-
-// backrefs turns HAProxy's \1 references into Go's ${1}.
-func backrefs(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
-			b.WriteString("${" + string(s[i+1]) + "}")
-			i++
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func returnResponse(r *config.HTTPRule) []byte {
-	reason := httpx.Reason(r.Status)
-	var b strings.Builder
-	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.Status) + " " + reason + "\r\n")
-	b.WriteString("content-length: " + strconv.Itoa(len(r.Body)) + "\r\n")
-	if r.ContentType != "" {
-		b.WriteString("content-type: " + r.ContentType + "\r\n")
-	}
-	for _, h := range r.Headers {
-		b.WriteString(strings.ToLower(h[0]) + ": " + h[1] + "\r\n")
-	}
-	b.WriteString("\r\n" + r.Body)
-	return []byte(b.String())
-}
-
-func redirectResponse(r *config.HTTPRule, v *httpView) []byte {
-	target := string(v.req.Target)
-	host := ""
-	if h := v.Header("host"); len(h) > 0 {
-		host = h[0]
-	}
-	loc := r.RedirectTo
-	switch r.RedirectKind {
-	case "prefix":
-		path := target
-		if r.DropQuery {
-			path, _, _ = strings.Cut(path, "?")
-		}
-		loc = strings.TrimSuffix(r.RedirectTo, "/") + path
-	case "scheme":
-		path := target
-		if u, err := url.Parse(target); err == nil && u.Host != "" {
-			path = u.RequestURI()
-		}
-		if r.DropQuery {
-			path, _, _ = strings.Cut(path, "?")
-		}
-		loc = r.RedirectTo + "://" + host + path
-	}
-	var b strings.Builder
-	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.Status) + " " + httpx.Reason(r.Status) + "\r\n")
-	b.WriteString("content-length: 0\r\nlocation: " + loc + "\r\ncache-control: no-cache\r\n\r\n")
-	return []byte(b.String())
+	return fe.own
 }
 
 // idleConn applies an inactivity timeout to every read and write, for

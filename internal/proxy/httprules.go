@@ -1,0 +1,313 @@
+package proxy
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/halo-lb/halo/internal/acl"
+	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/httpx"
+)
+
+// httpView is the transaction as rules and fetches see it: the request
+// line and headers as they will be forwarded, then the response status
+// and headers as they will be returned. It implements acl.HTTPMessage.
+type httpView struct {
+	method, target, version string
+	hdr                     []hdr // request headers, edited by http-request rules
+	status                  int   // response status, 0 while on the request
+	reason                  string
+	rhdr                    []hdr // response headers, edited by http-response rules
+}
+
+// hdr is a header being forwarded.
+type hdr struct{ name, value string }
+
+func (v *httpView) Method() string  { return v.method }
+func (v *httpView) URI() string     { return v.target }
+func (v *httpView) Version() string { return v.version }
+func (v *httpView) Header(name string) []string {
+	return values(v.hdr, name)
+}
+func (v *httpView) ResStatus() int { return v.status }
+func (v *httpView) ResHeader(name string) []string {
+	return values(v.rhdr, name)
+}
+
+func values(hs []hdr, name string) []string {
+	var out []string
+	for _, h := range hs {
+		if strings.EqualFold(h.name, name) {
+			out = append(out, h.value)
+		}
+	}
+	return out
+}
+
+func delHeader(hs []hdr, name string) []hdr {
+	out := hs[:0]
+	for _, h := range hs {
+		if !strings.EqualFold(h.name, name) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// ruleResult is what a rule list decided.
+type ruleResult int
+
+const (
+	ruleContinue ruleResult = iota // go on with the next phase
+	ruleAllow                      // stop evaluating this list, go on
+	ruleLocal                      // answer with tx.local
+)
+
+// applyRules runs http-request (response false) or http-response rules.
+func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleResult {
+	v := &tx.view
+	for _, r := range rules {
+		if r.Cond != nil && !r.Cond.Match(&tx.acl) {
+			continue
+		}
+		switch r.Action {
+		case config.ActAllow:
+			return ruleAllow
+		case config.ActDeny, config.ActTarpit:
+			tx.deny(px, r)
+			return ruleLocal
+		case config.ActReturn:
+			tx.returnRule(px, r)
+			return ruleLocal
+		case config.ActRedirect:
+			tx.redirect(r)
+			return ruleLocal
+		case config.ActAuth:
+			realm := r.Name
+			if realm == "" {
+				realm = px.Name
+			}
+			tx.setLocal(401, authResponse(realm), 'P')
+			return ruleLocal
+		case config.ActSetHeader, config.ActAddHeader:
+			val := tx.format(r.Fmt)
+			hs := &v.hdr
+			if r.Response {
+				hs = &v.rhdr
+			}
+			if r.Action == config.ActSetHeader {
+				*hs = delHeader(*hs, r.Name)
+			}
+			*hs = append(*hs, hdr{r.Name, val})
+		case config.ActDelHeader:
+			if r.Response {
+				v.rhdr = delHeader(v.rhdr, r.Name)
+			} else {
+				v.hdr = delHeader(v.hdr, r.Name)
+			}
+		case config.ActReplaceHeader, config.ActReplaceValue:
+			hs := v.hdr
+			if r.Response {
+				hs = v.rhdr
+			}
+			repl := acl.Backrefs(r.Replace)
+			for i := range hs {
+				if !strings.EqualFold(hs[i].name, r.Name) {
+					continue
+				}
+				if r.Action == config.ActReplaceHeader {
+					hs[i].value = replaceFull(r, hs[i].value, repl)
+					continue
+				}
+				parts := strings.Split(hs[i].value, ",")
+				for j, p := range parts {
+					parts[j] = replaceFull(r, strings.TrimSpace(p), repl)
+				}
+				hs[i].value = strings.Join(parts, ",")
+			}
+		case config.ActSetMethod:
+			v.method = tx.format(r.Fmt)
+		case config.ActSetURI:
+			v.target = tx.format(r.Fmt)
+		case config.ActSetPath:
+			p, q := splitTarget(v.target)
+			p = tx.format(r.Fmt)
+			v.target = joinTarget(p, q)
+		case config.ActSetQuery:
+			p, _ := splitTarget(v.target)
+			q := tx.format(r.Fmt)
+			if q == "" {
+				v.target = p
+			} else {
+				v.target = p + "?" + strings.TrimPrefix(q, "?")
+			}
+		case config.ActReplacePath:
+			p, q := splitTarget(v.target)
+			p = r.Regexp.ReplaceAllString(p, acl.Backrefs(r.Replace))
+			v.target = joinTarget(p, q)
+		case config.ActSetVar:
+			if val, ok := r.Expr.Eval(&tx.acl); ok {
+				tx.acl.SetVar(r.Name, val)
+			}
+		case config.ActSetStatus:
+			v.status = r.Status
+			v.reason = r.Reason
+			if v.reason == "" {
+				v.reason = httpx.Reason(r.Status)
+			}
+		}
+	}
+	return ruleContinue
+}
+
+// replaceFull applies a replace-header/replace-value regex, which in
+// HAProxy must match the whole value for the replacement to happen.
+func replaceFull(r *config.HTTPRule, val, repl string) string {
+	loc := r.Regexp.FindStringSubmatchIndex(val)
+	if loc == nil || loc[0] != 0 || loc[1] != len(val) {
+		return val
+	}
+	return string(r.Regexp.ExpandString(nil, repl, val, loc))
+}
+
+// splitTarget separates a request target into path (with the scheme and
+// authority of an absolute URI) and query ("" when absent).
+func splitTarget(t string) (string, string) {
+	p, q, ok := strings.Cut(t, "?")
+	if !ok {
+		return p, ""
+	}
+	return p, "?" + q
+}
+
+func joinTarget(p, q string) string {
+	if p == "" {
+		p = "/"
+	}
+	return p + q
+}
+
+// format expands a log-format string in the transaction's context.
+func (tx *httpTxn) format(f *config.Format) string {
+	if f == nil {
+		return ""
+	}
+	return f.String(&tx.acl)
+}
+
+// deny answers a deny/tarpit rule: the built-in page for its status, or
+// the custom response the rule describes.
+func (tx *httpTxn) deny(px *config.Proxy, r *config.HTTPRule) {
+	if r.Raw == nil && r.Body == "" && r.BodyFormat == nil && len(r.Headers) == 0 && r.ContentType == "" {
+		tx.setLocal(r.Status, tx.errorPage(px, r.Status), 'P')
+		return
+	}
+	tx.returnRule(px, r)
+	tx.term = 'P'
+}
+
+// returnRule builds an `http-request return` (or custom deny) response.
+// HAProxy writes the rule's hdr lines first, then content-length and
+// content-type.
+func (tx *httpTxn) returnRule(px *config.Proxy, r *config.HTTPRule) {
+	if r.Raw != nil {
+		tx.setLocal(r.Status, r.Raw, 'L')
+		return
+	}
+	body := r.Body
+	if r.BodyFormat != nil {
+		body = tx.format(r.BodyFormat)
+	}
+	if body == "" && r.ContentType == "" && len(r.Headers) == 0 {
+		if p, ok := px.ErrorPages[r.Status]; ok {
+			tx.setLocal(r.Status, p, 'L')
+			return
+		}
+	}
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.Status) + " " + httpx.Reason(r.Status) + "\r\n")
+	for i, h := range r.Headers {
+		b.WriteString(strings.ToLower(h[0]) + ": " + tx.format(r.HeaderFmts[i]) + "\r\n")
+	}
+	b.WriteString("content-length: " + strconv.Itoa(len(body)) + "\r\n")
+	if r.ContentType != "" {
+		b.WriteString("content-type: " + r.ContentType + "\r\n")
+	}
+	b.WriteString("\r\n" + body)
+	tx.setLocal(r.Status, []byte(b.String()), 'L')
+}
+
+// redirect builds a redirect response as HAProxy does.
+func (tx *httpTxn) redirect(r *config.HTTPRule) {
+	v := &tx.view
+	host := ""
+	if h := v.Header("host"); len(h) > 0 {
+		host = h[0]
+	}
+	to := tx.format(r.RedirectFmt)
+	loc := to
+	path := v.target
+	if u, err := url.Parse(path); err == nil && u.Host != "" {
+		path = u.RequestURI()
+	}
+	if r.DropQuery {
+		path, _, _ = strings.Cut(path, "?")
+	}
+	if r.AppendSlash && !strings.HasSuffix(path, "/") && !strings.Contains(path, "?") {
+		path += "/"
+	}
+	switch r.RedirectKind {
+	case "prefix":
+		if to == "/" {
+			loc = path
+		} else {
+			loc = strings.TrimSuffix(to, "/") + path
+		}
+	case "scheme":
+		loc = to + "://" + host + path
+	}
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.Status) + " " + httpx.Reason(r.Status) + "\r\n")
+	b.WriteString("content-length: 0\r\nlocation: " + loc + "\r\n")
+	if r.SetCookie != "" {
+		c := r.SetCookie
+		if !strings.Contains(c, "=") {
+			c += "="
+		}
+		b.WriteString("set-cookie: " + c + "; path=/\r\n")
+	}
+	if r.ClearCookie != "" {
+		c := strings.TrimSuffix(r.ClearCookie, "=")
+		b.WriteString("set-cookie: " + c + "=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/\r\n")
+	}
+	b.WriteString("cache-control: no-cache\r\n\r\n")
+	tx.setLocal(r.Status, []byte(b.String()), 'L')
+}
+
+// authResponse is HAProxy's 401 page with the rule's realm.
+func authResponse(realm string) []byte {
+	page := string(httpx.ErrorResponse(401))
+	return []byte(strings.Replace(page, `realm="HAProxy Statistics"`, `realm="`+realm+`"`, 1))
+}
+
+// errorPage is the response for a locally generated status: the proxy's
+// errorfile when it has one, else the built-in page.
+func (tx *httpTxn) errorPage(px *config.Proxy, status int) []byte {
+	for _, p := range []*config.Proxy{px, tx.beCfg(), tx.fe.cfg} {
+		if p == nil {
+			continue
+		}
+		if page, ok := p.ErrorPages[status]; ok {
+			return page
+		}
+	}
+	return httpx.ErrorResponse(status)
+}
+
+func (tx *httpTxn) beCfg() *config.Proxy {
+	if tx.be == nil {
+		return nil
+	}
+	return tx.be.cfg
+}
