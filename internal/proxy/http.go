@@ -627,11 +627,12 @@ func (fe *frontend) pick(txn *acl.Txn) *backend {
 			return fe.rt.backends[ub.Backend.Name]
 		}
 		if ub.NameFmt != nil {
-			// A dynamic name that names no backend falls through to the
-			// next rule, as in HAProxy.
+			// A dynamic name that names no backend sends the request to
+			// the default backend, as in HAProxy.
 			if b := fe.rt.backends[ub.NameFmt.String(txn)]; b != nil {
 				return b
 			}
+			break
 		}
 	}
 	if d := fe.cfg.DefaultBackend; d != nil {

@@ -120,9 +120,14 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 					hs[i].value = replaceFull(r, hs[i].value, repl)
 					continue
 				}
+				// Each comma-separated value is matched without its
+				// surrounding blanks; untouched values keep them, as in HAProxy.
 				parts := strings.Split(hs[i].value, ",")
 				for j, p := range parts {
-					parts[j] = replaceFull(r, strings.TrimSpace(p), repl)
+					tp := strings.TrimSpace(p)
+					if out := replaceFull(r, tp, repl); out != tp {
+						parts[j] = out
+					}
 				}
 				hs[i].value = strings.Join(parts, ",")
 			}

@@ -1,0 +1,348 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// echoBackend answers with its name, the request line and every header it
+// received (sorted), so that tests see exactly what the proxy forwarded.
+// Query parameters make it misbehave on purpose: set=<cookie> adds a
+// Set-Cookie, hdr=<name> adds that response header.
+func echoBackend(t *testing.T, name string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var hs []string
+		for k, v := range r.Header {
+			hs = append(hs, strings.ToLower(k)+": "+strings.Join(v, " | "))
+		}
+		if r.Host != "" {
+			hs = append(hs, "host: "+r.Host)
+		}
+		sort.Strings(hs)
+		q := r.URL.Query()
+		if c := q.Get("set"); c != "" {
+			w.Header().Add("Set-Cookie", c+"; path=/")
+		}
+		if h := q.Get("hdr"); h != "" {
+			w.Header().Set(h, "1")
+		}
+		fmt.Fprintf(w, "%s %s %s\n%s\nbody=%s\n", name, r.Method, r.RequestURI, strings.Join(hs, "\n"), body)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// wsBackend accepts an Upgrade: websocket request with 101 and then
+// echoes every byte back in upper case.
+func wsBackend(t *testing.T) string {
+	return tcpServer(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil || req.Header.Get("Upgrade") != "websocket" {
+			io.WriteString(c, "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		buf := make([]byte, 1024)
+		for {
+			n, err := br.Read(buf)
+			if n > 0 {
+				c.Write([]byte(strings.ToUpper(string(buf[:n]))))
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
+
+func rulesCfg(t *testing.T, port int, app, two, ws string) string {
+	dir := t.TempDir()
+	errFile := filepath.Join(dir, "503.http")
+	os.WriteFile(errFile, []byte("HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\ncustom outage"), 0o644)
+	mapFile := filepath.Join(dir, "hosts.map")
+	os.WriteFile(mapFile, []byte("# host to backend\nother.example be_two\n"), 0o644)
+	return fmt.Sprintf(`userlist ul
+    group admins users alice
+    user alice password $6$abcdefgh$BCZD4MZ76CcLzsq3Z/oJZrs85Zay4i7PQhYtp/EgUD76cHglMu8sPEcHVrZO9rYRjrSVhX44VDTFY7p4lwpMa1
+    user bob insecure-password builder
+http-errors myerrs
+    errorfile 503 %[1]s
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%[2]d
+    monitor-uri /_mon
+    capture request header Host len 20
+    acl auth_ok http_auth(ul)
+    acl is_admin http_auth_group(ul) admins
+    http-request auth realm Secret if { path_beg /private } !auth_ok
+    http-request deny if { path_beg /private/admin } !is_admin
+    http-request deny deny_status 429 content-type text/plain string "slow down" hdr X-A b if { path /d }
+    http-request return status 200 content-type text/plain lf-string "hi %%[src] %%[req.hdr(host),lower]" if { path /lf }
+    http-request set-var(txn.host) req.hdr(host),lower
+    http-request set-header X-Host %%[var(txn.host)]
+    http-request set-header X-Word %%[path,field(2,/)]
+    http-request set-path /rewritten%%[path] if { path_beg /rw }
+    http-request set-query a=1 if { path_beg /q }
+    http-request replace-path ^/old/(.*) /new/\1
+    http-request set-method PUT if { path /m }
+    http-request del-header X-Remove
+    http-request replace-header X-Rep ^(.*)-(.*)$ \2-\1
+    http-request replace-value X-List ^a$ z
+    http-request set-uri /via-uri if { path /u }
+    option forwardfor except 127.0.0.2
+    use_backend %%[req.hdr(host),lower,map(%[3]s)] if { req.hdr(host) -m end .example }
+    use_backend be_%%[req.hdr(x-target)] if { req.hdr(x-target) -m found }
+    use_backend cookie_be if { path_beg /ck }
+    use_backend uri_be if { path_beg /uri/ }
+    use_backend ws_be if { path /ws }
+    default_backend app
+backend app
+    errorfiles myerrs
+    http-response set-header X-Resp yes
+    http-response del-header X-Drop
+    http-response set-status 299 reason Fine if { res.hdr(x-status) -m found }
+    http-response deny if { res.hdr(x-bad) -m found }
+    server s1 %[4]s
+backend be_two
+    server s %[5]s
+backend be_dead
+    errorfiles myerrs
+    server d 127.0.0.1:1
+backend cookie_be
+    cookie SRV insert indirect nocache
+    server c1 %[4]s cookie one
+    server c2 %[5]s cookie two
+backend uri_be
+    balance uri
+    server a %[4]s
+    server b %[5]s
+backend ws_be
+    timeout tunnel 5s
+    server w %[6]s
+`, errFile, port, mapFile, app, two, ws)
+}
+
+type exchange struct {
+	name, req string
+	check     func(t *testing.T, resp string)
+}
+
+func has(parts ...string) func(*testing.T, string) {
+	return func(t *testing.T, resp string) {
+		t.Helper()
+		for _, p := range parts {
+			if !strings.Contains(resp, p) {
+				t.Errorf("response lacks %q:\n%s", p, resp)
+			}
+		}
+	}
+}
+
+func lacks(parts ...string) func(*testing.T, string) {
+	return func(t *testing.T, resp string) {
+		t.Helper()
+		for _, p := range parts {
+			if strings.Contains(resp, p) {
+				t.Errorf("response has %q:\n%s", p, resp)
+			}
+		}
+	}
+}
+
+func both(a, b func(*testing.T, string)) func(*testing.T, string) {
+	return func(t *testing.T, r string) { t.Helper(); a(t, r); b(t, r) }
+}
+
+func basic(u, p string) string {
+	return "Authorization: Basic " + b64(u+":"+p) + "\r\n"
+}
+
+var rulesExchanges = []exchange{
+	{"monitor-uri", "GET /_mon HTTP/1.1\r\nHost: a\r\n\r\n", has("HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n")},
+	{"auth required", "GET /private/x HTTP/1.1\r\nHost: a\r\n\r\n", has("HTTP/1.1 401 Unauthorized\r\n", "www-authenticate: Basic realm=\"Secret\"\r\n")},
+	{"auth wrong password", "GET /private/x HTTP/1.1\r\nHost: a\r\n" + basic("alice", "nope") + "\r\n", has("HTTP/1.1 401 ")},
+	{"auth crypt hash", "GET /private/x HTTP/1.1\r\nHost: a\r\n" + basic("alice", "wonder") + "\r\n", has("HTTP/1.1 200 ", "web1 GET /private/x")},
+	{"auth insecure-password", "GET /private/x HTTP/1.1\r\nHost: a\r\n" + basic("bob", "builder") + "\r\n", has("HTTP/1.1 200 ", "web1 GET /private/x")},
+	{"auth group", "GET /private/admin HTTP/1.1\r\nHost: a\r\n" + basic("bob", "builder") + "\r\n", has("HTTP/1.1 403 Forbidden\r\n")},
+	{"auth group member", "GET /private/admin HTTP/1.1\r\nHost: a\r\n" + basic("alice", "wonder") + "\r\n", has("HTTP/1.1 200 ")},
+	{"custom deny", "GET /d HTTP/1.1\r\nHost: a\r\n\r\n", has("HTTP/1.1 429 Too Many Requests\r\nx-a: b\r\ncontent-length: 9\r\ncontent-type: text/plain\r\n\r\nslow down")},
+	{"lf-string return", "GET /lf HTTP/1.1\r\nHost: WWW.Example\r\n\r\n", has("content-length: 24\r\ncontent-type: text/plain\r\n\r\nhi 127.0.0.1 www.example")},
+	{"set-var and converters", "GET /a/b HTTP/1.1\r\nHost: Mixed.Case\r\n\r\n", has("web1 GET /a/b\n", "x-host: mixed.case\n", "x-word: a\n", "x-forwarded-for: 127.0.0.1\n")},
+	{"set-path", "GET /rw/x?k=v HTTP/1.1\r\nHost: a\r\n\r\n", has("web1 GET /rewritten/rw/x?k=v\n")},
+	{"set-query", "GET /q?old=1 HTTP/1.1\r\nHost: a\r\n\r\n", has("web1 GET /q?a=1\n")},
+	{"replace-path", "GET /old/p/q?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", has("web1 GET /new/p/q?x=1\n")},
+	{"set-method", "GET /m HTTP/1.1\r\nHost: a\r\n\r\n", has("web1 PUT /m\n")},
+	{"set-uri", "GET /u?z HTTP/1.1\r\nHost: a\r\n\r\n", has("web1 GET /via-uri\n")},
+	{"header edits", "GET /h HTTP/1.1\r\nHost: a\r\nX-Remove: 1\r\nX-Rep: left-right\r\nX-List: a, b, a\r\n\r\n", both(has("x-rep: right-left\n", "x-list: z, b,z\n"), lacks("x-remove"))},
+	{"response rules", "GET /r?hdr=X-Drop HTTP/1.1\r\nHost: a\r\n\r\n", both(has("HTTP/1.1 200 OK\r\n", "x-resp: yes\r\n"), lacks("x-drop"))},
+	{"set-status", "GET /r?hdr=X-Status HTTP/1.1\r\nHost: a\r\n\r\n", has("HTTP/1.1 299 Fine\r\n")},
+	{"response deny", "GET /r?hdr=X-Bad HTTP/1.1\r\nHost: a\r\n\r\n", both(has("HTTP/1.1 502 Bad Gateway\r\n"), lacks("web1"))},
+	{"use_backend with map", "GET / HTTP/1.1\r\nHost: other.example\r\n\r\n", has("web2 GET /\n")},
+	{"dynamic use_backend", "GET / HTTP/1.1\r\nHost: a\r\nX-Target: two\r\n\r\n", has("web2 GET /\n")},
+	{"dynamic use_backend to nothing", "GET / HTTP/1.1\r\nHost: a\r\nX-Target: nonexistent\r\n\r\n", has("web1 GET /\n")},
+	{"map miss goes to default_backend", "GET / HTTP/1.1\r\nHost: unknown.example\r\nX-Target: two\r\n\r\n", has("web1 GET /\n")},
+	{"errorfiles", "GET / HTTP/1.1\r\nHost: a\r\nX-Target: dead\r\n\r\n", has("HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\ncustom outage")},
+	{"cookie insert", "GET /ck HTTP/1.1\r\nHost: a\r\n\r\n", has("set-cookie: SRV=one; path=/\r\n", "web1 GET /ck\n")},
+	{"cookie persistence", "GET /ck HTTP/1.1\r\nHost: a\r\nCookie: SRV=two; x=1\r\n\r\n", both(has("web2 GET /ck\n", "cookie: x=1\n"), lacks("set-cookie", "SRV=two"))},
+	{"cookie invalid", "GET /ck HTTP/1.1\r\nHost: a\r\nCookie: SRV=bogus\r\n\r\n", has("set-cookie: SRV=")},
+}
+
+func b64(s string) string {
+	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	var out strings.Builder
+	for i := 0; i < len(s); i += 3 {
+		var b [3]byte
+		n := copy(b[:], s[i:])
+		v := uint(b[0])<<16 | uint(b[1])<<8 | uint(b[2])
+		for j := 0; j < 4; j++ {
+			if j > n {
+				out.WriteByte('=')
+			} else {
+				out.WriteByte(enc[v>>(18-6*j)&0x3f])
+			}
+		}
+	}
+	return out.String()
+}
+
+// oneShot sends a request on a new connection, closes its write side and
+// returns everything the proxy answered.
+func oneShot(t *testing.T, addr, req string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, strings.Replace(req, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1))
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+// TestHTTPRules drives every rule through halo, then runs the same
+// configuration under the real haproxy and compares the status line of
+// each answer.
+func TestHTTPRules(t *testing.T) {
+	app, two, ws := echoBackend(t, "web1"), echoBackend(t, "web2"), wsBackend(t)
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := rulesCfg(t, port, app, two, ws)
+	h := startHalo(t, cfg, addr)
+	got := map[string]string{}
+	for _, ex := range rulesExchanges {
+		t.Run(ex.name, func(t *testing.T) {
+			resp := oneShot(t, addr, ex.req)
+			got[ex.name] = summary(resp)
+			ex.check(t, resp)
+		})
+	}
+	t.Run("balance uri", func(t *testing.T) {
+		first := map[string]string{}
+		for i := 0; i < 3; i++ {
+			for _, p := range []string{"/uri/a", "/uri/b", "/uri/c", "/uri/d"} {
+				resp := oneShot(t, addr, "GET "+p+"?r="+fmt.Sprint(i)+" HTTP/1.1\r\nHost: a\r\n\r\n")
+				srv := "web1"
+				if strings.Contains(resp, "web2 GET") {
+					srv = "web2"
+				}
+				if f, ok := first[p]; ok && f != srv {
+					t.Errorf("%s went to %s then %s", p, f, srv)
+				}
+				first[p] = srv
+			}
+		}
+	})
+	t.Run("websocket", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 101 || resp.Header.Get("Upgrade") != "websocket" {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		for _, msg := range []string{"hello", "tunnel"} {
+			io.WriteString(c, msg)
+			buf := make([]byte, len(msg))
+			if _, err := io.ReadFull(br, buf); err != nil || string(buf) != strings.ToUpper(msg) {
+				t.Errorf("through the tunnel: %q %v", buf, err)
+			}
+		}
+	})
+	t.Run("expect 100-continue", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+		br := bufio.NewReader(c)
+		line, _ := br.ReadString('\n')
+		if !strings.HasPrefix(line, "HTTP/1.1 100") {
+			t.Fatalf("interim response: %q", line)
+		}
+		br.ReadString('\n')
+		io.WriteString(c, "hello")
+		rest, _ := io.ReadAll(br)
+		if !strings.Contains(string(rest), "body=hello") {
+			t.Errorf("final response: %q", rest)
+		}
+	})
+	h.cmd.Process.Kill()
+	<-h.done
+
+	hp, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Log("haproxy not installed: no side-by-side comparison")
+		return
+	}
+	port = freePort(t)
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	ref := startProc(t, hp, addr, nil, nil, "-db", "-f", writeConfig(t, rulesCfg(t, port, app, two, ws)))
+	defer func() { ref.cmd.Process.Kill(); <-ref.done }()
+	for _, ex := range rulesExchanges {
+		if want := summary(oneShot(t, addr, ex.req)); got[ex.name] != want {
+			t.Errorf("%s:\nhalo:\n%s\nhaproxy:\n%s", ex.name, got[ex.name], want)
+		}
+	}
+}
+
+// summary is what must be identical between halo and haproxy: the status
+// line and, for proxied requests, everything the backend received.
+func summary(resp string) string {
+	status, rest, _ := strings.Cut(resp, "\r\n")
+	_, body, _ := strings.Cut(rest, "\r\n\r\n")
+	if strings.HasPrefix(body, "web") {
+		return status + "\n" + body
+	}
+	return status
+}
