@@ -504,8 +504,8 @@ const (
 type ForwardFor struct {
 	Except    string       // network excluded, "" for none
 	ExceptNet netip.Prefix // parsed Except
-	Header string // default X-Forwarded-For / X-Original-To
-	IfNone bool
+	Header    string       // default X-Forwarded-For / X-Original-To
+	IfNone    bool
 }
 
 // Cookie is a backend's `cookie` persistence setting.
@@ -591,10 +591,10 @@ type HTTPRule struct {
 	ContentType  string
 	Body         string // return string / lf-string content
 	BodyIsFormat bool
-	BodyFormat   *Format   // compiled lf-string
-	Fmt          *Format   // compiled Value for set-header, add-header, set-path, ...
-	RedirectFmt  *Format   // compiled RedirectTo
-	HeaderFmts   []*Format // compiled values of Headers
+	BodyFormat   *Format     // compiled lf-string
+	Fmt          *Format     // compiled Value for set-header, add-header, set-path, ...
+	RedirectFmt  *Format     // compiled RedirectTo
+	HeaderFmts   []*Format   // compiled values of Headers
 	File         string      // return file / errorfile
 	Raw          []byte      // errorfile content: a complete response sent as is
 	Expr         *acl.Sample // set-var expression
