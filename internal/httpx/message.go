@@ -68,7 +68,9 @@ type Request struct {
 
 // Reset prepares r for reuse without allocating.
 func (r *Request) Reset() {
-	*r = Request{Headers: r.headerBuffer[:0]}
+	r.Method, r.Target, r.Major, r.Minor = nil, nil, 0, 0
+	r.Headers = r.headerBuffer[:0]
+	r.Body, r.ContentLength, r.KeepAlive, r.ExpectCont, r.Upgrade, r.HeadLen, r.status = BodyNone, 0, false, false, false, 0, 0
 }
 
 // Header returns the first value of the header name (case-insensitive).
@@ -83,6 +85,12 @@ func (r *Request) Get(name string) []byte {
 
 // Version returns "HTTP/x.y".
 func (r *Request) Version() string {
+	if r.Major == 1 && r.Minor == 1 {
+		return "HTTP/1.1"
+	}
+	if r.Major == 1 && r.Minor == 0 {
+		return "HTTP/1.0"
+	}
 	return "HTTP/" + strconv.Itoa(r.Major) + "." + strconv.Itoa(r.Minor)
 }
 

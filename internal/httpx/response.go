@@ -16,7 +16,11 @@ type Response struct {
 }
 
 // Reset prepares r for reuse without allocating.
-func (r *Response) Reset() { *r = Response{Headers: r.headerBuffer[:0]} }
+func (r *Response) Reset() {
+	r.Major, r.Minor, r.Status, r.Reason = 0, 0, 0, nil
+	r.Headers = r.headerBuffer[:0]
+	r.Body, r.ContentLength, r.KeepAlive, r.HeadLen = BodyNone, 0, false, 0
+}
 
 // Get returns the first value of the header name (case-insensitive).
 func (r *Response) Get(name string) []byte {

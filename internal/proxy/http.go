@@ -18,8 +18,17 @@ import (
 )
 
 // hopByHop are the headers a proxy must not forward (RFC 9110 7.6.1).
-var hopByHop = map[string]bool{"connection": true, "keep-alive": true, "proxy-connection": true, "te": true,
-	"trailer": true, "transfer-encoding": true, "upgrade": true, "proxy-authenticate": true}
+var hopByHop = []string{"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+	"upgrade", "proxy-authenticate"}
+
+func isHopByHop(name string) bool {
+	for _, h := range hopByHop {
+		if len(h) == len(name) && strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
 
 // httpTxn is one request/response exchange on a client connection.
 type httpTxn struct {
@@ -44,6 +53,18 @@ type httpTxn struct {
 	term        byte   // first termination-state letter ('-' when normal)
 	captReq     []string
 	captRes     []string
+	res         httpx.Response // reused for every request of the connection
+	qbuf, pbuf  []byte         // request and response head buffers, reused
+}
+
+// reset prepares tx, owned by one client connection, for its next request.
+func (tx *httpTxn) reset() {
+	tx.be, tx.persisted, tx.srv = nil, nil, nil
+	tx.cookieValid, tx.local, tx.status, tx.term = false, nil, 0, '-'
+	tx.captReq, tx.captRes = tx.captReq[:0], tx.captRes[:0]
+	tx.view.status, tx.view.reason = 0, ""
+	tx.view.hdr, tx.view.rhdr = tx.view.hdr[:0], tx.view.rhdr[:0]
+	tx.acl.Backend = ""
 }
 
 // setLocal makes resp the answer to the client.
@@ -64,6 +85,9 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn) {
 	br := bufio.NewReaderSize(client, size)
 	var req httpx.Request
 	vars := map[string]string{} // sess.* variables live as long as the connection
+	tx := &httpTxn{fe: fe, client: client, br: br}
+	tx.acl = acl.Txn{Src: addrPort(raw.RemoteAddr()), Dst: addrPort(raw.LocalAddr()), HTTP: &tx.view,
+		Backends: fe.rt, Frontend: fe.cfg.Name, Vars: vars, Users: fe.rt}
 	first := true
 	for ctx.Err() == nil {
 		// Head: timeout http-request (else client); between keep-alive
@@ -89,9 +113,7 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn) {
 		}
 		first = false
 		client.to = fe.cfg.Timeouts.Client
-		tx := &httpTxn{fe: fe, client: client, br: br, term: '-'}
-		tx.acl = acl.Txn{Src: addrPort(raw.RemoteAddr()), Dst: addrPort(raw.LocalAddr()), HTTP: &tx.view,
-			Backends: fe.rt, Frontend: fe.cfg.Name, Vars: vars, Users: fe.rt}
+		tx.reset()
 		keep, ok := tx.run(ctx, &req, n)
 		for k := range vars {
 			if !strings.HasPrefix(k, "sess.") {
@@ -313,7 +335,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		be.release(srv)
 	}()
 	head := tx.requestHead(reuse, tunnel)
-	var res httpx.Response
+	res := &tx.res
 	var rn int
 	sentBody := false
 	for attempt := 0; ; attempt++ {
@@ -327,15 +349,25 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}
 			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, 16384)}
 		}
-		_, err := scn.c.Write(head)
-		if err == nil && !tx.expect {
-			if err = sendBody(client, scn.c, br, tx.body, tx.cl); err != nil {
-				return false, false
+		var err error
+		if tx.body == httpx.BodyLength && tx.cl <= smallBody && int64(br.Buffered()) >= tx.cl && !tx.expect {
+			// A small body already read goes out with the head: one write.
+			b, _ := br.Peek(int(tx.cl))
+			if _, err = scn.c.Write(append(head[:len(head):len(head)], b...)); err == nil {
+				br.Discard(int(tx.cl))
+				sentBody = true
 			}
-			sentBody = true
+		} else {
+			_, err = scn.c.Write(head)
+			if err == nil && !tx.expect {
+				if err = sendBody(client, scn.c, br, tx.body, tx.cl); err != nil {
+					return false, false
+				}
+				sentBody = true
+			}
 		}
 		if err == nil {
-			rn, err = readResponse(scn.br, v.method, &res)
+			rn, err = readResponse(scn.br, v.method, res)
 		}
 		if err != nil && reused && attempt == 0 && !errors.Is(err, os.ErrDeadlineExceeded) {
 			// The server closed the idle connection meanwhile: the request
@@ -357,7 +389,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 				}
 				sentBody = true
 			}
-			rn, err = readResponse(scn.br, v.method, &res)
+			rn, err = readResponse(scn.br, v.method, res)
 		}
 		if err != nil {
 			status := 502
@@ -403,7 +435,15 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		keep = false
 	}
 	tx.status = v.status
-	if _, err := client.Write(tx.responseHead(&res, keep, switching)); err != nil {
+	out := tx.responseHead(res, keep, switching)
+	if rbody == httpx.BodyLength && rcl <= smallBody && int64(sr.Buffered()) >= rcl {
+		// A small body already read goes out with the head: one write.
+		b, _ := sr.Peek(int(rcl))
+		out = append(out, b...)
+		sr.Discard(int(rcl))
+		rbody = httpx.BodyNone
+	}
+	if _, err := client.Write(out); err != nil {
 		return false, false
 	}
 	if switching {
@@ -432,10 +472,14 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	return keep, true
 }
 
+// smallBody is the largest body sent in the same write as its head.
+const smallBody = 8192
+
 // requestHead renders the request head sent to the server.
 func (tx *httpTxn) requestHead(reuse, tunnel bool) []byte {
 	v := &tx.view
-	b := make([]byte, 0, 512)
+	b := tx.qbuf[:0]
+	defer func() { tx.qbuf = b }()
 	b = append(b, v.method...)
 	b = append(b, ' ')
 	b = append(b, v.target...)
@@ -443,11 +487,11 @@ func (tx *httpTxn) requestHead(reuse, tunnel bool) []byte {
 	b = append(b, v.version...)
 	b = append(b, "\r\n"...)
 	for _, h := range v.hdr {
-		ln := strings.ToLower(h.name)
-		if (hopByHop[ln] && !(tx.upgrade && ln == "upgrade")) || (ln == "content-length" && tx.body == httpx.BodyChunked) {
+		if hop := isHopByHop(h.name); (hop && !(tx.upgrade && strings.EqualFold(h.name, "upgrade"))) ||
+			(tx.body == httpx.BodyChunked && strings.EqualFold(h.name, "content-length")) {
 			continue
 		}
-		b = appendHeader(b, ln, h.value)
+		b = appendHeader(b, h.name, h.value)
 	}
 	switch {
 	case tx.body == httpx.BodyChunked:
@@ -465,7 +509,8 @@ func (tx *httpTxn) requestHead(reuse, tunnel bool) []byte {
 // responseHead renders the response head sent to the client.
 func (tx *httpTxn) responseHead(res *httpx.Response, keep, switching bool) []byte {
 	v := &tx.view
-	b := make([]byte, 0, 512)
+	b := tx.pbuf[:0]
+	defer func() { tx.pbuf = b }()
 	b = append(b, "HTTP/1."...)
 	b = strconv.AppendInt(b, int64(res.Minor), 10)
 	b = append(b, ' ')
@@ -474,11 +519,10 @@ func (tx *httpTxn) responseHead(res *httpx.Response, keep, switching bool) []byt
 	b = append(b, v.reason...)
 	b = append(b, "\r\n"...)
 	for _, h := range v.rhdr {
-		ln := strings.ToLower(h.name)
-		if hopByHop[ln] && !(switching && ln == "upgrade") {
+		if isHopByHop(h.name) && !(switching && strings.EqualFold(h.name, "upgrade")) {
 			continue
 		}
-		b = appendHeader(b, ln, h.value)
+		b = appendHeader(b, h.name, h.value)
 	}
 	switch {
 	case res.Body == httpx.BodyChunked:
@@ -493,8 +537,16 @@ func (tx *httpTxn) responseHead(res *httpx.Response, keep, switching bool) []byt
 	return append(b, "\r\n"...)
 }
 
+// appendHeader writes a header line with the name in lower case, as
+// HAProxy emits them.
 func appendHeader(b []byte, name, value string) []byte {
-	b = append(b, name...)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
 	b = append(b, ": "...)
 	b = append(b, value...)
 	return append(b, "\r\n"...)
