@@ -117,3 +117,20 @@ func TestACLPatternFile(t *testing.T) {
 		t.Error("path,length gt 5 mismatched")
 	}
 }
+
+func FuzzParseSample(f *testing.F) {
+	for _, s := range []string{"req.hdr(host),lower,regsub(^www\\.,,)", "path,field(-1,/,2)", "src,ipmask(24,64)",
+		"var(txn.a,def),word(2,.)", "hdr(x,-1),bytes(1,3),hex", "str('a,b'),upper", "path,regsub((a|b),\\1\\1,gi)"} {
+		f.Add(s)
+	}
+	txn := &Txn{Src: netip.MustParseAddrPort("192.0.2.1:1"), HTTP: &fakeHTTP{method: "GET", uri: "/a/b?c=d",
+		hdr: map[string][]string{"host": {"www.example.com"}, "x": {"1,22,333"}}}}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.Contains(s, "map") || strings.Contains(s, "-f") {
+			return // no file access from the fuzzer
+		}
+		if smp, err := ParseSample(s); err == nil {
+			smp.Eval(txn)
+		}
+	})
+}

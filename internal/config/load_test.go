@@ -74,6 +74,13 @@ func TestLoadErrors(t *testing.T) {
 		{"dup proxy", base + "backend b\nbackend b\n", "t.cfg:7: backend 'b' has the same name as backend 'b' declared at t.cfg:6"},
 		{"out of section", "bind :80\n", "t.cfg:1: unknown keyword 'bind' out of section"},
 		{"unterminated if", ".if defined(X)\nglobal\n", "t.cfg:1: unterminated '.if' block"},
+		{"set-var scope", base + "frontend f\n  mode http\n  bind :80\n  http-request set-var(user) src\n", "t.cfg:9: 'http-request set-var' : variable name 'user' must be <scope>.<name>"},
+		{"set-var fetch", base + "frontend f\n  mode http\n  bind :80\n  http-request set-var(txn.a) srcc\n", "t.cfg:9: 'http-request set-var(txn.a)' : unknown fetch method 'srcc'; did you mean 'src'?"},
+		{"format converter", base + "frontend f\n  mode http\n  bind :80\n  http-request set-header X %[src,lowr]\n", "t.cfg:9: 'http-request set-header' in log-format expression '%[src,lowr]': unknown converter 'lowr'"},
+		{"format bracket", base + "frontend f\n  mode http\n  bind :80\n  http-request set-header X %[src\n", "t.cfg:9: 'http-request set-header' missing ']' in log-format expression"},
+		{"yescrypt", "userlist u\n  user a password $y$j9T$abc$def\n", "t.cfg:2: user 'a' in userlist 'u': unsupported password hash $y$: halo verifies SHA-512 ($6$) and SHA-256 ($5$) crypt hashes"},
+		{"forwardfor except", base + "frontend f\n  mode http\n  bind :80\n  option forwardfor except nonsense\n", "t.cfg:9: 'option forwardfor except' expects a network, got 'nonsense'"},
+		{"pattern file", base + "frontend f\n  bind :80\n  acl bad src -f /nonexistent/list\n", "t.cfg:8: error detected while parsing ACL 'bad' : failed to open pattern file </nonexistent/list>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, errs := load(t, tc.text)
