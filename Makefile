@@ -13,12 +13,8 @@ build:
 
 ## run: serve the self-contained example configuration in the foreground.
 run: build
-	$(GO) build -o $(BIN)/demo-backend ./examples/demo-backend
-	@./$(BIN)/demo-backend -listen 127.0.0.1:9001 -name web1 & p1=$$!; \
-	 ./$(BIN)/demo-backend -listen 127.0.0.1:9002 -name web2 & p2=$$!; \
-	 trap 'kill $$p1 $$p2 2>/dev/null' EXIT INT TERM; \
-	 echo "halo: open http://127.0.0.1:8080/ (Ctrl-C stops)"; \
-	 ./$(BIN)/halo -f examples/quickstart.cfg -db
+	@echo "halo: open http://127.0.0.1:8080/ and reload (Ctrl-C stops)"
+	@./$(BIN)/halo -f examples/quickstart.cfg -db
 
 ## test: the whole test suite (unit, integration through real sockets,
 ## haproxy side by side, VRRP in network namespaces when root).

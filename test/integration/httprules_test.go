@@ -346,3 +346,35 @@ func summary(resp string) string {
 	}
 	return status
 }
+
+// TestQuickstart serves examples/quickstart.cfg (ports moved to free
+// ones): the answers alternate between its two built-in demo servers.
+func TestQuickstart(t *testing.T) {
+	data, err := os.ReadFile("../../examples/quickstart.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, p2, p3 := freePort(t), freePort(t), freePort(t)
+	cfg := strings.NewReplacer("127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", p1),
+		"127.0.0.1:9001", fmt.Sprintf("127.0.0.1:%d", p2), "127.0.0.1:9002", fmt.Sprintf("127.0.0.1:%d", p3)).Replace(string(data))
+	addr := fmt.Sprintf("127.0.0.1:%d", p1)
+	startHalo(t, cfg, addr)
+	seen := map[string]int{}
+	for i := 0; i < 4; i++ {
+		resp := oneShot(t, addr, "GET /page HTTP/1.1\r\nHost: a\r\n\r\n")
+		if !strings.Contains(resp, "you asked for /page from 127.0.0.1\n") {
+			t.Fatalf("answer: %q", resp)
+		}
+		for _, w := range []string{"web1", "web2"} {
+			if strings.Contains(resp, "x-served-by: "+w+"\r\n") && strings.Contains(resp, "hello from "+w) {
+				seen[w]++
+			}
+		}
+	}
+	if seen["web1"] != 2 || seen["web2"] != 2 {
+		t.Errorf("round robin over the demo servers: %v", seen)
+	}
+	if resp := oneShot(t, addr, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"); !strings.HasPrefix(resp, "HTTP/1.1 200 OK\r\n") {
+		t.Errorf("monitor-uri: %q", resp)
+	}
+}
