@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/halo-lb/halo/internal/acl"
+	"github.com/halo-lb/halo/internal/logging"
 )
 
 // Pos is a position in a configuration file.
@@ -122,6 +123,7 @@ type LogTarget struct {
 	Facility string
 	MaxLevel string
 	MinLevel string
+	Spec     logging.TargetSpec // the typed target
 }
 
 // Cap says what a proxy does.
@@ -193,6 +195,9 @@ type Proxy struct {
 	Logs      []LogTarget // includes the `log global` marker entry when set
 	NoLog     bool
 	LogFormat string // explicit log-format, "" when an option selects a format
+	// LogFmt is the traffic log format in effect (log-format, or the one
+	// option tcplog/httplog/httpslog selects, or HAProxy's default).
+	LogFmt *Format
 
 	// Backend side.
 	Balance       Balance

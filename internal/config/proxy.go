@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/halo-lb/halo/internal/acl"
+	"github.com/halo-lb/halo/internal/logging"
 	"github.com/halo-lb/halo/internal/suggest"
 )
 
@@ -111,6 +112,10 @@ var proxyKeywords = mkTable(concat(
 		}},
 		{Name: "log-format", Sections: inFE, Doc: "custom traffic log line", parse: func(b *builder, ln *Line) {
 			if b.argCount(ln, 1, 1, 1, "exactly one argument (quote the format)") {
+				if _, err := CompileFormat(ln.Words[1]); err != nil {
+					b.errorf(ln.Pos, "'log-format' %v", err)
+					return
+				}
 				b.px.LogFormat = ln.Words[1]
 			}
 		}},
@@ -643,9 +648,20 @@ func (b *builder) parseLog(ln *Line) (LogTarget, bool) {
 		b.errorf(ln.Pos, "'log' unexpected argument '%s'", w[i])
 		return t, false
 	}
-	if strings.HasPrefix(t.Address, "ring@") {
-		b.errorf(ln.Pos, "'log ring@...' targets are not supported by halo yet")
+	if _, _, err := logging.ParseAddress(t.Address); err != nil {
+		b.errorf(ln.Pos, "%v", err)
 		return t, false
+	}
+	t.Spec = logging.TargetSpec{Address: t.Address, Len: t.Len, MaxLevel: logging.Debug, MinLevel: logging.Emerg}
+	t.Spec.Facility, _ = logging.ParseFacility(t.Facility)
+	if t.Format != "" {
+		t.Spec.Framing, _ = logging.ParseFraming(t.Format)
+	}
+	if t.MaxLevel != "" {
+		t.Spec.MaxLevel, _ = logging.ParseLevel(t.MaxLevel)
+	}
+	if t.MinLevel != "" {
+		t.Spec.MinLevel, _ = logging.ParseLevel(t.MinLevel)
 	}
 	return t, true
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/halo-lb/halo/internal/logging"
 	"net"
 	"os"
 	"strings"
@@ -28,6 +29,7 @@ func (b *builder) finish() {
 			}
 		}
 		b.loadErrorPages(px)
+		b.logFormat(px)
 		if px.Cap&CapFrontend == 0 {
 			continue
 		}
@@ -66,7 +68,6 @@ func (b *builder) finish() {
 	}
 	b.checkAddresses()
 	b.checkTimeouts()
-	b.checkLogs()
 }
 
 // checkTimeouts emits HAProxy's missing-timeouts warning.
@@ -125,23 +126,30 @@ func (b *builder) loadErrorPages(px *Proxy) {
 	}
 }
 
-// checkLogs says once that log targets are parsed but not yet fed with
-// traffic logs, so that nobody waits for lines that will not come.
-func (b *builder) checkLogs() {
-	var first *LogTarget
-	if len(b.cfg.Global.Logs) > 0 {
-		first = &b.cfg.Global.Logs[0]
-	}
-	for _, px := range b.cfg.Proxies {
-		for i := range px.Logs {
-			if !px.Logs[i].Global && first == nil {
-				first = &px.Logs[i]
-			}
+// logFormat selects the traffic log format of px.
+func (b *builder) logFormat(px *Proxy) {
+	text := px.LogFormat
+	if text == "" {
+		switch {
+		case px.Options.HTTPSLog:
+			text = logging.HTTPSLog
+		case px.Options.HTTPLogCLF:
+			text = logging.HTTPLogCLF
+		case px.Options.HTTPLog && px.Mode == ModeHTTP:
+			text = logging.HTTPLog
+		case px.Options.TCPLog || px.Options.HTTPLog:
+			text = logging.TCPLog
+		default:
+			text = logging.DefaultLog
 		}
 	}
-	if first != nil {
-		b.warnf(first.Pos, "log targets are parsed but halo does not send traffic logs to them yet; server state changes are printed on stderr")
+	f, err := CompileFormat(text)
+	if err != nil {
+		b.errorf(px.Pos, "proxy '%s': log-format: %v", px.Name, err)
+		return
 	}
+	f.EmptyDash = true
+	px.LogFmt = f
 }
 
 // RuntimeGaps lists what this configuration uses that the running proxy

@@ -80,8 +80,11 @@ type SampleHook func(expr string) (Expr, error)
 
 // Format is a compiled log-format string.
 type Format struct {
-	Text  string
-	nodes []node
+	Text string
+	// EmptyDash prints "-" for a %[...] expression that yields nothing,
+	// as in logs; rule arguments leave it empty.
+	EmptyDash bool
+	nodes     []node
 }
 
 type flags uint8
@@ -255,7 +258,7 @@ func (f *Format) AppendTo(b []byte, r *Record) []byte {
 		case n.expr != nil:
 			start := len(b)
 			b = n.expr.AppendTo(b, r)
-			if len(b) == start {
+			if len(b) == start && f.EmptyDash {
 				b = append(b, '-')
 			}
 			b = applyFlags(b, start, n.flags, false)

@@ -228,10 +228,18 @@ func newTarget(s TargetSpec) (*target, error) {
 
 // Dropped is the number of messages dropped because a target was slow,
 // absent or failing.
-func (l *Logger) Dropped() int64 { return l.dropped.Load() }
+func (l *Logger) Dropped() int64 {
+	if l == nil {
+		return 0
+	}
+	return l.dropped.Load()
+}
 
 // Close stops the senders after flushing what is queued.
 func (l *Logger) Close() {
+	if l == nil {
+		return
+	}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"github.com/halo-lb/halo/internal/balance"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/health"
+	"github.com/halo-lb/halo/internal/logging"
 )
 
 // Server states.
@@ -40,6 +41,7 @@ type server struct {
 	// Owned by the checker goroutine: what the last check said.
 	lastStatus string
 	lastHealth int
+	stats      counters
 }
 
 func (s *server) ID() int      { return s.cfg.ID }
@@ -78,6 +80,7 @@ type backend struct {
 	waiters []chan struct{} // queued connections, oldest first
 	queued  atomic.Int32
 	hadSrv  bool // at least one usable server before the last change
+	stats   counters
 }
 
 var (
@@ -299,7 +302,7 @@ func (b *backend) onCheck(s *server, p health.Params, ev health.Event) {
 	logChecks := b.cfg.Options.LogHealthChecks
 	if logChecks && (ev.Result.Status != s.lastStatus || ev.Health != s.lastHealth) {
 		// As HAProxy: every check that changes the status or the health.
-		b.rt.logf(LevelWarning, "%s", health.CheckLine(p, ev))
+		b.rt.plog(b.cfg, logging.Notice, LevelWarning, health.CheckLine(p, ev))
 	}
 	s.lastStatus, s.lastHealth = ev.Result.Status, ev.Health
 	if !ev.Changed || s.state.Load() == stateMaint {
@@ -327,12 +330,13 @@ func (b *backend) onCheck(s *server, p health.Params, ev health.Event) {
 		reason = &r
 	}
 	if ev.Up {
-		b.rt.logf(LevelWarning, "%s", health.UpLine(b.cfg.Name, s.cfg.Name, reason, act, bck, 0, int(b.queued.Load())))
+		b.rt.plog(b.cfg, logging.Notice, LevelWarning, health.UpLine(b.cfg.Name, s.cfg.Name, reason, act, bck, 0, int(b.queued.Load())))
 	} else {
-		b.rt.logf(LevelWarning, "%s", health.DownLine(b.cfg.Name, s.cfg.Name, reason, act, bck, s.Conns(), 0, int(b.queued.Load())))
+		b.rt.plog(b.cfg, logging.Alert, LevelWarning, health.DownLine(b.cfg.Name, s.cfg.Name, reason, act, bck, s.Conns(), 0, int(b.queued.Load())))
 	}
 	has := act+bck > 0
 	if b.hadSrv && !has {
+		b.rt.loggerFor(b.cfg).Log(logging.Emerg, "backend "+b.cfg.Name+" has no server available!")
 		b.rt.logf(LevelAlert, "backend '%s' has no server available!", b.cfg.Name)
 	}
 	b.hadSrv = has

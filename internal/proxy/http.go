@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/httpx"
+	"github.com/halo-lb/halo/internal/logging"
 )
 
 // hopByHop are the headers a proxy must not forward (RFC 9110 7.6.1).
@@ -48,23 +50,34 @@ type httpTxn struct {
 	srv       *server // server that answered
 
 	cookieValid bool
+	cookieIn    byte   // 3rd termination letter: what the persistence cookie said
+	cookieOut   byte   // 4th: what halo did with it
 	local       []byte // locally generated response
 	status      int    // status sent to the client
 	term        byte   // first termination-state letter ('-' when normal)
+	state       byte   // second letter: where the session was when it ended
 	captReq     []string
 	captRes     []string
 	res         httpx.Response // reused for every request of the connection
 	qbuf, pbuf  []byte         // request and response head buffers, reused
+	rec         logging.Record // the log record of the current request
+	ci          connInfo
+	tHead       time.Time // request head received
+	tSent       time.Time // request sent to the server
+	tResp       time.Time // response head received
 }
 
 // reset prepares tx, owned by one client connection, for its next request.
 func (tx *httpTxn) reset() {
 	tx.be, tx.persisted, tx.srv = nil, nil, nil
-	tx.cookieValid, tx.local, tx.status, tx.term = false, nil, 0, '-'
+	tx.cookieIn, tx.cookieOut = 'N', 'N'
+	tx.cookieValid, tx.local, tx.status, tx.term, tx.state = false, nil, 0, '-', '-'
 	tx.captReq, tx.captRes = tx.captReq[:0], tx.captRes[:0]
 	tx.view.status, tx.view.reason = 0, ""
 	tx.view.hdr, tx.view.rhdr = tx.view.hdr[:0], tx.view.rhdr[:0]
 	tx.acl.Backend = ""
+	tx.ci = connInfo{}
+	tx.tSent, tx.tResp = time.Time{}, time.Time{}
 }
 
 // setLocal makes resp the answer to the client.
@@ -74,7 +87,7 @@ func (tx *httpTxn) setLocal(status int, resp []byte, term byte) {
 
 // serveHTTP runs an HTTP/1.1 client connection: requests one after the
 // other with keep-alive, server connections reused as http-reuse allows.
-func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn) {
+func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.Time) {
 	defer raw.Close()
 	client := &idleConn{Conn: raw}
 	lim := httpx.Limits{MaxHead: fe.rt.cfg.Global.TuneBufSize, MaxHeaders: fe.rt.cfg.Global.TuneMaxHdr}
@@ -88,7 +101,10 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn) {
 	tx := &httpTxn{fe: fe, client: client, br: br}
 	tx.acl = acl.Txn{Src: addrPort(raw.RemoteAddr()), Dst: addrPort(raw.LocalAddr()), HTTP: &tx.view,
 		Backends: fe.rt, Frontend: fe.cfg.Name, Vars: vars, Users: fe.rt}
+	tx.rec = logging.Record{Accept: accepted, Client: tx.acl.Src, Frontend: tx.acl.Dst, FrontendName: fe.cfg.Name,
+		HTTP: true, Pid: fe.rt.opts.Pid, Ctx: &tx.acl, HasCaptRq: hasCapture(fe.cfg, false), HasCaptRs: hasCapture(fe.cfg, true)}
 	first := true
+	waitStart := accepted
 	for ctx.Err() == nil {
 		// Head: timeout http-request (else client); between keep-alive
 		// requests timeout http-keep-alive.
@@ -101,20 +117,35 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn) {
 		}
 		client.to = to
 		n, err := readHead(br, &req, lim)
+		tx.reset()
+		tx.tHead = time.Now()
 		if err != nil {
 			var he *httpx.Error
 			switch {
 			case errors.As(err, &he):
 				client.Write(fe.errorPage(he.Status))
+				tx.badRequest(he.Status, 'P', waitStart, first)
 			case errors.Is(err, os.ErrDeadlineExceeded) && br.Buffered() > 0:
 				client.Write(fe.errorPage(408))
+				tx.badRequest(408, 'c', waitStart, first)
+			case first && br.Buffered() == 0 && !fe.cfg.Options.DontLogNull:
+				// A connection closed or timed out before any byte: HAProxy
+				// logs it as an aborted bad request unless dontlognull.
+				state := byte('C')
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					state = 'c'
+				}
+				tx.badRequest(400, state, waitStart, first)
 			}
 			return
 		}
-		first = false
 		client.to = fe.cfg.Timeouts.Client
-		tx.reset()
+		tx.startRecord(&req, waitStart, first)
+		first = false
+		out0 := client.out
 		keep, ok := tx.run(ctx, &req, n)
+		tx.finishRecord(client.out - out0)
+		waitStart = time.Now()
 		for k := range vars {
 			if !strings.HasPrefix(k, "sess.") {
 				delete(vars, k)
@@ -167,10 +198,13 @@ func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep boo
 	tx.br.Discard(n)
 	tx.capture(fe.cfg.Captures, false)
 
+	tx.fe.stats.bytesIn.Add(int64(n))
 	if tx.route() {
 		return tx.answerLocal()
 	}
 	be := tx.be
+	be.stats.open()
+	defer be.stats.close()
 	if ff := firstNonNil(fe.cfg.ForwardFor, be.cfg.ForwardFor); ff != nil {
 		tx.forwardedFor(ff, tx.acl.Src.Addr().Unmap(), "X-Forwarded-For")
 	}
@@ -198,7 +232,7 @@ func (tx *httpTxn) route() bool {
 	if tx.phase(fe.cfg) {
 		return true
 	}
-	be := fe.pick(&tx.acl)
+	be := fe.pick(&tx.acl, &tx.rec)
 	if be == nil {
 		tx.setLocal(503, tx.errorPage(fe.cfg, 503), 'S')
 		return true
@@ -234,12 +268,28 @@ func (fe *frontend) errorPageOr(status int, def []byte) []byte {
 // answerLocal sends tx.local. The connection stays open when the
 // request had no body left to read and the client wants keep-alive.
 func (tx *httpTxn) answerLocal() (bool, bool) {
-	if _, err := tx.client.Write(tx.local); err != nil {
-		return false, false
-	}
 	keep := tx.reqKeep && tx.body == httpx.BodyNone && tx.fe.cfg.HTTPConnMode != config.HTTPClose &&
 		!httpx.ClosesConnection(tx.status)
+	out := tx.local
+	if !keep {
+		out = withConnClose(out, tx.pbuf[:0])
+	}
+	if _, err := tx.client.Write(out); err != nil {
+		return false, false
+	}
 	return keep, true
+}
+
+// withConnClose adds "connection: close" to a response head that has no
+// Connection header, as HAProxy does when it closes after a local answer.
+func withConnClose(resp, buf []byte) []byte {
+	end := bytes.Index(resp, []byte("\r\n\r\n"))
+	if end < 0 || bytes.Contains(bytes.ToLower(resp[:end]), []byte("\r\nconnection:")) {
+		return resp
+	}
+	buf = append(buf, resp[:end+2]...)
+	buf = append(buf, "connection: close\r\n"...)
+	return append(buf, resp[end+2:]...)
 }
 
 // capture records the configured request or response headers for logs.
@@ -340,12 +390,17 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	sentBody := false
 	for attempt := 0; ; attempt++ {
 		if scn == nil {
-			s, raw := be.connect(ctx, key, client.LocalAddr(), held)
+			s, raw := be.connect(ctx, key, client.LocalAddr(), held, &tx.ci)
 			held = nil
 			if raw == nil {
 				tx.setLocal(503, tx.errorPage(be.cfg, 503), 'S')
+				tx.state = 'C'
+				if errors.Is(tx.ci.err, errQueueTimeout) || errors.Is(tx.ci.err, errQueueFull) {
+					tx.term, tx.state = 's', 'Q'
+				}
 				return tx.answerLocal()
 			}
+			tx.rec.ServerIP, tx.rec.Source = addrPort(raw.RemoteAddr()), addrPort(raw.LocalAddr())
 			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}
 			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, 16384)}
 		}
@@ -366,6 +421,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 				sentBody = true
 			}
 		}
+		tx.tSent = time.Now()
 		if err == nil {
 			rn, err = readResponse(scn.br, v.method, res)
 		}
@@ -393,12 +449,19 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		}
 		if err != nil {
 			status := 502
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				status = 504
-				tx.term = 's'
-			} else {
+			var he *httpx.Error
+			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				status, tx.term = 504, 's'
+			case errors.As(err, &he) && !errors.Is(err, io.EOF) && he.Reason != "empty response":
+				tx.term = 'P' // the server sent something unparsable
+			default:
 				tx.term = 'S'
 			}
+			tx.state = 'H'
+			be.stats.errResp.Add(1)
+			srv.stats.errResp.Add(1)
+			tx.srv = srv
 			tx.setLocal(status, tx.errorPage(be.cfg, status), tx.term)
 			tx.reqKeep = tx.reqKeep && sentBody
 			return tx.answerLocal()
@@ -406,6 +469,12 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		break
 	}
 	tx.srv = srv
+	srv.stats.open()
+	defer srv.stats.close()
+	tx.tResp = time.Now()
+	if reused {
+		srv.stats.reuse.Add(1)
+	}
 	sr := scn.br
 	v.status, v.reason = res.Status, string(res.Reason)
 	v.rhdr = v.rhdr[:0]
@@ -425,6 +494,8 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		if tx.applyRules(px, px.HTTPResponse) == ruleLocal {
 			// The server's response is dropped with its connection.
 			tx.reqKeep = false
+			tx.state = 'H'
+			tx.pxStats(px).deniedResp.Add(1)
 			return tx.answerLocal()
 		}
 	}
@@ -670,7 +741,7 @@ func readResponse(sr *bufio.Reader, method string, res *httpx.Response) (int, er
 }
 
 // pick chooses the backend: use_backend rules, then default_backend.
-func (fe *frontend) pick(txn *acl.Txn) *backend {
+func (fe *frontend) pick(txn *acl.Txn, rec *logging.Record) *backend {
 	for _, ub := range fe.cfg.UseBackends {
 		if !ub.Cond.Match(txn) {
 			continue
@@ -681,7 +752,7 @@ func (fe *frontend) pick(txn *acl.Txn) *backend {
 		if ub.NameFmt != nil {
 			// A dynamic name that names no backend sends the request to
 			// the default backend, as in HAProxy.
-			if b := fe.rt.backends[ub.NameFmt.String(txn)]; b != nil {
+			if b := fe.rt.backends[ub.NameFmt.String(rec)]; b != nil {
 				return b
 			}
 			break
@@ -692,7 +763,7 @@ func (fe *frontend) pick(txn *acl.Txn) *backend {
 			return fe.rt.backends[d.Backend.Name]
 		}
 		if d.NameFmt != nil {
-			if b := fe.rt.backends[d.NameFmt.String(txn)]; b != nil {
+			if b := fe.rt.backends[d.NameFmt.String(rec)]; b != nil {
 				return b
 			}
 		}
@@ -704,7 +775,8 @@ func (fe *frontend) pick(txn *acl.Txn) *backend {
 // the HTTP path (which copies through buffers, so wrapping costs nothing).
 type idleConn struct {
 	net.Conn
-	to time.Duration
+	to  time.Duration
+	out int64 // bytes written
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
@@ -718,5 +790,7 @@ func (c *idleConn) Write(p []byte) (int, error) {
 	if c.to > 0 {
 		c.Conn.SetWriteDeadline(time.Now().Add(c.to))
 	}
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	c.out += int64(n)
+	return n, err
 }

@@ -113,6 +113,8 @@ func (tx *httpTxn) cookieServer(be *backend) *server {
 			}
 			if s := be.serverByCookie(id); s != nil && found == nil {
 				found = s
+			} else if s == nil {
+				tx.cookieIn = 'I'
 			}
 			switch {
 			case ck.Mode == "prefix":
@@ -131,7 +133,11 @@ func (tx *httpTxn) cookieServer(be *backend) *server {
 		h.value = strings.TrimSpace(strings.Join(out, ";"))
 	}
 	if found != nil && !found.usable() {
+		tx.cookieIn = 'D'
 		return nil
+	}
+	if found != nil {
+		tx.cookieIn = 'V'
 	}
 	tx.cookieValid = found != nil
 	return found
@@ -172,6 +178,7 @@ func (tx *httpTxn) persistResponse(be *backend, s *server) {
 			c += "; Secure"
 		}
 		v.rhdr = append(v.rhdr, hdr{"set-cookie", c})
+		tx.cookieOut = 'I'
 		if ck.NoCache && cacheable(v) {
 			v.rhdr = append(v.rhdr, hdr{"cache-control", "private"})
 		}
@@ -195,6 +202,7 @@ func (tx *httpTxn) persistResponse(be *backend, s *server) {
 			if rest != "" {
 				h.value += ";" + rest
 			}
+			tx.cookieOut = 'R'
 		}
 	}
 }
@@ -213,3 +221,5 @@ func cacheable(v *httpView) bool {
 	}
 	return len(v.ResHeader("expires")) > 0
 }
+
+func (tx *httpTxn) cookieFlags() (byte, byte) { return tx.cookieIn, tx.cookieOut }

@@ -76,6 +76,12 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			return ruleAllow
 		case config.ActDeny, config.ActTarpit:
 			tx.deny(px, r)
+			if r.Response {
+				tx.term = 'P'
+			} else {
+				tx.state = 'R'
+				tx.pxStats(px).deniedReq.Add(1)
+			}
 			return ruleLocal
 		case config.ActReturn:
 			tx.returnRule(px, r)
@@ -198,7 +204,7 @@ func (tx *httpTxn) format(f *config.Format) string {
 	if f == nil {
 		return ""
 	}
-	return f.String(&tx.acl)
+	return f.String(&tx.rec)
 }
 
 // deny answers a deny/tarpit rule: the built-in page for its status, or

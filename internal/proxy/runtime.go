@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/logging"
 )
 
 // Level is the severity of a process message.
@@ -31,6 +32,9 @@ type Options struct {
 	// Log receives process messages (server state changes, health checks,
 	// stop notices); nil discards them.
 	Log func(level Level, msg string)
+	// Tag and Pid go in syslog headers ("halo" and the process id by default).
+	Tag string
+	Pid int
 }
 
 // Runtime serves one configuration.
@@ -52,6 +56,11 @@ type Runtime struct {
 	piped     map[*session]struct{}
 	inherited map[string]*os.File // listening sockets taken over from an old process (-sf)
 	tick      time.Duration       // reaper period
+
+	loggers map[*config.Proxy]*logging.Logger
+	glog    *logging.Logger // global section's targets
+	start   time.Time
+	reqs    atomic.Int64 // requests served (%rt, CumReq)
 }
 
 // DefaultGlobalMaxConn is the process-wide connection limit when the
@@ -85,6 +94,13 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 		if !p.Disabled {
 			rt.frontends = append(rt.frontends, newFrontend(rt, p))
 		}
+	}
+	if rt.opts.Pid == 0 {
+		rt.opts.Pid = os.Getpid()
+	}
+	rt.start = time.Now()
+	if err := rt.logSetup(); err != nil {
+		return nil, err
 	}
 	return rt, nil
 }
@@ -202,8 +218,9 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 		}
 	}
 	for _, fe := range rt.frontends {
-		rt.logf(LevelWarning, "Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", fe.cfg.Name, fe.total.Load(), fe.total.Load())
+		rt.plog(fe.cfg, logging.Warning, LevelWarning, fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", fe.cfg.Name, fe.total.Load(), fe.total.Load()))
 	}
+	rt.closeLogs()
 	return nil
 }
 
@@ -301,6 +318,7 @@ type frontend struct {
 	slots     chan struct{} // frontend maxconn
 	total     atomic.Int64
 	own       *backend // the backend half of a listen section
+	stats     counters
 }
 
 func newFrontend(rt *Runtime, p *config.Proxy) *frontend {
@@ -370,16 +388,19 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 		rt.sessions.Add(1)
 		rt.active.Add(1)
 		fe.total.Add(1)
+		fe.stats.open()
+		accepted := time.Now()
 		go func() {
 			defer rt.sessions.Done()
 			defer rt.active.Add(-1)
+			defer fe.stats.close()
 			defer release()
 			rt.track(c, true)
 			defer rt.track(c, false)
 			if fe.cfg.Mode == config.ModeHTTP {
-				fe.serveHTTP(ctx, c)
+				fe.serveHTTP(ctx, c, accepted)
 			} else {
-				fe.serve(ctx, c)
+				fe.serve(ctx, c, accepted)
 			}
 		}()
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/logging"
 )
 
 func addrPort(a net.Addr) netip.AddrPort {
@@ -25,44 +27,71 @@ func addrPort(a net.Addr) netip.AddrPort {
 
 // route applies tcp-request connection rules and use_backend rules. It
 // returns nil when the connection must be closed.
-func (fe *frontend) route(c net.Conn) *backend {
-	txn := &acl.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Backends: fe.rt}
+func (fe *frontend) route(c net.Conn, rec *logging.Record) (*backend, bool) {
+	txn := &acl.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Backends: fe.rt, Frontend: fe.cfg.Name}
+	rec.Ctx = txn
 	for _, r := range fe.cfg.TCPRequest {
 		if r.Layer == "connection" && r.Cond.Match(txn) {
 			if r.Action == "reject" {
-				return nil
+				return nil, false
 			}
 			break
 		}
 	}
-	for _, ub := range fe.cfg.UseBackends {
-		if ub.Backend != nil && ub.Cond.Match(txn) {
-			return fe.rt.backends[ub.Backend.Name]
-		}
-	}
-	if fe.cfg.DefaultBackend != nil && fe.cfg.DefaultBackend.Backend != nil {
-		return fe.rt.backends[fe.cfg.DefaultBackend.Backend.Name]
-	}
-	return fe.own
+	return fe.pick(txn, rec), true
 }
 
 // serve runs one client session in tcp mode.
-func (fe *frontend) serve(ctx context.Context, client net.Conn) {
+func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Time) {
 	defer client.Close()
-	be := fe.route(client)
-	if be == nil || len(be.servers) == 0 {
+	rec := &logging.Record{Accept: accepted, Client: addrPort(client.RemoteAddr()), Frontend: addrPort(client.LocalAddr()),
+		FrontendName: fe.cfg.Name, BackendName: fe.cfg.Name, ServerName: "<NOSRV>", Term: [4]byte{'-', '-'},
+		Tw: -1, Tc: -1, Tt: -1, Pid: fe.rt.opts.Pid}
+	defer func() {
+		rec.Tt = time.Since(accepted)
+		rec.ActConn, rec.FeConn = fe.rt.active.Load(), fe.stats.cur.Load()
+		if rec.BytesIn == 0 && fe.cfg.Options.DontLogNull {
+			return
+		}
+		fe.trafficLog(rec)
+	}()
+	be, ok := fe.route(client, rec)
+	if !ok {
+		rec.Term = [4]byte{'P', 'R'}
+		fe.stats.deniedReq.Add(1)
 		return
 	}
+	if be == nil || len(be.servers) == 0 {
+		rec.Term = [4]byte{'S', 'C'}
+		return
+	}
+	rec.BackendName = be.cfg.Name
+	be.stats.open()
+	defer be.stats.close()
 	if fe.cfg.Options.TCPKeepAlive || fe.cfg.Options.ClientKeepAlive {
 		if tc, ok := client.(*net.TCPConn); ok {
 			tc.SetKeepAlive(true)
 		}
 	}
 	key := hashKey(be, client)
-	srv, conn := be.connect(ctx, key, client.LocalAddr(), nil)
+	var ci connInfo
+	srv, conn := be.connect(ctx, key, client.LocalAddr(), nil, &ci)
+	rec.Tw, rec.Retries, rec.Redisp = ci.queue, ci.retries, ci.redispatched
 	if conn == nil {
+		if ci.srv != nil {
+			rec.ServerName = ci.srv.cfg.Name
+			rec.Tc = -1
+		}
+		rec.Term = [4]byte{'S', 'C'}
+		if errors.Is(ci.err, errQueueTimeout) || errors.Is(ci.err, errQueueFull) {
+			rec.Term = [4]byte{'s', 'Q'}
+		}
 		return
 	}
+	rec.Tc, rec.ServerName, rec.ServerIP = ci.connect, srv.cfg.Name, addrPort(conn.RemoteAddr())
+	rec.Source = addrPort(conn.LocalAddr())
+	srv.stats.open()
+	defer srv.stats.close()
 	defer be.release(srv)
 	defer conn.Close()
 	if be.cfg.Options.TCPKeepAlive || be.cfg.Options.ServerKeepAlive {
@@ -70,7 +99,14 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn) {
 			tc.SetKeepAlive(true)
 		}
 	}
-	fe.rt.pipe(client, conn, fe.cfg.Timeouts, be.cfg.Timeouts)
+	rec.BeConn, rec.SrvConn = be.stats.cur.Load(), srv.stats.cur.Load()
+	up, down := fe.rt.pipe(client, conn, fe.cfg.Timeouts, be.cfg.Timeouts)
+	rec.BytesIn, rec.BytesOut = up, down
+	for _, c := range []*counters{&fe.stats, &be.stats, &srv.stats} {
+		c.bytesIn.Add(up)
+		c.bytesOut.Add(down)
+	}
+	be.stats.timing(ci.queue, ci.connect, -1, time.Since(accepted))
 }
 
 // hashKey is the input of `balance source`: the client address.
@@ -92,7 +128,7 @@ func hashKey(be *backend, c net.Conn) []byte {
 //
 // held, when not nil, is a server slot the caller already acquired: the
 // first attempt goes to it.
-func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *server) (*server, net.Conn) {
+func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *server, ci *connInfo) (*server, net.Conn) {
 	retries := be.cfg.Retries
 	ct := be.cfg.Timeouts.Connect
 	if ct == 0 {
@@ -110,21 +146,36 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 				avoid = srv
 				be.release(srv)
 				srv = nil
+				ci.redispatched = true
+				be.stats.redispatches.Add(1)
 			}
+			t0 := time.Now()
 			s, err := be.acquire(ctx, key, avoid)
+			ci.queue += time.Since(t0)
 			if err != nil {
+				ci.err = err
 				return nil, nil
 			}
 			srv = s
 		}
+		ci.srv = srv
+		t0 := time.Now()
 		d := net.Dialer{Timeout: ct}
 		conn, err := d.DialContext(ctx, "tcp", srv.dialAddr(dst))
+		ci.connect = time.Since(t0)
 		if err == nil {
+			srv.stats.connect.Add(1)
 			return srv, conn
 		}
+		ci.err = err
+		srv.stats.errConn.Add(1)
+		be.stats.errConn.Add(1)
 		if ctx.Err() != nil || attempt == retries {
 			break
 		}
+		ci.retries++
+		srv.stats.retries.Add(1)
+		be.stats.retries.Add(1)
 		select {
 		case <-time.After(turn):
 		case <-ctx.Done():
@@ -134,6 +185,16 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		be.release(srv)
 	}
 	return nil, nil
+}
+
+// connInfo is what connect reports for logs: time queued, time of the
+// last connection attempt, retries, and the last error.
+type connInfo struct {
+	queue, connect time.Duration
+	retries        int
+	redispatched   bool
+	err            error
+	srv            *server // last server tried
 }
 
 // session is a connected client/server pair being forwarded.
@@ -169,7 +230,7 @@ func (s *session) close() {
 // go straight between the TCP sockets so that Linux splices them; idle
 // timeouts are enforced by the runtime's reaper, which reads the
 // kernel's TCP_INFO counters instead of wrapping every read.
-func (rt *Runtime) pipe(client, server net.Conn, fet, bet config.Timeouts) {
+func (rt *Runtime) pipe(client, server net.Conn, fet, bet config.Timeouts) (up, down int64) {
 	s := &session{client: client, server: server, cliTO: fet.Client, srvTO: bet.Server,
 		cliFin: fet.ClientFin, srvFin: bet.ServerFin, start: time.Now()}
 	if bet.Tunnel > 0 {
@@ -180,14 +241,15 @@ func (rt *Runtime) pipe(client, server net.Conn, fet, bet config.Timeouts) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		forward(client, server)
+		down = forward(client, server)
 		closeWrite(client)
 		s.half.Store(true)
 	}()
-	forward(server, client)
+	up = forward(server, client)
 	closeWrite(server)
 	s.half.Store(true)
 	<-done
+	return up, down
 }
 
 // bufPool holds the per-direction buffers of small exchanges, 16 KiB as
@@ -198,24 +260,25 @@ var bufPool = sync.Pool{New: func() any { return new([16384]byte) }}
 // (read/write: two system calls, no pipe); once a read fills the whole
 // buffer the stream is bulk and the rest is spliced in the kernel, which
 // is what HAProxy's splice-auto does too.
-func forward(dst, src net.Conn) {
+func forward(dst, src net.Conn) int64 {
 	buf := bufPool.Get().(*[16384]byte)
+	defer bufPool.Put(buf)
+	var total int64
 	for {
 		n, err := src.Read(buf[:])
 		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				bufPool.Put(buf)
-				return
+			w, werr := dst.Write(buf[:n])
+			total += int64(w)
+			if werr != nil {
+				return total
 			}
 		}
 		if err != nil {
-			bufPool.Put(buf)
-			return
+			return total
 		}
 		if n == len(buf) {
-			bufPool.Put(buf)
-			io.Copy(dst, src)
-			return
+			m, _ := io.Copy(dst, src)
+			return total + m
 		}
 	}
 }

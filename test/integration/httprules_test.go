@@ -77,7 +77,7 @@ func wsBackend(t *testing.T) string {
 func rulesCfg(t *testing.T, port int, app, two, ws string) string {
 	dir := t.TempDir()
 	errFile := filepath.Join(dir, "503.http")
-	os.WriteFile(errFile, []byte("HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\ncustom outage"), 0o644)
+	os.WriteFile(errFile, []byte("HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 13\r\nconnection: close\r\n\r\ncustom outage"), 0o644)
 	mapFile := filepath.Join(dir, "hosts.map")
 	os.WriteFile(mapFile, []byte("# host to backend\nother.example be_two\n"), 0o644)
 	return fmt.Sprintf(`userlist ul
@@ -181,15 +181,15 @@ func basic(u, p string) string {
 }
 
 var rulesExchanges = []exchange{
-	{"monitor-uri", "GET /_mon HTTP/1.1\r\nHost: a\r\n\r\n", has("HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n")},
+	{"monitor-uri", "GET /_mon HTTP/1.1\r\nHost: a\r\n\r\n", has("HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n")},
 	{"auth required", "GET /private/x HTTP/1.1\r\nHost: a\r\n\r\n", has("HTTP/1.1 401 Unauthorized\r\n", "www-authenticate: Basic realm=\"Secret\"\r\n")},
 	{"auth wrong password", "GET /private/x HTTP/1.1\r\nHost: a\r\n" + basic("alice", "nope") + "\r\n", has("HTTP/1.1 401 ")},
 	{"auth crypt hash", "GET /private/x HTTP/1.1\r\nHost: a\r\n" + basic("alice", "wonder") + "\r\n", has("HTTP/1.1 200 ", "web1 GET /private/x")},
 	{"auth insecure-password", "GET /private/x HTTP/1.1\r\nHost: a\r\n" + basic("bob", "builder") + "\r\n", has("HTTP/1.1 200 ", "web1 GET /private/x")},
 	{"auth group", "GET /private/admin HTTP/1.1\r\nHost: a\r\n" + basic("bob", "builder") + "\r\n", has("HTTP/1.1 403 Forbidden\r\n")},
 	{"auth group member", "GET /private/admin HTTP/1.1\r\nHost: a\r\n" + basic("alice", "wonder") + "\r\n", has("HTTP/1.1 200 ")},
-	{"custom deny", "GET /d HTTP/1.1\r\nHost: a\r\n\r\n", has("HTTP/1.1 429 Too Many Requests\r\nx-a: b\r\ncontent-length: 9\r\ncontent-type: text/plain\r\n\r\nslow down")},
-	{"lf-string return", "GET /lf HTTP/1.1\r\nHost: WWW.Example\r\n\r\n", has("content-length: 24\r\ncontent-type: text/plain\r\n\r\nhi 127.0.0.1 www.example")},
+	{"custom deny", "GET /d HTTP/1.1\r\nHost: a\r\n\r\n", has("HTTP/1.1 429 Too Many Requests\r\nx-a: b\r\ncontent-length: 9\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nslow down")},
+	{"lf-string return", "GET /lf HTTP/1.1\r\nHost: WWW.Example\r\n\r\n", has("content-length: 24\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nhi 127.0.0.1 www.example")},
 	{"set-var and converters", "GET /a/b HTTP/1.1\r\nHost: Mixed.Case\r\n\r\n", has("web1 GET /a/b\n", "x-host: mixed.case\n", "x-word: a\n", "x-forwarded-for: 127.0.0.1\n")},
 	{"set-path", "GET /rw/x?k=v HTTP/1.1\r\nHost: a\r\n\r\n", has("web1 GET /rewritten/rw/x?k=v\n")},
 	{"set-query", "GET /q?old=1 HTTP/1.1\r\nHost: a\r\n\r\n", has("web1 GET /q?a=1\n")},
@@ -204,7 +204,7 @@ var rulesExchanges = []exchange{
 	{"dynamic use_backend", "GET / HTTP/1.1\r\nHost: a\r\nX-Target: two\r\n\r\n", has("web2 GET /\n")},
 	{"dynamic use_backend to nothing", "GET / HTTP/1.1\r\nHost: a\r\nX-Target: nonexistent\r\n\r\n", has("web1 GET /\n")},
 	{"map miss goes to default_backend", "GET / HTTP/1.1\r\nHost: unknown.example\r\nX-Target: two\r\n\r\n", has("web1 GET /\n")},
-	{"errorfiles", "GET / HTTP/1.1\r\nHost: a\r\nX-Target: dead\r\n\r\n", has("HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\ncustom outage")},
+	{"errorfiles", "GET / HTTP/1.1\r\nHost: a\r\nX-Target: dead\r\n\r\n", has("HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 13\r\nconnection: close\r\n\r\ncustom outage")},
 	{"cookie insert", "GET /ck HTTP/1.1\r\nHost: a\r\n\r\n", has("set-cookie: SRV=one; path=/\r\n", "web1 GET /ck\n")},
 	{"cookie persistence", "GET /ck HTTP/1.1\r\nHost: a\r\nCookie: SRV=two; x=1\r\n\r\n", both(has("web2 GET /ck\n", "cookie: x=1\n"), lacks("set-cookie", "SRV=two"))},
 	{"cookie invalid", "GET /ck HTTP/1.1\r\nHost: a\r\nCookie: SRV=bogus\r\n\r\n", has("set-cookie: SRV=")},

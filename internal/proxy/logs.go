@@ -1,0 +1,347 @@
+package proxy
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/httpx"
+	"github.com/halo-lb/halo/internal/logging"
+)
+
+// counters are the live figures of a frontend, backend or server, read
+// by the stats page, the runtime API and Prometheus.
+type counters struct {
+	cur, max, total   atomic.Int64 // sessions
+	bytesIn, bytesOut atomic.Int64
+	deniedReq         atomic.Int64
+	deniedResp        atomic.Int64
+	errReq            atomic.Int64
+	errConn           atomic.Int64
+	errResp           atomic.Int64
+	retries           atomic.Int64
+	redispatches      atomic.Int64
+	reqTot            atomic.Int64
+	hrsp              [6]atomic.Int64 // 1xx..5xx, other
+	intercepted       atomic.Int64
+	cliAbrt, srvAbrt  atomic.Int64
+	connect, reuse    atomic.Int64
+	lastSess          atomic.Int64 // unix nanoseconds of the last session
+	qtime, ctime      atomic.Int64 // EWMA-ish averages in microseconds
+	rtime, ttime      atomic.Int64
+	rate              rateCounter
+	reqRate           rateCounter
+}
+
+func (c *counters) open() {
+	n := c.cur.Add(1)
+	for {
+		m := c.max.Load()
+		if n <= m || c.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	c.total.Add(1)
+	c.rate.add()
+	c.lastSess.Store(time.Now().UnixNano())
+}
+
+func (c *counters) close() { c.cur.Add(-1) }
+
+func (c *counters) status(code int) {
+	c.reqTot.Add(1)
+	c.reqRate.add()
+	i := code/100 - 1
+	if i < 0 || i > 4 {
+		i = 5
+	}
+	c.hrsp[i].Add(1)
+}
+
+// timing folds one session's times into the averages (HAProxy averages
+// over the last 1024 sessions; an exponential average with the same
+// weight is close enough and lock-free).
+func (c *counters) timing(q, cn, r, t time.Duration) {
+	avg := func(a *atomic.Int64, d time.Duration) {
+		if d < 0 {
+			return
+		}
+		old := a.Load()
+		a.Store(old + (d.Microseconds()-old)/32)
+	}
+	avg(&c.qtime, q)
+	avg(&c.ctime, cn)
+	avg(&c.rtime, r)
+	avg(&c.ttime, t)
+}
+
+// rateCounter counts events in the current and the previous second.
+type rateCounter struct {
+	sec       atomic.Int64
+	cur, prev atomic.Int64
+	max       atomic.Int64
+}
+
+func (r *rateCounter) add() {
+	now := time.Now().Unix()
+	if s := r.sec.Load(); s != now && r.sec.CompareAndSwap(s, now) {
+		if s == now-1 {
+			r.prev.Store(r.cur.Load())
+		} else {
+			r.prev.Store(0)
+		}
+		r.cur.Store(0)
+	}
+	n := r.cur.Add(1)
+	for {
+		m := r.max.Load()
+		if n <= m || r.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+}
+
+// value is the number of events over the last second.
+func (r *rateCounter) value() int64 {
+	now := time.Now().Unix()
+	switch r.sec.Load() {
+	case now:
+		return r.cur.Load()
+	case now - 1:
+		return r.prev.Load()
+	}
+	return 0
+}
+
+// logSetup opens the loggers of every proxy: `log global` means the
+// global section's targets, and a proxy's own targets add to them.
+func (rt *Runtime) logSetup() error {
+	g := rt.cfg.Global
+	hdr := logging.Header{Tag: rt.opts.Tag, Pid: rt.opts.Pid}
+	if g.LogTag != "" {
+		hdr.Tag = g.LogTag
+	}
+	if g.LogSendHostname != nil {
+		hdr.Hostname = *g.LogSendHostname
+	}
+	var gspecs []logging.TargetSpec
+	for _, t := range g.Logs {
+		gspecs = append(gspecs, t.Spec)
+	}
+	rt.loggers = map[*config.Proxy]*logging.Logger{}
+	if len(gspecs) > 0 {
+		l, err := logging.New(hdr, gspecs, nil)
+		if err != nil {
+			return err
+		}
+		rt.glog = l
+	}
+	for _, px := range rt.cfg.Proxies {
+		if px.NoLog || px.Disabled {
+			continue
+		}
+		var specs []logging.TargetSpec
+		for _, t := range px.Logs {
+			if t.Global {
+				specs = append(specs, gspecs...)
+			} else {
+				specs = append(specs, t.Spec)
+			}
+		}
+		if len(specs) == 0 {
+			continue
+		}
+		l, err := logging.New(hdr, specs, nil)
+		if err != nil {
+			return err
+		}
+		rt.loggers[px] = l
+	}
+	return nil
+}
+
+// closeLogs flushes and stops the loggers.
+func (rt *Runtime) closeLogs() {
+	for _, l := range rt.loggers {
+		l.Close()
+	}
+	rt.glog.Close()
+}
+
+// DroppedLogs is the number of log messages dropped so far.
+func (rt *Runtime) DroppedLogs() int64 {
+	n := int64(0)
+	for _, l := range rt.loggers {
+		n += l.Dropped()
+	}
+	if rt.glog != nil {
+		n += rt.glog.Dropped()
+	}
+	return n
+}
+
+// plog sends a process message about px to its syslog targets (the
+// global ones when px has none) at level, and to the process's own
+// output at stderr level, as HAProxy does (a server going DOWN is an
+// alert in syslog but a [WARNING] on stderr).
+func (rt *Runtime) plog(px *config.Proxy, level logging.Level, stderr Level, msg string) {
+	rt.loggerFor(px).Log(level, msg)
+	rt.logf(stderr, "%s", msg)
+}
+
+// loggerFor is px's logger, or the global one when px has none.
+func (rt *Runtime) loggerFor(px *config.Proxy) *logging.Logger {
+	if px != nil {
+		if l := rt.loggers[px]; l != nil {
+			return l
+		}
+	}
+	return rt.glog
+}
+
+// trafficLog emits the log line of a finished session or request.
+func (fe *frontend) trafficLog(rec *logging.Record) {
+	l := fe.rt.loggers[fe.cfg]
+	if l == nil || fe.cfg.LogFmt == nil {
+		return
+	}
+	errorish := rec.Term[0] != '-' || rec.Status >= 500 || rec.BadReq
+	if fe.cfg.Options.DontLogNormal && !errorish {
+		return
+	}
+	level := logging.Info
+	if errorish && fe.cfg.Options.LogSeparateErrors {
+		level = logging.Err
+	}
+	if !l.Enabled(level) {
+		return
+	}
+	bp := logBufPool.Get().(*[]byte)
+	b := fe.cfg.LogFmt.AppendTo((*bp)[:0], rec)
+	l.Log(level, string(b))
+	*bp = b
+	logBufPool.Put(bp)
+}
+
+// nameOrNoSrv is the server name as logs show it.
+func nameOrNoSrv(s *server) string {
+	if s == nil {
+		return "<NOSRV>"
+	}
+	return s.cfg.Name
+}
+
+var logBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func hasCapture(px *config.Proxy, response bool) bool {
+	for _, c := range px.Captures {
+		if c.Response == response {
+			return true
+		}
+	}
+	return false
+}
+
+// startRecord fills the request part of the log record.
+func (tx *httpTxn) startRecord(req *httpx.Request, waitStart time.Time, first bool) {
+	r := &tx.rec
+	r.Request = waitStart
+	r.TH, r.TI, r.TR = 0, 0, tx.tHead.Sub(waitStart)
+	if !first {
+		// Between keep-alive requests the wait is idle time, not request time.
+		r.TI, r.TR = r.TR, 0
+	}
+	r.Method, r.URI, r.Version, r.BadReq = string(req.Method), string(req.Target), req.Version(), false
+	r.BackendName, r.ServerName = tx.fe.cfg.Name, "<NOSRV>"
+	r.ServerIP, r.Source = netip.AddrPort{}, netip.AddrPort{}
+	r.ReqCounter = tx.fe.rt.reqs.Add(1)
+	tx.fe.stats.reqRate.add()
+}
+
+// badRequest logs a request that could not be parsed (400, 431, ...) or
+// did not arrive in time (408).
+func (tx *httpTxn) badRequest(status int, term byte, waitStart time.Time, first bool) {
+	if !first && status == 408 {
+		return
+	}
+	tx.fe.stats.errReq.Add(1)
+	tx.fe.stats.status(status)
+	r := &tx.rec
+	r.Request, r.TH, r.TI, r.TR, r.Tw, r.Tc, r.Tr = waitStart, 0, 0, -1, -1, -1, -1
+	r.Ta = time.Since(waitStart)
+	r.Status, r.BytesOut, r.BadReq = status, 0, true
+	r.BackendName, r.ServerName = tx.fe.cfg.Name, "<NOSRV>"
+	r.Term = [4]byte{term, 'R', '-', '-'}
+	r.ActConn, r.FeConn = tx.fe.rt.active.Load(), tx.fe.stats.cur.Load()
+	r.CaptReq, r.CaptRes = nil, nil
+	tx.fe.trafficLog(r)
+}
+
+// finishRecord completes the record once the response is sent, updates
+// the counters and logs.
+func (tx *httpTxn) finishRecord(bytesOut int64) {
+	r := &tx.rec
+	fe := tx.fe
+	now := time.Now()
+	r.Status, r.BytesOut = tx.status, bytesOut
+	r.Tw, r.Tc, r.Tr = -1, -1, -1
+	if tx.be != nil {
+		r.BackendName = tx.be.cfg.Name
+		if tx.srv != nil || tx.ci.err != nil {
+			r.Tw = tx.ci.queue
+		}
+		tx.be.stats.status(tx.status)
+		tx.be.stats.bytesOut.Add(bytesOut)
+	}
+	if tx.srv != nil {
+		r.ServerName = tx.srv.cfg.Name
+		r.Tc = tx.ci.connect
+		tx.srv.stats.status(tx.status)
+		tx.srv.stats.bytesOut.Add(bytesOut)
+		tx.srv.stats.lastSess.Store(now.UnixNano())
+		if !tx.tResp.IsZero() {
+			r.Tr = tx.tResp.Sub(tx.tSent)
+		}
+	} else if tx.ci.srv != nil {
+		r.ServerName = tx.ci.srv.cfg.Name // the server a connection was attempted to
+	} else {
+		r.ServerName = "<NOSRV>"
+	}
+	r.Retries, r.Redisp = tx.ci.retries, tx.ci.redispatched
+	r.Ta = now.Sub(r.Request) - r.TI
+	r.Tt = now.Sub(r.Accept)
+	r.Term = [4]byte{tx.term, tx.state, '-', '-'}
+	if tx.local != nil && tx.srv == nil && tx.state == '-' {
+		r.Term[1] = 'R' // answered while still on the request
+	}
+	if tx.be != nil && tx.be.cfg.Cookie != nil {
+		r.Term[2], r.Term[3] = tx.cookieFlags()
+	}
+	r.CaptReq, r.CaptRes = tx.captReq, tx.captRes
+	r.ActConn, r.FeConn = fe.rt.active.Load(), fe.stats.cur.Load()
+	if tx.be != nil {
+		r.BeConn, r.BeQueue = tx.be.stats.cur.Load(), int(tx.be.queued.Load())
+		if tx.srv != nil {
+			r.SrvConn = tx.srv.stats.cur.Load()
+		}
+	}
+	fe.stats.status(tx.status)
+	fe.stats.bytesOut.Add(bytesOut)
+	if tx.local != nil {
+		fe.stats.intercepted.Add(1)
+	}
+	if tx.be != nil {
+		tx.be.stats.timing(r.Tw, r.Tc, r.Tr, r.Ta)
+	}
+	fe.trafficLog(r)
+}
+
+// pxStats returns the counters of px, the frontend or the backend of tx.
+func (tx *httpTxn) pxStats(px *config.Proxy) *counters {
+	if tx.be != nil && px == tx.be.cfg {
+		return &tx.be.stats
+	}
+	return &tx.fe.stats
+}
