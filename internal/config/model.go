@@ -6,6 +6,7 @@ package config
 // configuration words.
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -281,6 +282,8 @@ type BindSSL struct {
 	NoVersions []string // no-sslv3, no-tlsv10, ...
 	Ciphers    string
 	Suites     string
+	// Config is the listener's TLS configuration built from the above.
+	Config *tls.Config
 }
 
 // BackendRef names a backend from a frontend.
@@ -402,6 +405,10 @@ type ServerSSL struct {
 	NoVersions []string
 	MinVer     string
 	MaxVer     string
+	// Config is the client TLS configuration built from the above;
+	// SNIExpr is the sni expression when it depends on the request.
+	Config  *tls.Config
+	SNIExpr *acl.Sample
 }
 
 // CheckKind is the kind of health check a backend runs.

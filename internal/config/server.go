@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"github.com/halo-lb/halo/internal/acl"
+	"github.com/halo-lb/halo/internal/tlsx"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -339,9 +341,39 @@ func (b *builder) fixServers(px *Proxy) {
 		}
 		if s.SSL != nil && s.SSL.Enabled && s.SSL.Verify != "none" && s.SSL.CAFile == "" {
 			b.errorf(s.Pos, "'server %s/%s' : verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", px.Name, s.Name)
+		} else if s.SSL != nil && (s.SSL.Enabled || s.CheckSSL) {
+			b.serverTLS(px, s)
 		}
 		if s.Port == 0 && !s.PortMap && s.Check && s.CheckPort == 0 && px.Check.Kind != CheckTCP {
 			b.errorf(s.Pos, "'server %s/%s' : neither a port nor a 'port' check parameter are set, health checks cannot run", px.Name, s.Name)
 		}
 	}
+}
+
+// serverTLS builds the TLS client configuration of a server line.
+func (b *builder) serverTLS(px *Proxy, s *Server) {
+	ss := s.SSL
+	o := tlsx.ClientOptions{Verify: ss.Verify, CAFile: ss.CAFile, CRT: ss.CRT, VerifyHost: ss.VerifyHost,
+		ALPN: ss.ALPN, MinVer: ss.MinVer, MaxVer: ss.MaxVer, NoVersions: ss.NoVersions}
+	if ss.SNI != "" {
+		smp, err := acl.ParseSample(ss.SNI)
+		if err != nil {
+			b.errorf(s.Pos, "'server %s/%s' : sni '%s': %v", px.Name, s.Name, ss.SNI, err)
+			return
+		}
+		if v, ok := smp.Eval(&acl.Txn{}); ok && strings.HasPrefix(ss.SNI, "str(") {
+			o.SNI = v // a constant name
+		} else {
+			ss.SNIExpr = smp
+		}
+	}
+	cfg, warns, err := tlsx.ClientConfig(o)
+	if err != nil {
+		b.errorf(s.Pos, "'server %s/%s' : %v", px.Name, s.Name, err)
+		return
+	}
+	for _, w := range warns {
+		b.warnf(s.Pos, "'server %s/%s' : %s", px.Name, s.Name, w)
+	}
+	ss.Config = cfg
 }

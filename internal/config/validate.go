@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"github.com/halo-lb/halo/internal/logging"
+	"github.com/halo-lb/halo/internal/tlsx"
 	"net"
 	"os"
 	"strings"
@@ -30,6 +31,7 @@ func (b *builder) finish() {
 		}
 		b.loadErrorPages(px)
 		b.logFormat(px)
+		b.bindTLS(px)
 		if px.Cap&CapFrontend == 0 {
 			continue
 		}
@@ -126,6 +128,27 @@ func (b *builder) loadErrorPages(px *Proxy) {
 	}
 }
 
+// bindTLS loads the certificates of px's TLS listeners.
+func (b *builder) bindTLS(px *Proxy) {
+	for _, bd := range px.Binds {
+		s := bd.SSL
+		if s == nil || s.Config != nil {
+			continue
+		}
+		o := tlsx.BindOptions{Certs: s.Certs, CRTLists: s.CRTLists, CAFile: s.CAFile, CRLFile: s.CRLFile, Verify: s.Verify,
+			MinVer: s.MinVer, MaxVer: s.MaxVer, NoVersions: s.NoVersions, Ciphers: s.Ciphers, Suites: s.Suites, ALPN: bd.ALPN}
+		cfg, _, warns, err := tlsx.ServerConfig(o)
+		if err != nil {
+			b.errorf(bd.Pos, "'bind' : %v", err)
+			continue
+		}
+		for _, w := range warns {
+			b.warnf(bd.Pos, "'bind' : %s", w)
+		}
+		s.Config = cfg
+	}
+}
+
 // logFormat selects the traffic log format of px.
 func (b *builder) logFormat(px *Proxy) {
 	text := px.LogFormat
@@ -168,34 +191,23 @@ func (c *Config) RuntimeGaps() []Diagnostic {
 			out = append(out, httpGaps(px)...)
 		}
 		for _, bd := range px.Binds {
-			if bd.SSL != nil {
-				add(bd.Pos, "'bind ... ssl' (TLS termination) is not available in this build of halo yet")
-			}
 			if bd.AcceptProxy {
 				add(bd.Pos, "'bind ... accept-proxy' is not available in this build of halo yet")
 			}
 			if bd.Network == "unix" {
 				add(bd.Pos, "unix socket listeners are not available in this build of halo yet")
 			}
+			if bd.Proto == "h2" || hasWord(bd.ALPN, "h2") {
+				add(bd.Pos, "HTTP/2 on listeners ('proto h2', 'alpn h2') is not available in this build of halo yet; offer 'alpn http/1.1'")
+			}
 		}
 		for _, s := range px.Servers {
-			if s.SSL != nil && s.SSL.Enabled {
-				add(s.Pos, "'server %s ... ssl' (TLS to servers) is not available in this build of halo yet", s.Name)
-			}
 			if s.SendProxy || s.SendProxyV2 {
 				add(s.Pos, "'server %s ... send-proxy' is not available in this build of halo yet", s.Name)
-			}
-			if s.CheckSSL {
-				add(s.Pos, "'server %s ... check-ssl' is not available in this build of halo yet", s.Name)
 			}
 		}
 		if px.Stats != nil && px.Stats.Enabled {
 			add(px.Stats.Pos, "the stats page ('stats enable') is not available in this build of halo yet")
-		}
-		for _, r := range px.TCPRequest {
-			if r.Layer == "content" {
-				add(r.Pos, "'tcp-request content' rules are not available in this build of halo yet")
-			}
 		}
 	}
 	return out

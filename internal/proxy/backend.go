@@ -1,7 +1,11 @@
 package proxy
 
 import (
+	"crypto/tls"
+	"fmt"
+
 	"crypto/subtle"
+	"github.com/halo-lb/halo/internal/acl"
 
 	"context"
 	"errors"
@@ -287,6 +291,21 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 			TimeoutCheck: b.cfg.Timeouts.Check, TimeoutConnect: b.cfg.Timeouts.Connect,
 			SpreadChecks: b.rt.cfg.Global.SpreadChecks,
 		}
+		if tc := s.checkTLS(); tc != nil {
+			var d net.Dialer
+			p.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				tlc := tls.Client(c, tc)
+				if err := tlc.HandshakeContext(ctx); err != nil {
+					c.Close()
+					return nil, fmt.Errorf("SSL handshake failure: %w", err)
+				}
+				return tlc, nil
+			}
+		}
 		srv := s
 		s.checker = health.New(p, func(ev health.Event) { b.onCheck(srv, p, ev) })
 		wg.Add(1)
@@ -381,4 +400,42 @@ func (rt *Runtime) CheckUser(list, user, pass string) ([]string, bool) {
 		}
 	}
 	return groups, true
+}
+
+// checkTLS is the TLS configuration of s's health checks: with
+// check-ssl, or when the server speaks TLS and checks go to its own port
+// (HAProxy's rule), nil otherwise.
+func (s *server) checkTLS() *tls.Config {
+	ss := s.cfg.SSL
+	if ss == nil || ss.Config == nil {
+		return nil
+	}
+	if s.cfg.CheckSSL || (ss.Enabled && s.cfg.CheckPort == 0 && s.cfg.CheckAddr == "") {
+		return ss.Config
+	}
+	return nil
+}
+
+// tlsClient wraps a new server connection in TLS when the server line
+// says ssl; txn gives the sni expression its request.
+func (s *server) tlsClient(ctx context.Context, conn net.Conn, txn *acl.Txn, timeout time.Duration) (net.Conn, error) {
+	ss := s.cfg.SSL
+	if ss == nil || !ss.Enabled || ss.Config == nil {
+		return conn, nil
+	}
+	cfg := ss.Config
+	if ss.SNIExpr != nil && txn != nil {
+		if name, ok := ss.SNIExpr.Eval(txn); ok && name != "" {
+			cfg = cfg.Clone()
+			cfg.ServerName = name
+		}
+	}
+	tc := tls.Client(conn, cfg)
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("SSL handshake failure: %w", err)
+	}
+	return tc, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -103,6 +104,9 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 		Backends: fe.rt, Frontend: fe.cfg.Name, Vars: vars, Users: fe.rt}
 	tx.rec = logging.Record{Accept: accepted, Client: tx.acl.Src, Frontend: tx.acl.Dst, FrontendName: fe.cfg.Name,
 		HTTP: true, Pid: fe.rt.opts.Pid, Ctx: &tx.acl, HasCaptRq: hasCapture(fe.cfg, false), HasCaptRs: hasCapture(fe.cfg, true)}
+	if tc, ok := raw.(*tls.Conn); ok {
+		tx.acl.SSL = tlsInfo(tc, &tx.rec)
+	}
 	first := true
 	waitStart := accepted
 	for ctx.Err() == nil {
@@ -228,6 +232,19 @@ func (tx *httpTxn) route() bool {
 	if fe.cfg.MonitorURI != "" && tx.view.target == fe.cfg.MonitorURI {
 		tx.setLocal(200, fe.errorPageOr(200, monitorPage), 'L')
 		return true
+	}
+	for _, r := range fe.cfg.TCPRequest {
+		// In HTTP mode, content rules see the parsed request.
+		if r.Layer == "content" && r.Cond.Match(&tx.acl) {
+			if r.Action == "reject" {
+				tx.setLocal(0, []byte{}, 'P')
+				tx.state = 'R'
+				tx.reqKeep = false
+				fe.stats.deniedReq.Add(1)
+				return true
+			}
+			break
+		}
 	}
 	if tx.phase(fe.cfg) {
 		return true
@@ -390,7 +407,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	sentBody := false
 	for attempt := 0; ; attempt++ {
 		if scn == nil {
-			s, raw := be.connect(ctx, key, client.LocalAddr(), held, &tx.ci)
+			s, raw := be.connect(ctx, key, client.LocalAddr(), held, &tx.ci, &tx.acl)
 			held = nil
 			if raw == nil {
 				tx.setLocal(503, tx.errorPage(be.cfg, 503), 'S')

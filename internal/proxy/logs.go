@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"crypto/tls"
+
+	"github.com/halo-lb/halo/internal/tlsx"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -33,6 +36,9 @@ type counters struct {
 	rtime, ttime      atomic.Int64
 	rate              rateCounter
 	reqRate           rateCounter
+	sslSess           atomic.Int64
+	sslReused         atomic.Int64
+	sslFailed         atomic.Int64
 }
 
 func (c *counters) open() {
@@ -344,4 +350,12 @@ func (tx *httpTxn) pxStats(px *config.Proxy) *counters {
 		return &tx.be.stats
 	}
 	return &tx.fe.stats
+}
+
+// tlsInfo describes a terminated TLS connection for ssl_* fetches and
+// fills the record's TLS fields (%ft's "~", %sslv, %sslc).
+func tlsInfo(tc *tls.Conn, rec *logging.Record) *tlsx.Info {
+	info := &tlsx.Info{State: tc.ConnectionState()}
+	rec.TLS, rec.SSLVer, rec.SSLCipher = true, info.Protocol(), info.Cipher()
+	return info
 }

@@ -5,6 +5,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -397,6 +398,14 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 			defer release()
 			rt.track(c, true)
 			defer rt.track(c, false)
+			if ssl := bl.bind.SSL; ssl != nil && ssl.Config != nil {
+				tc, err := fe.handshake(c, ssl.Config)
+				if err != nil {
+					c.Close()
+					return
+				}
+				c = tc
+			}
 			if fe.cfg.Mode == config.ModeHTTP {
 				fe.serveHTTP(ctx, c, accepted)
 			} else {
@@ -405,3 +414,30 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 		}()
 	}
 }
+
+// handshake terminates TLS on a new client connection, within the
+// client timeout (10s when unset).
+func (fe *frontend) handshake(c net.Conn, cfg *tls.Config) (*tls.Conn, error) {
+	to := fe.cfg.Timeouts.Client
+	if to == 0 {
+		to = 10 * time.Second
+	}
+	tc := tls.Server(c, cfg)
+	tc.SetDeadline(time.Now().Add(to))
+	err := tc.Handshake()
+	tc.SetDeadline(time.Time{})
+	if err != nil {
+		fe.stats.sslFailed.Add(1)
+		fe.rt.loggerFor(fe.cfg).Log(logging.Info, fmt.Sprintf("%s:%d [%s] %s/%s: SSL handshake failure",
+			addrPort(c.RemoteAddr()).Addr().Unmap(), addrPort(c.RemoteAddr()).Port(),
+			time.Now().Format("02/Jan/2006:15:04:05.000"), fe.cfg.Name, bindName(c.LocalAddr())))
+		return nil, err
+	}
+	fe.stats.sslSess.Add(1)
+	if tc.ConnectionState().DidResume {
+		fe.stats.sslReused.Add(1)
+	}
+	return tc, nil
+}
+
+func bindName(a net.Addr) string { return a.String() }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -29,6 +30,9 @@ func addrPort(a net.Addr) netip.AddrPort {
 // returns nil when the connection must be closed.
 func (fe *frontend) route(c net.Conn, rec *logging.Record) (*backend, bool) {
 	txn := &acl.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Backends: fe.rt, Frontend: fe.cfg.Name}
+	if tc, ok := c.(*tls.Conn); ok {
+		txn.SSL = tlsInfo(tc, rec)
+	}
 	rec.Ctx = txn
 	for _, r := range fe.cfg.TCPRequest {
 		if r.Layer == "connection" && r.Cond.Match(txn) {
@@ -38,7 +42,56 @@ func (fe *frontend) route(c net.Conn, rec *logging.Record) (*backend, bool) {
 			break
 		}
 	}
+	if !fe.inspect(c, txn) {
+		return nil, false
+	}
 	return fe.pick(txn, rec), true
+}
+
+// inspect runs tcp-request content rules on the start of the client's
+// stream: it reads until a rule accepts or rejects, the buffer is full,
+// the client stops sending, or inspect-delay expires; then rules are
+// evaluated a last time and no decision means accept. The bytes read
+// stay in txn.Payload and are sent to the server first.
+func (fe *frontend) inspect(c net.Conn, txn *acl.Txn) bool {
+	var rules []*config.TCPRule
+	for _, r := range fe.cfg.TCPRequest {
+		if r.Layer == "content" {
+			rules = append(rules, r)
+		}
+	}
+	if len(rules) == 0 {
+		return true
+	}
+	decide := func() (decided, accept bool) {
+		for _, r := range rules {
+			if r.Cond.Match(txn) {
+				return true, r.Action != "reject"
+			}
+		}
+		return false, true
+	}
+	buf := make([]byte, 0, 16384)
+	deadline := time.Now().Add(fe.cfg.InspectDelay)
+	for fe.cfg.InspectDelay > 0 && len(buf) < cap(buf) {
+		c.SetReadDeadline(deadline)
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		txn.Payload = buf
+		if n > 0 {
+			if decided, accept := decide(); decided {
+				c.SetReadDeadline(time.Time{})
+				return accept
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	c.SetReadDeadline(time.Time{})
+	txn.Payload = buf
+	_, accept := decide()
+	return accept
 }
 
 // serve runs one client session in tcp mode.
@@ -75,7 +128,7 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	}
 	key := hashKey(be, client)
 	var ci connInfo
-	srv, conn := be.connect(ctx, key, client.LocalAddr(), nil, &ci)
+	srv, conn := be.connect(ctx, key, client.LocalAddr(), nil, &ci, rec.Ctx.(*acl.Txn))
 	rec.Tw, rec.Retries, rec.Redisp = ci.queue, ci.retries, ci.redispatched
 	if conn == nil {
 		if ci.srv != nil {
@@ -100,7 +153,17 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 		}
 	}
 	rec.BeConn, rec.SrvConn = be.stats.cur.Load(), srv.stats.cur.Load()
+	var sent int64
+	if p := rec.Ctx.(*acl.Txn).Payload; len(p) > 0 {
+		// What inspection read goes first, untouched.
+		if _, err := conn.Write(p); err != nil {
+			rec.Term = [4]byte{'S', 'D'}
+			return
+		}
+		sent = int64(len(p))
+	}
 	up, down := fe.rt.pipe(client, conn, fe.cfg.Timeouts, be.cfg.Timeouts)
+	up += sent
 	rec.BytesIn, rec.BytesOut = up, down
 	for _, c := range []*counters{&fe.stats, &be.stats, &srv.stats} {
 		c.bytesIn.Add(up)
@@ -128,7 +191,7 @@ func hashKey(be *backend, c net.Conn) []byte {
 //
 // held, when not nil, is a server slot the caller already acquired: the
 // first attempt goes to it.
-func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *server, ci *connInfo) (*server, net.Conn) {
+func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *server, ci *connInfo, txn *acl.Txn) (*server, net.Conn) {
 	retries := be.cfg.Retries
 	ct := be.cfg.Timeouts.Connect
 	if ct == 0 {
@@ -162,6 +225,9 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		t0 := time.Now()
 		d := net.Dialer{Timeout: ct}
 		conn, err := d.DialContext(ctx, "tcp", srv.dialAddr(dst))
+		if err == nil {
+			conn, err = srv.tlsClient(ctx, conn, txn, ct)
+		}
 		ci.connect = time.Since(t0)
 		if err == nil {
 			srv.stats.connect.Add(1)
@@ -284,6 +350,10 @@ func forward(dst, src net.Conn) int64 {
 }
 
 func closeWrite(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		tc.CloseWrite() // close_notify
+		c = tc.NetConn()
+	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.CloseWrite()
 	}
@@ -304,6 +374,9 @@ func watchInterval(ds ...time.Duration) time.Duration {
 
 // idle is how long the socket has neither received nor sent data.
 func idle(c net.Conn, since time.Duration) time.Duration {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return 0

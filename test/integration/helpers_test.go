@@ -150,8 +150,15 @@ func writeConfig(t *testing.T, text string) string {
 // startProc runs bin with args and waits until addr accepts connections.
 func startProc(t *testing.T, bin string, addr string, extra []*os.File, env []string, args ...string) *halo {
 	t.Helper()
+	return startProcIn(t, "", bin, addr, extra, env, args...)
+}
+
+// startProcIn is startProc with dir as the working directory.
+func startProcIn(t *testing.T, dir, bin string, addr string, extra []*os.File, env []string, args ...string) *halo {
+	t.Helper()
 	h := &halo{stderr: &syncBuffer{}, done: make(chan struct{})}
 	h.cmd = exec.Command(bin, args...)
+	h.cmd.Dir = dir
 	h.cmd.Stderr = h.stderr
 	h.cmd.Stdout = h.stderr
 	h.cmd.ExtraFiles = extra

@@ -1,0 +1,307 @@
+// Package tlsx builds crypto/tls configurations from HAProxy's TLS
+// settings: PEM bundles and certificate directories with SNI selection,
+// crt-list files, protocol versions, OpenSSL cipher names, client
+// certificate verification for binds, and TLS towards servers.
+package tlsx
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Cert is a loaded certificate with the names it serves.
+type Cert struct {
+	File  string
+	TLS   tls.Certificate
+	Names []string // DNS SANs (CN when there is none), lower case; "*.example.com" for wildcards
+}
+
+// ErrEncryptedKey says that a private key needs a passphrase.
+var ErrEncryptedKey = errors.New("the private key is protected by a passphrase")
+
+// LoadCertFile reads a PEM bundle holding a certificate, its chain and an
+// unencrypted private key, in any order. When the bundle has no key, the
+// key is read from "<file>.key" or, for "name.pem", "name.key", as
+// HAProxy's ssl-load-extra-files does.
+func LoadCertFile(file string) (*Cert, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("unable to load certificate file '%s': %w", file, err)
+	}
+	certs, key, err := parsePEM(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		for _, kf := range []string{file + ".key", strings.TrimSuffix(file, filepath.Ext(file)) + ".key"} {
+			if kd, err := os.ReadFile(kf); err == nil {
+				if _, key, err = parsePEM(kf, kd); err != nil {
+					return nil, err
+				}
+				if key != nil {
+					break
+				}
+			}
+		}
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("unable to load certificate file '%s': no certificate found in it", file)
+	}
+	if key == nil {
+		return nil, fmt.Errorf("unable to load certificate file '%s': no private key found in it nor in '%s.key' (concatenate the certificate and its key: cat cert.pem key.pem > bundle.pem)", file, file)
+	}
+	// The leaf is the certificate whose public key matches the key; the
+	// others form the chain, in file order.
+	leaf := -1
+	for i, c := range certs {
+		if publicKeyMatches(c.PublicKey, key) {
+			leaf = i
+			break
+		}
+	}
+	if leaf < 0 {
+		return nil, fmt.Errorf("unable to load certificate file '%s': the private key does not match any certificate in it", file)
+	}
+	out := &Cert{File: file}
+	out.TLS.PrivateKey = key
+	out.TLS.Leaf = certs[leaf]
+	out.TLS.Certificate = append(out.TLS.Certificate, certs[leaf].Raw)
+	for i, c := range certs {
+		if i != leaf {
+			out.TLS.Certificate = append(out.TLS.Certificate, c.Raw)
+		}
+	}
+	for _, n := range certs[leaf].DNSNames {
+		out.Names = append(out.Names, strings.ToLower(n))
+	}
+	if len(out.Names) == 0 && certs[leaf].Subject.CommonName != "" {
+		out.Names = []string{strings.ToLower(certs[leaf].Subject.CommonName)}
+	}
+	return out, nil
+}
+
+func parsePEM(file string, data []byte) ([]*x509.Certificate, crypto.Signer, error) {
+	var certs []*x509.Certificate
+	var key crypto.Signer
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		switch {
+		case b.Type == "CERTIFICATE":
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, nil, fmt.Errorf("unable to load certificate file '%s': %w", file, err)
+			}
+			certs = append(certs, c)
+		case b.Type == "ENCRYPTED PRIVATE KEY" || strings.HasSuffix(b.Type, "PRIVATE KEY") && b.Headers["Proc-Type"] == "4,ENCRYPTED":
+			return nil, nil, fmt.Errorf("unable to load certificate file '%s': %w; halo, like HAProxy, needs an unencrypted key: remove the passphrase with `openssl pkey -in key.pem -out key-nopass.pem` (or `openssl rsa -in key.pem -out key-nopass.pem`) and bundle that key", file, ErrEncryptedKey)
+		case strings.HasSuffix(b.Type, "PRIVATE KEY"):
+			k, err := parseKey(b)
+			if err != nil {
+				return nil, nil, fmt.Errorf("unable to load certificate file '%s': %w", file, err)
+			}
+			key = k
+		}
+	}
+	return certs, key, nil
+}
+
+func parseKey(b *pem.Block) (crypto.Signer, error) {
+	switch b.Type {
+	case "RSA PRIVATE KEY":
+		return x509.ParsePKCS1PrivateKey(b.Bytes)
+	case "EC PRIVATE KEY":
+		return x509.ParseECPrivateKey(b.Bytes)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("unsupported private key type %T", k)
+	}
+	return s, nil
+}
+
+func publicKeyMatches(pub any, key crypto.Signer) bool {
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		return p.Equal(key.Public())
+	case *ecdsa.PublicKey:
+		return p.Equal(key.Public())
+	case ed25519.PublicKey:
+		return p.Equal(key.Public())
+	}
+	return false
+}
+
+// skipExt are companion files HAProxy loads beside a certificate and
+// skips when it loads a whole directory.
+var skipExt = map[string]bool{".key": true, ".ocsp": true, ".issuer": true, ".sctl": true}
+
+// LoadCerts loads a crt argument: a file, or every bundle of a directory
+// (in name order, as HAProxy).
+func LoadCerts(path string) ([]*Cert, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("unable to load SSL certificate from '%s': %w", path, err)
+	}
+	if !st.IsDir() {
+		c, err := LoadCertFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return []*Cert{c}, nil
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() || skipExt[filepath.Ext(e.Name())] || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	var out []*Cert
+	for _, n := range names {
+		c, err := LoadCertFile(filepath.Join(path, n))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("unable to load SSL certificate from '%s': the directory holds no certificate", path)
+	}
+	return out, nil
+}
+
+// CrtListEntry is one line of a crt-list file.
+type CrtListEntry struct {
+	Line    int
+	File    string
+	Filters []string // SNI filters; "!name" excludes
+}
+
+// ParseCrtList reads a crt-list: `<crt> [ssl options] [sni filters...]`
+// per line, # comments. Per-line SSL options in brackets are refused.
+func ParseCrtList(name string, data []byte, base string) ([]CrtListEntry, error) {
+	var out []CrtListEntry
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Fields(line)
+		e := CrtListEntry{Line: i + 1, File: f[0]}
+		if base != "" && !filepath.IsAbs(e.File) {
+			e.File = filepath.Join(base, e.File)
+		}
+		rest := f[1:]
+		if len(rest) > 0 && strings.HasPrefix(rest[0], "[") {
+			return nil, fmt.Errorf("%s:%d: per-certificate SSL options ('%s') in crt-list are not supported by halo yet", name, i+1, rest[0])
+		}
+		e.Filters = rest
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Store selects a certificate by SNI: exact names first, then wildcards
+// covering one label, then the default (the first certificate loaded).
+type Store struct {
+	exact    map[string]*tls.Certificate
+	wildcard map[string]*tls.Certificate // "example.com" for *.example.com
+	def      *tls.Certificate
+	all      []*Cert
+}
+
+// NewStore indexes certs. Filters from crt-list lines, when given,
+// replace the certificate's own names.
+func NewStore() *Store {
+	return &Store{exact: map[string]*tls.Certificate{}, wildcard: map[string]*tls.Certificate{}}
+}
+
+// Add indexes c under its names, or under filters when given.
+func (s *Store) Add(c *Cert, filters []string) {
+	if s.def == nil {
+		s.def = &c.TLS
+	}
+	s.all = append(s.all, c)
+	names := c.Names
+	var excluded []string
+	if len(filters) > 0 {
+		names = nil
+		for _, f := range filters {
+			if strings.HasPrefix(f, "!") {
+				excluded = append(excluded, strings.ToLower(f[1:]))
+			} else {
+				names = append(names, strings.ToLower(f))
+			}
+		}
+		if len(names) == 0 {
+			names = c.Names
+		}
+	}
+	for _, n := range names {
+		if contains(excluded, n) {
+			continue
+		}
+		if strings.HasPrefix(n, "*.") {
+			if _, dup := s.wildcard[n[2:]]; !dup {
+				s.wildcard[n[2:]] = &c.TLS
+			}
+		} else if _, dup := s.exact[n]; !dup {
+			s.exact[n] = &c.TLS
+		}
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Len is the number of certificates.
+func (s *Store) Len() int { return len(s.all) }
+
+// Get picks the certificate for a server name.
+func (s *Store) Get(name string) *tls.Certificate {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if c := s.exact[name]; c != nil {
+		return c
+	}
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		if c := s.wildcard[name[i+1:]]; c != nil {
+			return c
+		}
+	}
+	return s.def
+}
+
+// GetCertificate is for tls.Config.GetCertificate.
+func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return s.Get(hello.ServerName), nil
+}

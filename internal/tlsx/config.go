@@ -1,0 +1,367 @@
+package tlsx
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// BindOptions are a bind line's TLS settings, with paths already
+// resolved against crt-base and ca-base.
+type BindOptions struct {
+	Certs      []string
+	CRTLists   []string
+	CAFile     string
+	CRLFile    string
+	Verify     string // none (default) | optional | required
+	MinVer     string
+	MaxVer     string
+	NoVersions []string
+	Ciphers    string
+	Suites     string
+	ALPN       []string
+}
+
+// Warnings collects non-fatal remarks (ciphers Go cannot offer, ...).
+type Warnings []string
+
+// ServerConfig builds the tls.Config of a listener.
+func ServerConfig(o BindOptions) (*tls.Config, *Store, Warnings, error) {
+	var warn Warnings
+	store := NewStore()
+	for _, p := range o.Certs {
+		certs, err := LoadCerts(p)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, c := range certs {
+			store.Add(c, nil)
+		}
+	}
+	for _, l := range o.CRTLists {
+		data, err := os.ReadFile(l)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("unable to read crt-list '%s': %w", l, err)
+		}
+		entries, err := ParseCrtList(l, data, filepath.Dir(l))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, e := range entries {
+			c, err := LoadCertFile(e.File)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s:%d: %w", l, e.Line, err)
+			}
+			store.Add(c, e.Filters)
+		}
+	}
+	if store.Len() == 0 {
+		return nil, nil, nil, errors.New("no certificate configured")
+	}
+	cfg := &tls.Config{GetCertificate: store.GetCertificate, NextProtos: o.ALPN}
+	var err error
+	if cfg.MinVersion, cfg.MaxVersion, err = versions(o.MinVer, o.MaxVer, o.NoVersions); err != nil {
+		return nil, nil, nil, err
+	}
+	if cfg.CipherSuites, warn, err = Ciphers(o.Ciphers, warn); err != nil {
+		return nil, nil, nil, err
+	}
+	if warn, err = checkSuites(o.Suites, warn); err != nil {
+		return nil, nil, nil, err
+	}
+	switch o.Verify {
+	case "", "none":
+		cfg.ClientAuth = tls.NoClientCert
+	case "optional":
+		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+	case "required":
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	default:
+		return nil, nil, nil, fmt.Errorf("verify '%s': expected none, optional or required", o.Verify)
+	}
+	if cfg.ClientAuth != tls.NoClientCert {
+		if o.CAFile == "" {
+			return nil, nil, nil, fmt.Errorf("verify %s needs a 'ca-file' to check client certificates against", o.Verify)
+		}
+		pool, err := loadPool(o.CAFile)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		cfg.ClientCAs = pool
+		if o.CRLFile != "" {
+			crl, err := loadCRL(o.CRLFile)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			cfg.VerifyPeerCertificate = func(_ [][]byte, chains [][]*x509.Certificate) error {
+				for _, ch := range chains {
+					for _, c := range ch {
+						if crl[c.SerialNumber.String()+"/"+string(c.RawIssuer)] {
+							return fmt.Errorf("certificate %s is revoked", c.Subject)
+						}
+					}
+				}
+				return nil
+			}
+		}
+	}
+	return cfg, store, warn, nil
+}
+
+func loadPool(file string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("unable to load CA file '%s': %w", file, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("unable to load CA file '%s': no certificate in it", file)
+	}
+	return pool, nil
+}
+
+// loadCRL reads a PEM or DER CRL into a set of "serial/issuer" keys.
+func loadCRL(file string) (map[string]bool, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("unable to load CRL file '%s': %w", file, err)
+	}
+	out := map[string]bool{}
+	var ders [][]byte
+	rest := data
+	for {
+		var b []byte
+		b, rest = pemBlock(rest, "X509 CRL")
+		if b == nil {
+			break
+		}
+		ders = append(ders, b)
+	}
+	if len(ders) == 0 {
+		ders = [][]byte{data}
+	}
+	for _, d := range ders {
+		l, err := x509.ParseRevocationList(d)
+		if err != nil {
+			return nil, fmt.Errorf("unable to load CRL file '%s': %w", file, err)
+		}
+		for _, e := range l.RevokedCertificateEntries {
+			out[e.SerialNumber.String()+"/"+string(l.RawIssuer)] = true
+		}
+	}
+	return out, nil
+}
+
+var versionNames = map[string]uint16{"SSLv3": tls.VersionSSL30, "TLSv1.0": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11,
+	"TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13}
+
+var noVersion = map[string]uint16{"no-sslv3": tls.VersionSSL30, "no-tlsv10": tls.VersionTLS10, "no-tlsv11": tls.VersionTLS11,
+	"no-tlsv12": tls.VersionTLS12, "no-tlsv13": tls.VersionTLS13}
+
+// versions turns ssl-min-ver/ssl-max-ver/no-* into a Go range. HAProxy
+// 2.6's default floor is TLS 1.2; Go has no SSLv3, so a floor of SSLv3
+// is TLS 1.0 in practice.
+func versions(minS, maxS string, no []string) (uint16, uint16, error) {
+	lo, hi := uint16(tls.VersionTLS12), uint16(tls.VersionTLS13)
+	if minS != "" {
+		v, ok := versionNames[minS]
+		if !ok {
+			return 0, 0, fmt.Errorf("ssl-min-ver '%s': expected SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3", minS)
+		}
+		lo = max(v, tls.VersionTLS10)
+	}
+	if maxS != "" {
+		v, ok := versionNames[maxS]
+		if !ok {
+			return 0, 0, fmt.Errorf("ssl-max-ver '%s': expected SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3", maxS)
+		}
+		hi = v
+	}
+	disabled := map[uint16]bool{}
+	for _, n := range no {
+		disabled[noVersion[n]] = true
+	}
+	for lo <= hi && disabled[lo] {
+		lo++
+	}
+	for hi >= lo && disabled[hi] {
+		hi--
+	}
+	if lo > hi {
+		return 0, 0, errors.New("no TLS version left enabled")
+	}
+	for v := lo; v <= hi; v++ {
+		if disabled[v] {
+			return 0, 0, errors.New("disabling a TLS version in the middle of the enabled range is not possible (Go offers a contiguous range); use ssl-min-ver and ssl-max-ver")
+		}
+	}
+	return lo, hi, nil
+}
+
+// opensslCiphers maps OpenSSL's TLS 1.2 cipher names to Go's suites.
+var opensslCiphers = map[string]uint16{
+	"ECDHE-ECDSA-AES128-GCM-SHA256": tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	"ECDHE-RSA-AES128-GCM-SHA256":   tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	"ECDHE-ECDSA-AES256-GCM-SHA384": tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	"ECDHE-RSA-AES256-GCM-SHA384":   tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	"ECDHE-ECDSA-CHACHA20-POLY1305": tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	"ECDHE-RSA-CHACHA20-POLY1305":   tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	"ECDHE-ECDSA-AES128-SHA256":     tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+	"ECDHE-RSA-AES128-SHA256":       tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+	"ECDHE-ECDSA-AES128-SHA":        tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+	"ECDHE-RSA-AES128-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	"ECDHE-ECDSA-AES256-SHA":        tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+	"ECDHE-RSA-AES256-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+	"ECDHE-RSA-DES-CBC3-SHA":        tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA,
+	"AES128-GCM-SHA256":             tls.TLS_RSA_WITH_AES_128_GCM_SHA256,
+	"AES256-GCM-SHA384":             tls.TLS_RSA_WITH_AES_256_GCM_SHA384,
+	"AES128-SHA256":                 tls.TLS_RSA_WITH_AES_128_CBC_SHA256,
+	"AES128-SHA":                    tls.TLS_RSA_WITH_AES_128_CBC_SHA,
+	"AES256-SHA":                    tls.TLS_RSA_WITH_AES_256_CBC_SHA,
+	"DES-CBC3-SHA":                  tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA,
+}
+
+// goOmits are OpenSSL ciphers that exist but that Go's TLS stack does
+// not implement: they are skipped with a warning.
+func goOmits(name string) bool {
+	for _, p := range []string{"DHE-", "EDH-", "ADH-", "AECDH-", "ECDH-", "PSK-", "SRP-", "RSA-PSK-", "ECDHE-PSK-", "GOST"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	for _, p := range []string{"CAMELLIA", "ARIA", "CCM", "RC4", "NULL", "SEED", "IDEA"} {
+		if strings.Contains(name, p) {
+			return true
+		}
+	}
+	switch name {
+	case "ECDHE-ECDSA-AES256-SHA384", "ECDHE-RSA-AES256-SHA384", "AES256-SHA256":
+		return true
+	}
+	return false
+}
+
+// Ciphers maps an OpenSSL TLS 1.2 cipher string to Go suites. Keywords
+// (HIGH, DEFAULT, ...) and exclusions (!aNULL, -RC4, ...) keep Go's own
+// secure defaults; named ciphers restrict to them. A name OpenSSL does not
+// know is an error; one Go does not implement is skipped with a warning.
+func Ciphers(s string, warn Warnings) ([]uint16, Warnings, error) {
+	if s == "" {
+		return nil, warn, nil
+	}
+	var out []uint16
+	var skipped []string
+	for _, name := range strings.FieldsFunc(s, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+		if name[0] == '!' || name[0] == '-' || name[0] == '+' || name == strings.ToUpper(name) && !strings.Contains(name, "-") {
+			continue // keyword or exclusion: Go's defaults are already strict
+		}
+		if id, ok := opensslCiphers[name]; ok {
+			out = append(out, id)
+			continue
+		}
+		if goOmits(name) {
+			skipped = append(skipped, name)
+			continue
+		}
+		if strings.HasPrefix(name, "TLS_") {
+			return nil, warn, fmt.Errorf("cipher '%s' is a TLS 1.3 suite: list it in 'ciphersuites', not 'ciphers'", name)
+		}
+		return nil, warn, fmt.Errorf("unknown cipher '%s' in '%s'", name, s)
+	}
+	if len(skipped) > 0 {
+		warn = append(warn, fmt.Sprintf("ciphers %s are not implemented by Go's TLS stack and will not be offered", strings.Join(skipped, ", ")))
+	}
+	if len(out) == 0 && len(skipped) > 0 {
+		return nil, warn, fmt.Errorf("none of the ciphers in '%s' is implemented by Go's TLS stack", s)
+	}
+	return out, warn, nil
+}
+
+var tls13Suites = map[string]bool{"TLS_AES_128_GCM_SHA256": true, "TLS_AES_256_GCM_SHA384": true, "TLS_CHACHA20_POLY1305_SHA256": true}
+
+// checkSuites validates a TLS 1.3 ciphersuites list. Go always offers its
+// three TLS 1.3 suites, so the list cannot narrow them: say so.
+func checkSuites(s string, warn Warnings) (Warnings, error) {
+	if s == "" {
+		return warn, nil
+	}
+	for _, n := range strings.Split(s, ":") {
+		switch {
+		case tls13Suites[n]:
+		case n == "TLS_AES_128_CCM_SHA256" || n == "TLS_AES_128_CCM_8_SHA256":
+			warn = append(warn, fmt.Sprintf("TLS 1.3 suite %s is not implemented by Go's TLS stack and will not be offered", n))
+		default:
+			return warn, fmt.Errorf("unknown TLS 1.3 cipher suite '%s'", n)
+		}
+	}
+	return append(warn, "Go offers its three TLS 1.3 suites whatever 'ciphersuites' lists"), nil
+}
+
+// ClientOptions are a server line's TLS settings.
+type ClientOptions struct {
+	Verify     string // required (default) | none
+	CAFile     string
+	CRT        string
+	SNI        string // fixed server name (expressions are resolved by the caller)
+	VerifyHost string
+	ALPN       []string
+	MinVer     string
+	MaxVer     string
+	NoVersions []string
+	Ciphers    string
+}
+
+// ClientConfig builds the tls.Config used towards a server. As HAProxy,
+// `verify required` checks the chain against ca-file and, when
+// verifyhost or sni gives one, the host name; resumption is on.
+func ClientConfig(o ClientOptions) (*tls.Config, Warnings, error) {
+	var warn Warnings
+	cfg := &tls.Config{NextProtos: o.ALPN, ServerName: o.SNI, ClientSessionCache: tls.NewLRUClientSessionCache(256)}
+	var err error
+	if cfg.MinVersion, cfg.MaxVersion, err = versions(o.MinVer, o.MaxVer, o.NoVersions); err != nil {
+		return nil, nil, err
+	}
+	if cfg.CipherSuites, warn, err = Ciphers(o.Ciphers, warn); err != nil {
+		return nil, nil, err
+	}
+	if o.CRT != "" {
+		c, err := LoadCertFile(o.CRT)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Certificates = []tls.Certificate{c.TLS}
+	}
+	// Verification is done by hand: Go's would insist on a host name even
+	// when HAProxy checks only the chain.
+	cfg.InsecureSkipVerify = true
+	if o.Verify == "none" {
+		return cfg, warn, nil
+	}
+	if o.CAFile == "" {
+		return nil, nil, errors.New("verify is enabled by default but no CA file specified")
+	}
+	pool, err := loadPool(o.CAFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	host := o.VerifyHost
+	if host == "" {
+		host = o.SNI
+	}
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("the server sent no certificate")
+		}
+		inter := x509.NewCertPool()
+		for _, c := range cs.PeerCertificates[1:] {
+			inter.AddCert(c)
+		}
+		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: host})
+		return err
+	}
+	return cfg, warn, nil
+}
