@@ -771,18 +771,22 @@ func authGroups(t *Txn, list string) ([]string, bool) {
 	if len(h) == 0 {
 		return nil, false
 	}
-	const prefix = "basic "
-	v := h[0]
-	if len(v) < len(prefix) || !strings.EqualFold(v[:len(prefix)], prefix) {
-		return nil, false
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v[len(prefix):]))
-	if err != nil {
-		return nil, false
-	}
-	user, pass, ok := strings.Cut(string(raw), ":")
+	user, pass, ok := BasicCredentials(h[0])
 	if !ok {
 		return nil, false
 	}
 	return t.Users.CheckUser(list, user, pass)
+}
+
+// BasicCredentials decodes an Authorization: Basic header value.
+func BasicCredentials(v string) (user, pass string, ok bool) {
+	const prefix = "basic "
+	if len(v) < len(prefix) || !strings.EqualFold(v[:len(prefix)], prefix) {
+		return "", "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v[len(prefix):]))
+	if err != nil {
+		return "", "", false
+	}
+	return strings.Cut(string(raw), ":")
 }

@@ -206,9 +206,6 @@ func (c *Config) RuntimeGaps() []Diagnostic {
 				add(s.Pos, "'server %s ... send-proxy' is not available in this build of halo yet", s.Name)
 			}
 		}
-		if px.Stats != nil && px.Stats.Enabled {
-			add(px.Stats.Pos, "the stats page ('stats enable') is not available in this build of halo yet")
-		}
 	}
 	return out
 }

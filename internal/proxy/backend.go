@@ -42,11 +42,24 @@ type server struct {
 	// Idle keep-alive connections (HTTP mode).
 	idleMu sync.Mutex
 	idle   []*serverConn
-	// Owned by the checker goroutine: what the last check said.
-	lastStatus string
-	lastHealth int
-	stats      counters
+	stats counters
+	// State for the stats page and the runtime API.
+	healthy    atomic.Bool                  // the health checks' verdict (true without checks)
+	admin      atomic.Int32                 // adminReady, adminDrain, adminMaint
+	lastEv     atomic.Pointer[health.Event] // the last check
+	lastChange atomic.Int64                 // unix nanoseconds of the last state change
+	downSince  atomic.Int64                 // unix nanoseconds, 0 while up
+	downtime   atomic.Int64                 // accumulated nanoseconds down
+	chkFail    atomic.Int64
+	chkDown    atomic.Int64
 }
+
+// Administrative states (set server ... state).
+const (
+	adminReady int32 = iota
+	adminDrain
+	adminMaint
+)
 
 func (s *server) ID() int      { return s.cfg.ID }
 func (s *server) Weight() int  { return int(s.weight.Load()) }
@@ -83,7 +96,8 @@ type backend struct {
 	mu      sync.Mutex
 	waiters []chan struct{} // queued connections, oldest first
 	queued  atomic.Int32
-	hadSrv  bool // at least one usable server before the last change
+	stateMu sync.Mutex // serialises server state changes (checks, admin)
+	hadSrv  bool       // at least one usable server before the last change; under stateMu
 	stats   counters
 }
 
@@ -98,8 +112,11 @@ func newBackend(rt *Runtime, p *config.Proxy) *backend {
 	for _, sc := range p.Servers {
 		s := &server{cfg: sc, be: b}
 		s.weight.Store(int32(sc.Weight))
+		s.healthy.Store(true)
+		s.lastChange.Store(time.Now().UnixNano())
 		if sc.Disabled {
 			s.state.Store(stateMaint)
+			s.admin.Store(adminMaint)
 		}
 		b.servers = append(b.servers, s)
 	}
@@ -112,8 +129,8 @@ func newBackend(rt *Runtime, p *config.Proxy) *backend {
 func (b *backend) refresh() {
 	var act, bck []balance.Server
 	for _, s := range b.servers {
-		if !s.usable() {
-			continue
+		if !s.usable() || s.admin.Load() == adminDrain {
+			continue // a draining server keeps only persistent sessions
 		}
 		if s.cfg.Backup {
 			bck = append(bck, s)
@@ -318,30 +335,26 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 
 // onCheck applies a check result to the server and reports it.
 func (b *backend) onCheck(s *server, p health.Params, ev health.Event) {
+	b.stateMu.Lock()
+	defer b.stateMu.Unlock()
 	logChecks := b.cfg.Options.LogHealthChecks
-	if logChecks && (ev.Result.Status != s.lastStatus || ev.Health != s.lastHealth) {
+	prev := s.lastEv.Swap(&ev)
+	if !ev.Result.OK {
+		s.chkFail.Add(1)
+	}
+	if logChecks && (prev == nil || ev.Result.Status != prev.Result.Status || ev.Health != prev.Health) {
 		// As HAProxy: every check that changes the status or the health.
 		b.rt.plog(b.cfg, logging.Notice, LevelWarning, health.CheckLine(p, ev))
 	}
-	s.lastStatus, s.lastHealth = ev.Result.Status, ev.Health
-	if !ev.Changed || s.state.Load() == stateMaint {
+	if !ev.Changed {
 		return
 	}
-	if ev.Up {
-		s.state.Store(stateUp)
-	} else {
-		s.state.Store(stateDown)
+	s.healthy.Store(ev.Up)
+	if !ev.Up {
+		s.chkDown.Add(1)
 	}
-	b.refresh()
-	act, bck := 0, 0
-	for _, o := range b.servers {
-		if o.usable() {
-			if o.cfg.Backup {
-				bck++
-			} else {
-				act++
-			}
-		}
+	if s.admin.Load() == adminMaint {
+		return
 	}
 	var reason *health.Result
 	if !logChecks {
@@ -349,10 +362,54 @@ func (b *backend) onCheck(s *server, p health.Params, ev health.Event) {
 		reason = &r
 	}
 	if ev.Up {
+		b.setState(s, stateUp)
+		act, bck := b.counts()
 		b.rt.plog(b.cfg, logging.Notice, LevelWarning, health.UpLine(b.cfg.Name, s.cfg.Name, reason, act, bck, 0, int(b.queued.Load())))
 	} else {
+		b.setState(s, stateDown)
+		act, bck := b.counts()
 		b.rt.plog(b.cfg, logging.Alert, LevelWarning, health.DownLine(b.cfg.Name, s.cfg.Name, reason, act, bck, s.Conns(), 0, int(b.queued.Load())))
 	}
+	b.noServerAlert()
+}
+
+// setState changes s's effective state and gives the balancer the new
+// server set. Called with stateMu held.
+func (b *backend) setState(s *server, st int32) {
+	now := time.Now().UnixNano()
+	old := s.state.Swap(st)
+	if old == st {
+		b.refresh()
+		return
+	}
+	s.lastChange.Store(now)
+	if st == stateUp {
+		if d := s.downSince.Swap(0); d > 0 {
+			s.downtime.Add(now - d)
+		}
+	} else if s.downSince.Load() == 0 {
+		s.downSince.Store(now)
+	}
+	b.refresh()
+}
+
+// counts returns the usable active and backup servers.
+func (b *backend) counts() (act, bck int) {
+	for _, o := range b.servers {
+		if o.usable() && o.admin.Load() != adminDrain {
+			if o.cfg.Backup {
+				bck++
+			} else {
+				act++
+			}
+		}
+	}
+	return act, bck
+}
+
+// noServerAlert says once that the backend lost its last server.
+func (b *backend) noServerAlert() {
+	act, bck := b.counts()
 	has := act+bck > 0
 	if b.hadSrv && !has {
 		b.rt.loggerFor(b.cfg).Log(logging.Emerg, "backend "+b.cfg.Name+" has no server available!")

@@ -249,6 +249,9 @@ func (tx *httpTxn) route() bool {
 	if tx.phase(fe.cfg) {
 		return true
 	}
+	if st := fe.cfg.Stats; st != nil && st.Enabled && fe.cfg.Cap&config.CapBackend == 0 && tx.serveStats(fe.cfg) {
+		return true
+	}
 	be := fe.pick(&tx.acl, &tx.rec)
 	if be == nil {
 		tx.setLocal(503, tx.errorPage(fe.cfg, 503), 'S')
@@ -257,6 +260,9 @@ func (tx *httpTxn) route() bool {
 	tx.be = be
 	tx.acl.Backend = be.cfg.Name
 	if be.cfg != fe.cfg && tx.phase(be.cfg) {
+		return true
+	}
+	if st := be.cfg.Stats; st != nil && st.Enabled && tx.serveStats(be.cfg) {
 		return true
 	}
 	return false
@@ -661,7 +667,7 @@ func (tx *httpTxn) tunnel(scn *serverConn) {
 	}
 	client.Conn.SetDeadline(time.Time{})
 	srv.Conn.SetDeadline(time.Time{})
-	tx.fe.rt.pipe(client.Conn, srv.Conn, tx.fe.cfg.Timeouts, tx.be.cfg.Timeouts)
+	tx.fe.rt.pipe(client.Conn, srv.Conn, tx.srv, tx.fe.cfg.Timeouts, tx.be.cfg.Timeouts)
 }
 
 // sendBody forwards the request body as its framing says.

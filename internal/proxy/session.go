@@ -162,7 +162,7 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 		}
 		sent = int64(len(p))
 	}
-	up, down := fe.rt.pipe(client, conn, fe.cfg.Timeouts, be.cfg.Timeouts)
+	up, down := fe.rt.pipe(client, conn, srv, fe.cfg.Timeouts, be.cfg.Timeouts)
 	up += sent
 	rec.BytesIn, rec.BytesOut = up, down
 	for _, c := range []*counters{&fe.stats, &be.stats, &srv.stats} {
@@ -266,6 +266,7 @@ type connInfo struct {
 // session is a connected client/server pair being forwarded.
 type session struct {
 	client, server net.Conn
+	srv            *server
 	cliTO, srvTO   time.Duration
 	cliFin, srvFin time.Duration
 	start          time.Time
@@ -296,8 +297,8 @@ func (s *session) close() {
 // go straight between the TCP sockets so that Linux splices them; idle
 // timeouts are enforced by the runtime's reaper, which reads the
 // kernel's TCP_INFO counters instead of wrapping every read.
-func (rt *Runtime) pipe(client, server net.Conn, fet, bet config.Timeouts) (up, down int64) {
-	s := &session{client: client, server: server, cliTO: fet.Client, srvTO: bet.Server,
+func (rt *Runtime) pipe(client, server net.Conn, srv *server, fet, bet config.Timeouts) (up, down int64) {
+	s := &session{client: client, server: server, srv: srv, cliTO: fet.Client, srvTO: bet.Server,
 		cliFin: fet.ClientFin, srvFin: bet.ServerFin, start: time.Now()}
 	if bet.Tunnel > 0 {
 		s.cliTO, s.srvTO = bet.Tunnel, bet.Tunnel

@@ -1,0 +1,372 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/logging"
+	"github.com/halo-lb/halo/internal/stats"
+)
+
+// Version is reported by the stats page and `show info`; cmd/halo sets it.
+var Version = "dev"
+
+// Errors of administrative operations, worded as HAProxy's runtime API.
+var (
+	ErrNoBackend = errors.New("No such backend.")
+	ErrNoServer  = errors.New("No such server.")
+)
+
+// Snapshot takes the current figures of every proxy.
+func (rt *Runtime) Snapshot() *stats.Snapshot {
+	now := time.Now()
+	s := &stats.Snapshot{Info: rt.info(now)}
+	for _, p := range rt.cfg.Proxies {
+		if p.Disabled {
+			continue
+		}
+		sp := stats.Proxy{Name: p.Name, ID: p.ID, Mode: p.Mode.String(), Desc: p.Description, Status: "OPEN", MaxConn: p.MaxConn}
+		if sp.MaxConn == 0 {
+			sp.MaxConn = rt.maxConn()
+		}
+		if rt.isStopping() {
+			sp.Status = "STOP"
+		}
+		if fe := rt.frontend(p); fe != nil {
+			c := fe.stats.snapshot(now)
+			c.ConnTot, c.ConnRate, c.ConnRateMax = c.STot, c.Rate, c.RateMax
+			sp.Frontend = &c
+		}
+		if be := rt.backends[p.Name]; be != nil && be.cfg == p {
+			c := be.stats.snapshot(now)
+			c.QCur = int64(be.queued.Load())
+			sp.Backend = &c
+			sp.Algo = p.Balance.Algo.String()
+			sp.FullConn = p.FullConn
+			if sp.FullConn == 0 {
+				sp.FullConn = (sp.MaxConn + 9) / 10 // HAProxy's default: 10% of the frontends' maxconn
+			}
+			if p.Cookie != nil {
+				sp.Cookie = p.Cookie.Name
+			}
+			var lb int64
+			for _, sv := range be.servers {
+				ss := sv.snapshot(now)
+				lb += ss.Counters.LBTot
+				if sv.usable() && sv.admin.Load() != adminDrain {
+					if sv.cfg.Backup {
+						sp.Bck++
+						if sp.Act == 0 {
+							sp.Weight += ss.Weight
+						}
+					} else {
+						sp.Act++
+						sp.Weight += ss.Weight
+					}
+				}
+				sp.Servers = append(sp.Servers, ss)
+			}
+			sp.Backend.LBTot = lb
+			sp.BEStatus = "UP"
+			if sp.Act+sp.Bck == 0 {
+				sp.BEStatus = "DOWN"
+			}
+			sp.LastChg = now.Sub(rt.start)
+		}
+		s.Proxies = append(s.Proxies, sp)
+	}
+	return s
+}
+
+func (rt *Runtime) frontend(p *config.Proxy) *frontend {
+	for _, fe := range rt.frontends {
+		if fe.cfg == p {
+			return fe
+		}
+	}
+	return nil
+}
+
+func (rt *Runtime) maxConn() int {
+	if rt.cfg.Global.MaxConn > 0 {
+		return rt.cfg.Global.MaxConn
+	}
+	return DefaultGlobalMaxConn
+}
+
+func (rt *Runtime) isStopping() bool {
+	select {
+	case <-rt.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+func (rt *Runtime) info(now time.Time) stats.Info {
+	var lim syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	i := stats.Info{Name: "halo", Version: Version, ReleaseDate: "2026/11/24", Pid: rt.opts.Pid, Nbthread: 1,
+		Node: rt.cfg.Global.Node, Description: rt.cfg.Global.Description, Start: rt.start, Now: now,
+		UlimitN: int(lim.Cur), MaxSock: int(lim.Cur), MaxConn: rt.maxConn(), HardMaxConn: rt.maxConn(),
+		CurrConns: rt.active.Load(), CumReq: rt.reqs.Load(), Stopping: rt.isStopping(), Jobs: rt.active.Load(),
+		Listeners: len(rt.listeners), DroppedLogs: rt.DroppedLogs()}
+	if i.Node == "" {
+		i.Node, _ = osHostname()
+	}
+	for _, fe := range rt.frontends {
+		i.CumConns += fe.stats.total.Load()
+		i.ConnRate += fe.stats.rate.value()
+		i.MaxConnRate = max(i.MaxConnRate, fe.stats.rate.max.Load())
+		i.BytesOut += fe.stats.bytesOut.Load()
+		i.CumSslConns += fe.stats.sslSess.Load()
+	}
+	i.SessRate, i.MaxSessRate = i.ConnRate, i.MaxConnRate
+	return i
+}
+
+func (c *counters) snapshot(now time.Time) stats.Counters {
+	out := stats.Counters{SCur: c.cur.Load(), SMax: c.max.Load(), STot: c.total.Load(), BytesIn: c.bytesIn.Load(),
+		BytesOut: c.bytesOut.Load(), DeniedReq: c.deniedReq.Load(), DeniedResp: c.deniedResp.Load(), ErrReq: c.errReq.Load(),
+		ErrConn: c.errConn.Load(), ErrResp: c.errResp.Load(), Retries: c.retries.Load(), Redispatches: c.redispatches.Load(),
+		Rate: c.rate.value(), RateMax: c.rate.max.Load(), ReqRate: c.reqRate.value(), ReqRateMax: c.reqRate.max.Load(),
+		ReqTot: c.reqTot.Load(), Intercepted: c.intercepted.Load(), CliAbrt: c.cliAbrt.Load(), SrvAbrt: c.srvAbrt.Load(),
+		Connect: c.connect.Load(), Reuse: c.reuse.Load(), SSLSess: c.sslSess.Load(), SSLReusedSess: c.sslReused.Load(),
+		SSLFailedHS: c.sslFailed.Load(), LastSess: -1,
+		QTime: time.Duration(c.qtime.Load()) * time.Microsecond, CTime: time.Duration(c.ctime.Load()) * time.Microsecond,
+		RTime: time.Duration(c.rtime.Load()) * time.Microsecond, TTime: time.Duration(c.ttime.Load()) * time.Microsecond}
+	for i := range out.HRsp {
+		out.HRsp[i] = c.hrsp[i].Load()
+	}
+	if t := c.lastSess.Load(); t > 0 {
+		out.LastSess = now.Sub(time.Unix(0, t))
+	}
+	return out
+}
+
+func (s *server) snapshot(now time.Time) stats.Server {
+	out := stats.Server{Name: s.cfg.Name, ID: s.cfg.ID, Addr: s.addrString(), Counters: s.stats.snapshot(now),
+		Weight: s.Weight(), UWeight: s.Weight(), IWeight: s.cfg.Weight, Backup: s.cfg.Backup,
+		ChkFail: s.chkFail.Load(), ChkDown: s.chkDown.Load(), LastChg: now.Sub(time.Unix(0, s.lastChange.Load())),
+		QLimit: s.cfg.MaxQueue, SLim: s.cfg.MaxConn, Throttle: -1, CheckEnabled: s.cfg.Check, Cookie: s.cfg.Cookie,
+		Mode: s.be.cfg.Mode.String(), Admin: stats.AdminState(s.admin.Load()), Port: s.cfg.Port,
+		CheckRise: s.cfg.Rise, CheckFall: s.cfg.Fall}
+	out.Counters.LBTot = s.total.Load()
+	down := time.Duration(s.downtime.Load())
+	if d := s.downSince.Load(); d > 0 {
+		down += now.Sub(time.Unix(0, d))
+	}
+	out.Downtime = down
+	out.OpState = 2
+	if !s.usable() {
+		out.OpState = 0
+	}
+	if ev := s.lastEv.Load(); ev != nil && s.cfg.Check {
+		out.CheckStatus, out.CheckCode, out.CheckDuration = ev.Result.Status, ev.Result.Code, ev.Result.Duration
+		out.CheckDesc, out.LastChk, out.CheckHealth = ev.Result.Desc, ev.Result.Info, ev.Health
+		out.CheckResult = 2
+		if !ev.Up {
+			out.CheckResult = 0
+		}
+		out.CheckState = 6
+	} else if s.cfg.Check {
+		out.CheckStatus, out.CheckDesc, out.CheckHealth = "INI", "Initializing", s.cfg.Rise+s.cfg.Fall-1
+		out.CheckState = 6
+	}
+	switch {
+	case s.admin.Load() == adminMaint:
+		out.Status = "MAINT"
+	case s.admin.Load() == adminDrain:
+		out.Status = "DRAIN"
+	case !s.cfg.Check:
+		out.Status = "no check"
+		if s.state.Load() != stateUp {
+			out.Status = "DOWN"
+		}
+	default:
+		ev := s.lastEv.Load()
+		up := s.state.Load() == stateUp
+		out.Status = "UP"
+		if !up {
+			out.Status = "DOWN"
+		}
+		// Transitional states show the health: "UP 1/3", "DOWN 1/2".
+		if ev != nil {
+			if up && ev.Health < ev.Rise+ev.Fall-1 {
+				out.Status = fmt.Sprintf("UP %d/%d", ev.Health-ev.Rise+1, ev.Fall)
+			} else if !up && ev.Health > 0 {
+				out.Status = fmt.Sprintf("DOWN %d/%d", ev.Health, ev.Rise)
+			}
+		}
+	}
+	return out
+}
+
+func (s *server) addrString() string {
+	if s.cfg.Port == 0 {
+		return s.cfg.Host
+	}
+	return net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+}
+
+// findServer resolves "backend/server" names.
+func (rt *Runtime) findServer(backend, server string) (*backend, *server, error) {
+	b := rt.backends[backend]
+	if b == nil {
+		return nil, nil, ErrNoBackend
+	}
+	for _, s := range b.servers {
+		if s.cfg.Name == server {
+			return b, s, nil
+		}
+	}
+	return b, nil, ErrNoServer
+}
+
+// SetServerState is `set server <b>/<s> state ready|drain|maint`, also
+// used by the stats page's admin form. It logs what HAProxy logs.
+func (rt *Runtime) SetServerState(backend, server string, st stats.AdminState) error {
+	b, s, err := rt.findServer(backend, server)
+	if err != nil {
+		return err
+	}
+	b.stateMu.Lock()
+	defer b.stateMu.Unlock()
+	old := s.admin.Swap(int32(st))
+	if old == int32(st) {
+		return nil
+	}
+	name := b.cfg.Name + "/" + s.cfg.Name
+	switch st {
+	case stats.AdminMaint:
+		b.setState(s, stateMaint)
+		act, bck := b.counts()
+		rt.plog(b.cfg, logging.Alert, LevelWarning, fmt.Sprintf("Server %s is going DOWN for maintenance. %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, s.Conns()))
+		b.noServerAlert()
+	case stats.AdminDrain:
+		if old == adminMaint {
+			b.setState(s, healthState(s))
+		}
+		b.refresh()
+		act, bck := b.counts()
+		rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s enters drain state. %d active and %d backup servers online. 0 sessions requeued, 0 total in queue.", name, act, bck))
+		b.noServerAlert()
+	case stats.AdminReady:
+		b.setState(s, healthState(s))
+		if old == adminMaint {
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s is UP/READY (leaving forced maintenance).", name))
+		} else {
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s is UP (leaving forced drain).", name))
+		}
+		b.noServerAlert()
+	}
+	return nil
+}
+
+func healthState(s *server) int32 {
+	if s.healthy.Load() {
+		return stateUp
+	}
+	return stateDown
+}
+
+// SetServerWeight is `set weight` / `set server ... weight`: an absolute
+// weight, or a percentage of the configured one.
+func (rt *Runtime) SetServerWeight(backend, server string, w int, percent bool) error {
+	b, s, err := rt.findServer(backend, server)
+	if err != nil {
+		return err
+	}
+	if percent {
+		w = s.cfg.Weight * w / 100
+	}
+	if w < 0 || w > 256 {
+		return errors.New("Absolute weight can only be between 0 and 256 inclusive.")
+	}
+	b.stateMu.Lock()
+	defer b.stateMu.Unlock()
+	s.weight.Store(int32(w))
+	b.refresh()
+	return nil
+}
+
+// ServerWeight is `get weight`: current and initial weights.
+func (rt *Runtime) ServerWeight(backend, server string) (int, int, error) {
+	_, s, err := rt.findServer(backend, server)
+	if err != nil {
+		return 0, 0, err
+	}
+	return s.Weight(), s.cfg.Weight, nil
+}
+
+// ShutdownServerSessions closes the connections of a server's sessions
+// (tcp mode sessions and idle HTTP connections).
+func (rt *Runtime) ShutdownServerSessions(backend, server string) (int, error) {
+	_, s, err := rt.findServer(backend, server)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	rt.mu.Lock()
+	for sess := range rt.piped {
+		if sess.srv == s {
+			sess.close()
+			n++
+		}
+	}
+	rt.mu.Unlock()
+	s.closeIdle()
+	return n, nil
+}
+
+// ClearCounters resets the maximum values (all=false) or every counter.
+func (rt *Runtime) ClearCounters(all bool) {
+	reset := func(c *counters) {
+		c.max.Store(c.cur.Load())
+		c.rate.max.Store(0)
+		c.reqRate.max.Store(0)
+		if all {
+			for _, a := range []interface{ Store(int64) }{&c.total, &c.bytesIn, &c.bytesOut, &c.deniedReq, &c.deniedResp,
+				&c.errReq, &c.errConn, &c.errResp, &c.retries, &c.redispatches, &c.reqTot, &c.intercepted, &c.cliAbrt,
+				&c.srvAbrt, &c.connect, &c.reuse, &c.sslSess, &c.sslReused, &c.sslFailed} {
+				a.Store(0)
+			}
+			for i := range c.hrsp {
+				c.hrsp[i].Store(0)
+			}
+		}
+	}
+	for _, fe := range rt.frontends {
+		reset(&fe.stats)
+	}
+	for _, b := range rt.backends {
+		reset(&b.stats)
+		for _, s := range b.servers {
+			reset(&s.stats)
+			if all {
+				s.total.Store(0)
+				s.chkFail.Store(0)
+				s.chkDown.Store(0)
+			}
+		}
+	}
+}
+
+// BackendNames lists the backends in configuration order.
+func (rt *Runtime) BackendNames() []string {
+	var out []string
+	for _, p := range rt.cfg.Proxies {
+		if b := rt.backends[p.Name]; b != nil && b.cfg == p {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+func osHostname() (string, error) { return os.Hostname() }

@@ -1,0 +1,190 @@
+package stats
+
+import (
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The CSV columns of HAProxy 2.6 in their order, and which of them each
+// kind of row fills (x) or leaves empty (.), as observed from haproxy
+// 2.6.12's `;csv` output: tools index these columns by position.
+var csvColumns = []string{"pxname", "svname", "qcur", "qmax", "scur", "smax", "slim", "stot", "bin", "bout", "dreq", "dresp", "ereq", "econ", "eresp", "wretr", "wredis", "status", "weight", "act", "bck", "chkfail", "chkdown", "lastchg", "downtime", "qlimit", "pid", "iid", "sid", "throttle", "lbtot", "tracked", "type", "rate", "rate_lim", "rate_max", "check_status", "check_code", "check_duration", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other", "hanafail", "req_rate", "req_rate_max", "req_tot", "cli_abrt", "srv_abrt", "comp_in", "comp_out", "comp_byp", "comp_rsp", "lastsess", "last_chk", "last_agt", "qtime", "ctime", "rtime", "ttime", "agent_status", "agent_code", "agent_duration", "check_desc", "agent_desc", "check_rise", "check_fall", "check_health", "agent_rise", "agent_fall", "agent_health", "addr", "cookie", "mode", "algo", "conn_rate", "conn_rate_max", "conn_tot", "intercepted", "dcon", "dses", "wrew", "connect", "reuse", "cache_lookups", "cache_hits", "srv_icur", "src_ilim", "qtime_max", "ctime_max", "rtime_max", "ttime_max", "eint", "idle_conn_cur", "safe_conn_cur", "used_conn_cur", "need_conn_est", "uweight", "agg_server_status", "agg_server_check_status", "agg_check_status", "-", "ssl_sess", "ssl_reused_sess", "ssl_failed_handshake", "h2_headers_rcvd", "h2_data_rcvd", "h2_settings_rcvd", "h2_rst_stream_rcvd", "h2_goaway_rcvd", "h2_detected_conn_protocol_errors", "h2_detected_strm_protocol_errors", "h2_rst_stream_resp", "h2_goaway_resp", "h2_open_connections", "h2_backend_open_streams", "h2_total_connections", "h2_backend_total_streams", "h1_open_connections", "h1_open_streams", "h1_total_connections", "h1_total_streams", "h1_bytes_in", "h1_bytes_out", "h1_spliced_bytes_in", "h1_spliced_bytes_out"}
+
+// fe
+const maskFrontend = "xx..xxxxxxxxx....x........xxx...xxxx...xxxxxx.xxx..xxxx....................x.xxxxxxx..xx......x........xxxxxxxxxxxxxxxxxxxxxxxxx"
+
+// be
+const maskBackend = "xxxxxxxxxxxx.xxxxxxxx.xxx.xxx.x.xx.x...xxxxxx...xxxxxxxx..xxxx.............x.......xxxxx..xxxxx....xxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+// srv
+const maskServer = "xxxxxx.xxx.x.xxxxxxxxxxxx.xxx.x.xx.xxxxxxxxxx...xxx....x..xxxx...x.xxx.....x.......xxx..x.xxxxxxxxxx...xxxx....................."
+
+// srvnc
+const maskServerNoCheck = "xxxxxx.xxx.x.xxxxxxxx..x..xxx.x.xx.x...xxxxxx...xxx....x..xxxx.............x.......xxx..x.xxxxxxxxxx...xxxx....................."
+
+// CSVOptions tune WriteCSV.
+type CSVOptions struct {
+	// Addr fills the addr column of server rows (the runtime API does,
+	// the web page does not).
+	Addr bool
+}
+
+// CSVHeader is the first line of the CSV output.
+func CSVHeader() string { return "# " + strings.Join(csvColumns, ",") + ",\n" }
+
+// WriteCSV writes the header and one row per frontend, server and
+// backend, in HAProxy's order.
+func WriteCSV(w io.Writer, s *Snapshot, o CSVOptions) error {
+	var b strings.Builder
+	b.WriteString(CSVHeader())
+	for _, row := range Rows(s, o) {
+		for _, v := range row {
+			b.WriteString(csvQuote(v))
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Rows returns every stats row as column values (after the masks).
+func Rows(s *Snapshot, o CSVOptions) [][]string {
+	var out [][]string
+	for i := range s.Proxies {
+		p := &s.Proxies[i]
+		if p.Frontend != nil {
+			out = append(out, masked(frontendRow(s, p), maskFrontend))
+		}
+		if p.Backend != nil {
+			for j := range p.Servers {
+				sv := &p.Servers[j]
+				m := maskServerNoCheck
+				if sv.CheckEnabled {
+					m = maskServer
+				}
+				out = append(out, masked(serverRow(s, p, sv, o), m))
+			}
+			out = append(out, masked(backendRow(s, p), maskBackend))
+		}
+	}
+	return out
+}
+
+// csvQuote quotes a value only when it is ambiguous, doubling quotes.
+func csvQuote(v string) string {
+	if !strings.ContainsAny(v, ",\"\n\r") {
+		return v
+	}
+	return `"` + strings.ReplaceAll(v, `"`, `""`) + `"`
+}
+
+// dynamic columns are filled or left empty by the row's own values.
+var dynamic = map[string]bool{"addr": true, "last_chk": true, "check_code": true, "cookie": true, "slim": true, "qlimit": true}
+
+func masked(vals map[string]string, mask string) []string {
+	row := make([]string, len(csvColumns))
+	for i, c := range csvColumns {
+		if dynamic[c] && (c != "slim" || mask[i] == '.') {
+			row[i] = vals[c]
+			continue
+		}
+		if mask[i] == '.' {
+			continue
+		}
+		if v, ok := vals[c]; ok {
+			row[i] = v
+		} else {
+			// Counters of features halo does not have (compression,
+			// caches, HTTP/2 ...) are zero.
+			row[i] = "0"
+		}
+	}
+	return row
+}
+
+func i64(n int64) string { return strconv.FormatInt(n, 10) }
+func itoa(n int) string  { return strconv.Itoa(n) }
+func ms(d time.Duration) string {
+	return strconv.FormatInt(d.Milliseconds(), 10)
+}
+func secs(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
+
+func common(s *Snapshot, p *Proxy, c *Counters, svname string, typ ObjType) map[string]string {
+	v := map[string]string{
+		"pxname": p.Name, "svname": svname, "qcur": i64(c.QCur), "qmax": i64(c.QMax), "scur": i64(c.SCur),
+		"smax": i64(c.SMax), "stot": i64(c.STot), "bin": i64(c.BytesIn), "bout": i64(c.BytesOut),
+		"dreq": i64(c.DeniedReq), "dresp": i64(c.DeniedResp), "ereq": i64(c.ErrReq), "econ": i64(c.ErrConn),
+		"eresp": i64(c.ErrResp), "wretr": i64(c.Retries), "wredis": i64(c.Redispatches), "pid": "1",
+		"iid": itoa(p.ID), "sid": "0", "lbtot": i64(c.LBTot), "type": itoa(int(typ)), "rate": i64(c.Rate),
+		"rate_max": i64(c.RateMax), "rate_lim": "0",
+		"hrsp_1xx": i64(c.HRsp[0]), "hrsp_2xx": i64(c.HRsp[1]), "hrsp_3xx": i64(c.HRsp[2]), "hrsp_4xx": i64(c.HRsp[3]),
+		"hrsp_5xx": i64(c.HRsp[4]), "hrsp_other": i64(c.HRsp[5]), "req_rate": i64(c.ReqRate),
+		"req_rate_max": i64(c.ReqRateMax), "req_tot": i64(c.ReqTot), "cli_abrt": i64(c.CliAbrt), "srv_abrt": i64(c.SrvAbrt),
+		"lastsess": lastSess(c.LastSess), "qtime": ms(c.QTime), "ctime": ms(c.CTime), "rtime": ms(c.RTime), "ttime": ms(c.TTime),
+		"mode": p.Mode, "conn_rate": i64(c.ConnRate), "conn_rate_max": i64(c.ConnRateMax), "conn_tot": i64(c.ConnTot),
+		"intercepted": i64(c.Intercepted), "connect": i64(c.Connect), "reuse": i64(c.Reuse),
+		"qtime_max": ms(c.QTimeMax), "ctime_max": ms(c.CTimeMax), "rtime_max": ms(c.RTimeMax), "ttime_max": ms(c.TTimeMax),
+		"idle_conn_cur": i64(c.IdleConnCur), "ssl_sess": i64(c.SSLSess), "ssl_reused_sess": i64(c.SSLReusedSess),
+		"ssl_failed_handshake": i64(c.SSLFailedHS), "-": "-",
+		"h1_open_connections": i64(c.SCur), "h1_open_streams": i64(c.SCur), "h1_total_connections": i64(c.STot),
+		"h1_total_streams": i64(c.ReqTot), "h1_bytes_in": i64(c.BytesIn), "h1_bytes_out": i64(c.BytesOut),
+	}
+	return v
+}
+
+func lastSess(d time.Duration) string {
+	if d < 0 {
+		return "-1"
+	}
+	return secs(d)
+}
+
+func frontendRow(s *Snapshot, p *Proxy) map[string]string {
+	v := common(s, p, p.Frontend, "FRONTEND", TypeFrontend)
+	v["slim"], v["status"] = itoa(p.MaxConn), p.Status
+	return v
+}
+
+func backendRow(s *Snapshot, p *Proxy) map[string]string {
+	v := common(s, p, p.Backend, "BACKEND", TypeBackend)
+	v["slim"], v["status"], v["weight"] = itoa(p.FullConn), p.BEStatus, itoa(p.Weight)
+	v["act"], v["bck"], v["lastchg"], v["downtime"] = itoa(p.Act), itoa(p.Bck), secs(p.LastChg), secs(p.Downtime)
+	v["chkdown"], v["algo"], v["cookie"] = "0", p.Algo, p.Cookie
+	v["uweight"] = itoa(p.Weight)
+	v["agg_server_status"], v["agg_server_check_status"], v["agg_check_status"] = "0", "0", "0"
+	return v
+}
+
+func serverRow(s *Snapshot, p *Proxy, sv *Server, o CSVOptions) map[string]string {
+	v := common(s, p, &sv.Counters, sv.Name, TypeServer)
+	act, bck := "1", "0"
+	if sv.Backup {
+		act, bck = "0", "1"
+	}
+	v["sid"], v["status"], v["weight"], v["act"], v["bck"] = itoa(sv.ID), sv.Status, itoa(sv.Weight), act, bck
+	v["chkfail"], v["chkdown"], v["lastchg"], v["downtime"] = i64(sv.ChkFail), i64(sv.ChkDown), secs(sv.LastChg), secs(sv.Downtime)
+	v["lbtot"], v["uweight"], v["cookie"] = i64(sv.Counters.LBTot), itoa(sv.UWeight), sv.Cookie
+	if sv.SLim > 0 {
+		v["slim"] = itoa(sv.SLim)
+	}
+	if sv.QLimit > 0 {
+		v["qlimit"] = itoa(sv.QLimit)
+	}
+	if o.Addr {
+		v["addr"] = sv.Addr
+	}
+	if sv.CheckEnabled {
+		v["check_status"], v["check_duration"], v["check_desc"] = sv.CheckStatus, ms(sv.CheckDuration), sv.CheckDesc
+		v["check_rise"], v["check_fall"], v["check_health"] = itoa(sv.CheckRise), itoa(sv.CheckFall), itoa(sv.CheckHealth)
+		if sv.CheckCode > 0 {
+			v["check_code"] = itoa(sv.CheckCode)
+		} else {
+			v["check_code"] = ""
+		}
+		v["last_chk"] = sv.LastChk
+	}
+	return v
+}

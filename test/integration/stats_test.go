@@ -1,0 +1,129 @@
+package integration
+
+import (
+	"encoding/csv"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSeedHTTPRoundRobin serves the guide's http-roundrobin.cfg unchanged:
+// traffic on 8080 balanced over 9001/9002 with HTTP checks, and the stats
+// page on 8404 with basic auth, refresh, node name and CSV.
+func TestSeedHTTPRoundRobin(t *testing.T) {
+	seed, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "seed-configs", "http-roundrobin.cfg"))
+	if _, err := os.Stat(seed); err != nil {
+		t.Skip("shared/seed-configs not found beside the checkout")
+	}
+	for _, a := range []struct{ addr, name string }{{"127.0.0.1:9001", "web1"}, {"127.0.0.1:9002", "web2"}} {
+		if _, err := startHTTPAt(t, a.addr, a.name); err != nil {
+			t.Skipf("port %s is taken: %v", a.addr, err)
+		}
+	}
+	h := startProc(t, haloBin, "127.0.0.1:8404", nil, nil, "-db", "-f", seed)
+	waitListening(t, "127.0.0.1:8080", h)
+	seen := map[string]bool{}
+	for i := 0; i < 4; i++ {
+		resp, err := http.Get("http://127.0.0.1:8080/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		seen[string(b)] = true
+	}
+	if !seen["web1"] || !seen["web2"] {
+		t.Errorf("round robin: %v", seen)
+	}
+	// No credentials: 401 with HAProxy's realm.
+	resp, err := http.Get("http://127.0.0.1:8404/haproxy/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || resp.Header.Get("Www-Authenticate") != `Basic realm="HAProxy Statistics"` {
+		t.Errorf("stats without auth: %d %v", resp.StatusCode, resp.Header)
+	}
+	get := func(path string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", "http://127.0.0.1:8404"+path, nil)
+		req.SetBasicAuth("haproxy", "passw0rd")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	var page string
+	waitFor(t, "both servers UP with L7OK on the page", 15*time.Second, func() bool {
+		_, page = get("/haproxy/stats")
+		return strings.Count(page, "L7OK/200") == 2
+	})
+	resp, page = get("/haproxy/stats")
+	host, _ := os.Hostname()
+	if resp.Header.Get("Refresh") != "10" || !strings.Contains(page, "<title>Statistics Report for halo on "+host+"</title>") ||
+		!strings.Contains(page, `class="active_up"`) || !strings.Contains(page, ">http-in<") {
+		t.Errorf("stats page: %v\n%s", resp.Header, page)
+	}
+	resp, body := get("/haproxy/stats;csv")
+	if resp.Header.Get("Content-Type") != "text/plain" {
+		t.Errorf("csv content type %q", resp.Header.Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "# "))).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV does not parse: %v\n%s", err, body)
+	}
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	got := map[string][]string{}
+	for _, r := range rows[1:] {
+		if len(r) != len(rows[0]) {
+			t.Errorf("row %v has %d fields, header %d", r[:2], len(r), len(rows[0]))
+		}
+		got[r[0]+"/"+r[1]] = r
+	}
+	for _, k := range []string{"stats/FRONTEND", "stats/BACKEND", "http-in/FRONTEND", "app/srv1", "app/srv2", "app/BACKEND"} {
+		if got[k] == nil {
+			t.Errorf("no CSV row %s", k)
+		}
+	}
+	if r := got["app/srv1"]; r != nil {
+		if r[col["status"]] != "UP" || r[col["check_status"]] != "L7OK" || r[col["check_code"]] != "200" || r[col["type"]] != "2" {
+			t.Errorf("srv1 row: status=%s check=%s/%s type=%s", r[col["status"]], r[col["check_status"]], r[col["check_code"]], r[col["type"]])
+		}
+	}
+	num := func(r []string, c string) int { n, _ := strconv.Atoi(r[col[c]]); return n }
+	if r := got["http-in/FRONTEND"]; r != nil && (num(r, "req_tot") < 4 || num(r, "hrsp_2xx") < 4 || num(r, "stot") < 1 || r[col["slim"]] != "3000") {
+		t.Errorf("frontend row: req_tot=%s 2xx=%s stot=%s slim=%s", r[col["req_tot"]], r[col["hrsp_2xx"]], r[col["stot"]], r[col["slim"]])
+	}
+	if hp, err := exec.LookPath("haproxy"); err == nil {
+		// The header is the one HAProxy 2.6 prints, byte for byte.
+		out, _ := exec.Command(hp, "-vv").Output()
+		if strings.Contains(string(out), "2.6.") && !strings.HasPrefix(body, "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,") {
+			t.Errorf("CSV header: %q", strings.SplitN(body, "\n", 2)[0])
+		}
+	}
+}
+
+// startHTTPAt serves name on addr: "/healthz" answers 200, anything
+// else the name.
+func startHTTPAt(t *testing.T, addr, name string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return srv, nil
+}
