@@ -42,7 +42,7 @@ type server struct {
 	// Idle keep-alive connections (HTTP mode).
 	idleMu sync.Mutex
 	idle   []*serverConn
-	stats counters
+	stats  counters
 	// State for the stats page and the runtime API.
 	healthy    atomic.Bool                  // the health checks' verdict (true without checks)
 	admin      atomic.Int32                 // adminReady, adminDrain, adminMaint
