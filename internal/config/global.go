@@ -1,7 +1,9 @@
 package config
 
 import (
+	"net"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -110,15 +112,24 @@ var globalKeywords = mkTable(concat(
 		{Name: "uid", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended user"},
 		{Name: "gid", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended group"},
 		{Name: "chroot", Sections: InGlobal, Status: NoEffect, Note: "halo does not chroot yet; use systemd RootDirectory= or ProtectSystem=", parse: gStr(func(g *Global) *string { return &g.Chroot })},
-		{Name: "stats socket", Sections: InGlobal, Status: NoEffect, Note: "the runtime API socket is not available yet, the socket is not created"},
-		{Name: "stats timeout", Sections: InGlobal, Status: NoEffect, Note: "the runtime API socket is not available yet"},
-		{Name: "stats maxconn", Sections: InGlobal, Status: NoEffect, Note: "the runtime API socket is not available yet"},
-		{Name: "ssl-default-bind-ciphers", Sections: InGlobal, Status: NoEffect, Note: "TLS termination is not available yet"},
-		{Name: "ssl-default-bind-ciphersuites", Sections: InGlobal, Status: NoEffect, Note: "TLS termination is not available yet"},
-		{Name: "ssl-default-bind-options", Sections: InGlobal, Status: NoEffect, Note: "TLS termination is not available yet"},
-		{Name: "ssl-default-server-ciphers", Sections: InGlobal, Status: NoEffect, Note: "TLS to servers is not available yet"},
-		{Name: "ssl-default-server-ciphersuites", Sections: InGlobal, Status: NoEffect, Note: "TLS to servers is not available yet"},
-		{Name: "ssl-default-server-options", Sections: InGlobal, Status: NoEffect, Note: "TLS to servers is not available yet"},
+		{Name: "stats socket", Sections: InGlobal, Doc: "runtime API socket: <path>|ipv4@<addr:port> [mode <octal>] [level user|operator|admin] [expose-fd listeners]", parse: (*builder).parseStatsSocket},
+		{Name: "stats timeout", Sections: InGlobal, Doc: "idle timeout of runtime API connections (default 10s)", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 2, 1, 1, "a delay") {
+				d, err := parseTime(ln.Words[2])
+				if err != nil {
+					b.errorf(ln.Pos, "'stats timeout' %v", err)
+					return
+				}
+				b.cfg.Global.StatsTimeout = d
+			}
+		}},
+		{Name: "stats maxconn", Sections: InGlobal, Status: NoEffect, Note: "runtime API connections are not limited separately; global maxconn does not count them either"},
+		{Name: "ssl-default-bind-ciphers", Sections: InGlobal, Doc: "TLS 1.2 ciphers of bind lines without 'ciphers'", parse: gStr(func(g *Global) *string { return &g.SSLBindCiphers })},
+		{Name: "ssl-default-bind-ciphersuites", Sections: InGlobal, Doc: "TLS 1.3 suites of bind lines without 'ciphersuites'", parse: gStr(func(g *Global) *string { return &g.SSLBindSuites })},
+		{Name: "ssl-default-bind-options", Sections: InGlobal, Doc: "TLS options of every bind line: ssl-min-ver, ssl-max-ver, no-sslv3, no-tlsv1x, no-tls-tickets", parse: sslDefaults(func(g *Global) *[]string { return &g.SSLBindOptions })},
+		{Name: "ssl-default-server-ciphers", Sections: InGlobal, Doc: "TLS 1.2 ciphers of server lines without 'ciphers'", parse: gStr(func(g *Global) *string { return &g.SSLServerCiphers })},
+		{Name: "ssl-default-server-ciphersuites", Sections: InGlobal, Doc: "TLS 1.3 suites of server lines (Go offers its three suites)", parse: gStr(func(g *Global) *string { return &g.SSLServerSuites })},
+		{Name: "ssl-default-server-options", Sections: InGlobal, Doc: "TLS options of every server line: ssl-min-ver, ssl-max-ver, no-sslv3, no-tlsv1x, no-tls-tickets", parse: sslDefaults(func(g *Global) *[]string { return &g.SSLServerOptions })},
 		{Name: "tune.ssl.default-dh-param", Sections: InGlobal, Status: NoEffect, Note: "Go's TLS stack offers no finite-field DHE cipher suites, so there are no DH parameters to size"},
 		{Name: "ulimit-n", Sections: InGlobal, Status: NoEffect, Note: "halo raises its file-descriptor soft limit to the hard limit at start; set the hard limit with systemd LimitNOFILE="},
 		{Name: "nbproc", Sections: InGlobal, Status: Removed, Note: "HAProxy 2.5 (multi-process mode is gone). Use 'nbthread' instead."},
@@ -178,4 +189,89 @@ func envOp(op string, n int) func(*builder, *Line) {
 		}
 		b.cfg.Global.SetEnv = append(b.cfg.Global.SetEnv, EnvOp{Op: op, Name: strings.Join(args, " ")})
 	}
+}
+
+// sslDefaults parses ssl-default-{bind,server}-options.
+func sslDefaults(field func(*Global) *[]string) func(*builder, *Line) {
+	return func(b *builder, ln *Line) {
+		w := ln.Words[1:]
+		for i := 0; i < len(w); i++ {
+			switch w[i] {
+			case "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "no-tls-tickets", "prefer-client-ciphers", "force-tlsv12", "force-tlsv13":
+			case "ssl-min-ver", "ssl-max-ver":
+				if i+1 >= len(w) {
+					b.errorf(ln.Pos, "'%s' '%s' expects a version", ln.Words[0], w[i])
+					return
+				}
+				i++
+			default:
+				b.errorf(ln.Pos, "'%s' unknown option '%s' (halo knows ssl-min-ver, ssl-max-ver, no-sslv3, no-tlsv10..no-tlsv13, no-tls-tickets, prefer-client-ciphers)", ln.Words[0], w[i])
+				return
+			}
+		}
+		*field(&b.cfg.Global) = append(*field(&b.cfg.Global), w...)
+	}
+}
+
+// parseStatsSocket parses `stats socket <addr> [options]`.
+func (b *builder) parseStatsSocket(ln *Line) {
+	w := ln.Words
+	if len(w) < 3 {
+		b.errorf(ln.Pos, "'stats socket' expects a path or an address")
+		return
+	}
+	s := StatsSocket{Pos: ln.Pos, Address: w[2], Level: "operator", Mode: 0o600}
+	switch {
+	case strings.HasPrefix(s.Address, "ipv4@"), strings.HasPrefix(s.Address, "ipv6@"), strings.HasPrefix(s.Address, "tcp@"):
+		s.Network = "tcp"
+		s.Address = s.Address[strings.IndexByte(s.Address, '@')+1:]
+		if _, _, err := net.SplitHostPort(s.Address); err != nil {
+			b.errorf(ln.Pos, "'stats socket' : invalid address '%s': %v", w[2], err)
+			return
+		}
+	case strings.HasPrefix(s.Address, "unix@"):
+		s.Network, s.Address = "unix", s.Address[len("unix@"):]
+	case strings.HasPrefix(s.Address, "/") || !strings.Contains(s.Address, "@"):
+		s.Network = "unix"
+	default:
+		b.errorf(ln.Pos, "'stats socket' : address '%s' is not supported (use a path, unix@, ipv4@ or ipv6@)", w[2])
+		return
+	}
+	for i := 3; i < len(w); i++ {
+		if i+1 >= len(w) {
+			b.errorf(ln.Pos, "'stats socket' : '%s' expects a value", w[i])
+			return
+		}
+		v := w[i+1]
+		switch w[i] {
+		case "level":
+			switch v {
+			case "user", "operator", "admin":
+				s.Level = v
+			default:
+				b.errorf(ln.Pos, "'stats socket' : 'level' only supports 'user', 'operator', and 'admin' (got '%s')", v)
+				return
+			}
+		case "mode":
+			m, err := strconv.ParseUint(v, 8, 32)
+			if err != nil {
+				b.errorf(ln.Pos, "'stats socket' : 'mode' expects an octal permission, got '%s'", v)
+				return
+			}
+			s.Mode = uint32(m)
+		case "expose-fd":
+			if v != "listeners" {
+				b.errorf(ln.Pos, "'stats socket' : 'expose-fd' only supports 'listeners'")
+				return
+			}
+			s.ExposeFD = true
+		case "user", "group", "uid", "gid", "process", "name", "maxconn", "severity-output":
+			// Ownership and naming are accepted; halo keeps the socket owned by its own user.
+		default:
+			b.errorf(ln.Pos, "'stats socket' : unknown option '%s' (expected level, mode, expose-fd, user, group)", w[i])
+			return
+		}
+		i++
+	}
+	b.cfg.Global.StatsSockets = append(b.cfg.Global.StatsSockets, s)
 }

@@ -107,6 +107,25 @@ type Global struct {
 	SetEnv          []EnvOp // setenv/presetenv/unsetenv/resetenv, applied in order while parsing
 	MasterWorker    bool
 	ZeroWarning     bool
+	StatsSockets    []StatsSocket
+	StatsTimeout    time.Duration
+	// TLS defaults applied to bind and server lines that do not say otherwise.
+	SSLBindOptions   []string
+	SSLBindCiphers   string
+	SSLBindSuites    string
+	SSLServerOptions []string
+	SSLServerCiphers string
+	SSLServerSuites  string
+}
+
+// StatsSocket is a `stats socket` line: the runtime API.
+type StatsSocket struct {
+	Pos      Pos
+	Network  string // "unix" or "tcp"
+	Address  string
+	Mode     uint32
+	Level    string // user | operator | admin
+	ExposeFD bool
 }
 
 // EnvOp is a global setenv/presetenv/unsetenv/resetenv line.

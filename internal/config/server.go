@@ -354,7 +354,10 @@ func (b *builder) fixServers(px *Proxy) {
 func (b *builder) serverTLS(px *Proxy, s *Server) {
 	ss := s.SSL
 	o := tlsx.ClientOptions{Verify: ss.Verify, CAFile: ss.CAFile, CRT: ss.CRT, VerifyHost: ss.VerifyHost,
-		ALPN: ss.ALPN, MinVer: ss.MinVer, MaxVer: ss.MaxVer, NoVersions: ss.NoVersions}
+		ALPN: ss.ALPN, MinVer: ss.MinVer, MaxVer: ss.MaxVer, NoVersions: ss.NoVersions, Ciphers: b.cfg.Global.SSLServerCiphers}
+	if o.MinVer == "" && o.MaxVer == "" && len(o.NoVersions) == 0 {
+		o.MinVer, o.MaxVer, o.NoVersions = sslDefaultVersions(b.cfg.Global.SSLServerOptions)
+	}
 	if ss.SNI != "" {
 		smp, err := acl.ParseSample(ss.SNI)
 		if err != nil {

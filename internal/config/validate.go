@@ -137,6 +137,16 @@ func (b *builder) bindTLS(px *Proxy) {
 		}
 		o := tlsx.BindOptions{Certs: s.Certs, CRTLists: s.CRTLists, CAFile: s.CAFile, CRLFile: s.CRLFile, Verify: s.Verify,
 			MinVer: s.MinVer, MaxVer: s.MaxVer, NoVersions: s.NoVersions, Ciphers: s.Ciphers, Suites: s.Suites, ALPN: bd.ALPN}
+		g := &b.cfg.Global
+		if o.MinVer == "" && o.MaxVer == "" && len(o.NoVersions) == 0 {
+			o.MinVer, o.MaxVer, o.NoVersions = sslDefaultVersions(g.SSLBindOptions)
+		}
+		if o.Ciphers == "" {
+			o.Ciphers = g.SSLBindCiphers
+		}
+		if o.Suites == "" {
+			o.Suites = g.SSLBindSuites
+		}
 		cfg, _, warns, err := tlsx.ServerConfig(o)
 		if err != nil {
 			b.errorf(bd.Pos, "'bind' : %v", err)
@@ -145,8 +155,30 @@ func (b *builder) bindTLS(px *Proxy) {
 		for _, w := range warns {
 			b.warnf(bd.Pos, "'bind' : %s", w)
 		}
+		if hasWord(g.SSLBindOptions, "no-tls-tickets") {
+			cfg.SessionTicketsDisabled = true
+		}
 		s.Config = cfg
 	}
+}
+
+// sslDefaultVersions reads the version options of ssl-default-*-options.
+func sslDefaultVersions(opts []string) (minV, maxV string, no []string) {
+	for i := 0; i < len(opts); i++ {
+		switch o := opts[i]; {
+		case o == "ssl-min-ver" && i+1 < len(opts):
+			minV, i = opts[i+1], i+1
+		case o == "ssl-max-ver" && i+1 < len(opts):
+			maxV, i = opts[i+1], i+1
+		case strings.HasPrefix(o, "no-sslv") || strings.HasPrefix(o, "no-tlsv"):
+			no = append(no, o)
+		case o == "force-tlsv12":
+			minV, maxV = "TLSv1.2", "TLSv1.2"
+		case o == "force-tlsv13":
+			minV, maxV = "TLSv1.3", "TLSv1.3"
+		}
+	}
+	return minV, maxV, no
 }
 
 // logFormat selects the traffic log format of px.

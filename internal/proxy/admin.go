@@ -154,7 +154,7 @@ func (s *server) snapshot(now time.Time) stats.Server {
 	out := stats.Server{Name: s.cfg.Name, ID: s.cfg.ID, Addr: s.addrString(), Counters: s.stats.snapshot(now),
 		Weight: s.Weight(), UWeight: s.Weight(), IWeight: s.cfg.Weight, Backup: s.cfg.Backup,
 		ChkFail: s.chkFail.Load(), ChkDown: s.chkDown.Load(), LastChg: now.Sub(time.Unix(0, s.lastChange.Load())),
-		QLimit: s.cfg.MaxQueue, SLim: s.cfg.MaxConn, Throttle: -1, CheckEnabled: s.cfg.Check, Cookie: s.cfg.Cookie,
+		QLimit: s.cfg.MaxQueue, SLim: s.MaxConn(), Throttle: -1, CheckEnabled: s.cfg.Check, Cookie: s.cfg.Cookie,
 		Mode: s.be.cfg.Mode.String(), Admin: stats.AdminState(s.admin.Load()), Port: s.cfg.Port,
 		CheckRise: s.cfg.Rise, CheckFall: s.cfg.Fall}
 	out.Counters.LBTot = s.total.Load()
@@ -370,3 +370,14 @@ func (rt *Runtime) BackendNames() []string {
 }
 
 func osHostname() (string, error) { return os.Hostname() }
+
+// SetServerMaxConn is `set maxconn server`.
+func (rt *Runtime) SetServerMaxConn(backend, server string, n int) error {
+	b, s, err := rt.findServer(backend, server)
+	if err != nil {
+		return err
+	}
+	s.maxconn.Store(int32(n))
+	b.wake() // a higher limit frees queued connections
+	return nil
+}

@@ -40,9 +40,10 @@ type server struct {
 	checker *health.Checker
 	total   atomic.Int64 // connections served (lbtot)
 	// Idle keep-alive connections (HTTP mode).
-	idleMu sync.Mutex
-	idle   []*serverConn
-	stats  counters
+	idleMu  sync.Mutex
+	idle    []*serverConn
+	stats   counters
+	maxconn atomic.Int32 // maxconn, changed by `set maxconn server`
 	// State for the stats page and the runtime API.
 	healthy    atomic.Bool                  // the health checks' verdict (true without checks)
 	admin      atomic.Int32                 // adminReady, adminDrain, adminMaint
@@ -64,12 +65,12 @@ const (
 func (s *server) ID() int      { return s.cfg.ID }
 func (s *server) Weight() int  { return int(s.weight.Load()) }
 func (s *server) Conns() int   { return int(s.conns.Load()) }
-func (s *server) MaxConn() int { return s.cfg.MaxConn }
+func (s *server) MaxConn() int { return int(s.maxconn.Load()) }
 
 func (s *server) usable() bool { return s.state.Load() == stateUp }
 
 func (s *server) full() bool {
-	m := s.cfg.MaxConn
+	m := int(s.maxconn.Load())
 	return m > 0 && int(s.conns.Load()) >= m
 }
 
@@ -113,6 +114,7 @@ func newBackend(rt *Runtime, p *config.Proxy) *backend {
 		s := &server{cfg: sc, be: b}
 		s.weight.Store(int32(sc.Weight))
 		s.healthy.Store(true)
+		s.maxconn.Store(int32(sc.MaxConn))
 		s.lastChange.Store(time.Now().UnixNano())
 		if sc.Disabled {
 			s.state.Store(stateMaint)

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/halo-lb/halo/internal/cli"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/logging"
 )
@@ -58,6 +59,8 @@ type Runtime struct {
 	inherited map[string]*os.File // listening sockets taken over from an old process (-sf)
 	tick      time.Duration       // reaper period
 
+	cli     *cli.Server
+	cliLns  []cliListener
 	loggers map[*config.Proxy]*logging.Logger
 	glog    *logging.Logger // global section's targets
 	start   time.Time
@@ -115,6 +118,9 @@ func (rt *Runtime) logf(l Level, format string, args ...any) {
 // Listen binds every listener. It is separate from Serve so that the
 // caller can tell old processes (-sf) to stop once the new one listens.
 func (rt *Runtime) Listen(ctx context.Context) error {
+	if err := rt.listenCLI(); err != nil {
+		return err
+	}
 	for _, fe := range rt.frontends {
 		for _, bd := range fe.cfg.Binds {
 			if bd.Network == "fd" {
@@ -186,6 +192,15 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 		defer bg.Done()
 		rt.serveHandover(ctx)
 	}()
+	for _, l := range rt.cliLns {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			if err := rt.cli.Serve(ctx, l.ln, l.level); err != nil {
+				rt.logf(LevelWarning, "stats socket: %v", err)
+			}
+		}()
+	}
 	var acceptors sync.WaitGroup
 	for _, fe := range rt.frontends {
 		for _, bl := range fe.listeners {
@@ -441,3 +456,42 @@ func (fe *frontend) handshake(c net.Conn, cfg *tls.Config) (*tls.Conn, error) {
 }
 
 func bindName(a net.Addr) string { return a.String() }
+
+// cliListener is a runtime API socket with its access level.
+type cliListener struct {
+	ln    net.Listener
+	level cli.Level
+}
+
+// listenCLI opens the `stats socket` listeners. A unix socket path left
+// by a previous process is replaced, and never removed at exit, so that
+// a reload (-sf) hands the path to the new process.
+func (rt *Runtime) listenCLI() error {
+	g := rt.cfg.Global
+	rt.cli = &cli.Server{Target: rt, Version: Version, Timeout: g.StatsTimeout}
+	for _, s := range g.StatsSockets {
+		level, _ := cli.ParseLevel(s.Level)
+		var ln net.Listener
+		var err error
+		if s.Network == "unix" {
+			os.Remove(s.Address)
+			var ul *net.UnixListener
+			ul, err = net.ListenUnix("unix", &net.UnixAddr{Name: s.Address, Net: "unix"})
+			if err == nil {
+				ul.SetUnlinkOnClose(false)
+				err = os.Chmod(s.Address, os.FileMode(s.Mode))
+				ln = ul
+			}
+		} else {
+			ln, err = net.Listen("tcp", s.Address)
+		}
+		if err != nil {
+			for _, l := range rt.cliLns {
+				l.ln.Close()
+			}
+			return fmt.Errorf("%s: cannot open stats socket '%s': %w", s.Pos, s.Address, err)
+		}
+		rt.cliLns = append(rt.cliLns, cliListener{ln, level})
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -126,4 +127,68 @@ func startHTTPAt(t *testing.T, addr, name string) (*http.Server, error) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return srv, nil
+}
+
+// TestRuntimeAPI drives halo's stats socket with socat as an operator
+// would: put a server in maintenance, see traffic avoid it and the CSV
+// say MAINT, bring it back.
+func TestRuntimeAPI(t *testing.T) {
+	if _, err := exec.LookPath("socat"); err != nil {
+		t.Skip("socat not installed")
+	}
+	a, b := httpBackend(t, "web1"), httpBackend(t, "web2")
+	sock := filepath.Join(t.TempDir(), "halo.sock")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	startHalo(t, fmt.Sprintf(`global
+    stats socket %s mode 600 level admin
+    stats timeout 30s
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen web
+    bind 127.0.0.1:%d
+    server web1 %s
+    server web2 %s
+`, sock, port, a, b), addr)
+	cli := func(cmd string) string {
+		c := exec.Command("socat", "stdio", "unix-connect:"+sock)
+		c.Stdin = strings.NewReader(cmd + "\n")
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("socat %q: %v", cmd, err)
+		}
+		return string(out)
+	}
+	if st, _ := os.Stat(sock); st == nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode: %v", st)
+	}
+	if got := cli("set server web/web2 state maint"); got != "\n" {
+		t.Fatalf("set server: %q", got)
+	}
+	for i := 0; i < 4; i++ {
+		if body := oneShot(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"); !strings.Contains(body, "web1 GET") {
+			t.Errorf("request %d with web2 in maintenance: %q", i, body)
+		}
+	}
+	stat := cli("show stat")
+	if !strings.Contains(stat, "\nweb,web2,") || !strings.Contains(stat, ",MAINT,") || !strings.Contains(stat, ","+b+",") {
+		t.Errorf("show stat:\n%s", stat)
+	}
+	if got := cli("show servers state web"); !strings.Contains(got, " web2 127.0.0.1 0 1 1 1 ") {
+		t.Errorf("show servers state:\n%s", got)
+	}
+	cli("set server web/web2 state ready")
+	if got := cli("get weight web/web2"); got != "1 (initial 1)\n\n" {
+		t.Errorf("get weight: %q", got)
+	}
+	body := oneShot(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n") + oneShot(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if !strings.Contains(body, "web1 GET") || !strings.Contains(body, "web2 GET") {
+		t.Errorf("after ready, both serve: %q", body)
+	}
+	if got := cli("show info"); !strings.HasPrefix(got, "Name: halo\n") || !strings.Contains(got, "\nCurrConns: ") {
+		t.Errorf("show info: %q", got)
+	}
 }
