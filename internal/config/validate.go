@@ -219,9 +219,6 @@ func (c *Config) RuntimeGaps() []Diagnostic {
 		if px.Disabled {
 			continue
 		}
-		if px.Mode == ModeHTTP {
-			out = append(out, httpGaps(px)...)
-		}
 		for _, bd := range px.Binds {
 			if bd.AcceptProxy {
 				add(bd.Pos, "'bind ... accept-proxy' is not available in this build of halo yet")
@@ -264,18 +261,3 @@ func (b *builder) checkAddresses() {
 	}
 }
 
-// httpGaps lists the HTTP-mode features of px that this build does not
-// serve yet.
-func httpGaps(px *Proxy) []Diagnostic {
-	var out []Diagnostic
-	add := func(pos Pos, format string, args ...any) {
-		out = append(out, Diagnostic{Pos: pos, Severity: SevAlert, Msg: fmt.Sprintf(format, args...)})
-	}
-	const later = "is not served by this build of halo's HTTP mode yet"
-	for _, r := range append(append([]*HTTPRule(nil), px.HTTPRequest...), px.HTTPResponse...) {
-		if r.Action == ActUseService {
-			add(r.Pos, "'use-service %s' %s", r.Name, later)
-		}
-	}
-	return out
-}

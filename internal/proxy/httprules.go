@@ -96,6 +96,9 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			}
 			tx.setLocal(401, authResponse(realm), 'P')
 			return ruleLocal
+		case config.ActUseService:
+			tx.prometheus()
+			return ruleLocal
 		case config.ActSetHeader, config.ActAddHeader:
 			val := tx.format(r.Fmt)
 			hs := &v.hdr

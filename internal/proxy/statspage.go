@@ -9,6 +9,7 @@ import (
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/httpx"
+	"github.com/halo-lb/halo/internal/promex"
 	"github.com/halo-lb/halo/internal/stats"
 )
 
@@ -140,4 +141,16 @@ func (rt *Runtime) backendByID(id int) *backend {
 		}
 	}
 	return nil
+}
+
+// prometheus answers `http-request use-service prometheus-exporter`.
+func (tx *httpTxn) prometheus() {
+	body, err := promex.WriteMetrics(tx.fe.rt.Snapshot())
+	if err != nil {
+		tx.setLocal(500, tx.errorPage(tx.fe.cfg, 500), 'I')
+		return
+	}
+	head := "HTTP/1.1 200 OK\r\ncache-control: no-cache\r\ncontent-type: " + promex.ContentType +
+		"\r\ncontent-length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+	tx.setLocal(200, append([]byte(head), body...), 'L')
 }

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // TestSeedHTTPRoundRobin serves the guide's http-roundrobin.cfg unchanged:
@@ -190,5 +193,77 @@ listen web
 	}
 	if got := cli("show info"); !strings.HasPrefix(got, "Name: halo\n") || !strings.Contains(got, "\nCurrConns: ") {
 		t.Errorf("show info: %q", got)
+	}
+}
+
+// TestPrometheus scrapes `use-service prometheus-exporter` and parses it
+// with Prometheus' own text parser.
+func TestPrometheus(t *testing.T) {
+	a := httpBackend(t, "web1")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	startHalo(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    http-request use-service prometheus-exporter if { path /metrics }
+    default_backend app
+backend app
+    server web1 %s
+`, port, a), addr)
+	for i := 0; i < 3; i++ {
+		oneShot(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("content type %q", ct)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("exposition does not parse: %v", err)
+	}
+	value := func(name string, labels map[string]string) float64 {
+		f := fams[name]
+		if f == nil {
+			t.Fatalf("no metric %s", name)
+		}
+	next:
+		for _, m := range f.Metric {
+			got := map[string]string{}
+			for _, l := range m.Label {
+				got[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if got[k] != v {
+					continue next
+				}
+			}
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
+		}
+		t.Fatalf("no %s%v", name, labels)
+		return 0
+	}
+	if v := value("haproxy_backend_http_responses_total", map[string]string{"proxy": "app", "code": "2xx"}); v != 3 {
+		t.Errorf("backend 2xx = %v, want 3", v)
+	}
+	if v := value("haproxy_server_status", map[string]string{"proxy": "app", "server": "web1", "state": "UP"}); v != 1 {
+		t.Errorf("server UP = %v", v)
+	}
+	if v := value("haproxy_frontend_http_requests_total", map[string]string{"proxy": "fe"}); v < 4 {
+		t.Errorf("frontend requests = %v", v)
+	}
+	if v := value("haproxy_process_max_connections", nil); v <= 0 {
+		t.Errorf("max connections = %v", v)
 	}
 }
