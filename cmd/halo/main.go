@@ -38,6 +38,8 @@ type options struct {
 	zeroWarning bool
 	softPids    []int
 	hardPids    []int
+	master      bool // -W
+	systemd     bool // -Ws
 }
 
 const usage = `Usage : halo [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -c ] [ -p <pidfile> ] [ -q ]
@@ -48,6 +50,7 @@ const usage = `Usage : halo [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -c ] [ -p <pidfil
         -c check mode : only check config files and exit
         -dW fails if any warning is emitted
         -p writes pids of all children to this file
+        -W master-worker mode ; -Ws master-worker mode with systemd notify support.
         -sf/-st [pid ]* finishes/terminates old pids once listening.
 `
 
@@ -71,6 +74,10 @@ func parseArgs(args []string) (*options, error) {
 			o.files = append(o.files, v)
 		case "-c":
 			o.check = true
+		case "-W":
+			o.master = true
+		case "-Ws":
+			o.master, o.systemd = true, true
 		case "-db":
 			o.foreground = true
 		case "-d":
@@ -125,7 +132,8 @@ func printVersion(w io.Writer, verbose bool) {
 	fmt.Fprintf(w, "Running on: %s %s, %s\n", runtime.GOOS, runtime.GOARCH, runtime.Version())
 	if verbose {
 		fmt.Fprintf(w, "Build options: pure Go, no cgo required\n")
-		fmt.Fprintf(w, "Modes: tcp (http mode, TLS, stats page: not in this build)\n")
+		fmt.Fprintf(w, "Modes: tcp, http (HTTP/1.1), TLS termination and origination (Go crypto/tls)\n")
+		fmt.Fprintf(w, "Built-in services: stats page, runtime API (stats socket), prometheus-exporter\n")
 		fmt.Fprintf(w, "Forwarding: splice(2) between TCP sockets (Go io.Copy)\n")
 		fmt.Fprintf(w, "Balancing: roundrobin static-rr leastconn first source random hash-type map-based|consistent\n")
 		fmt.Fprintf(w, "Health checks: L4 connect, tcp-check, httpchk\n")
@@ -223,6 +231,12 @@ func run(args []string) int {
 	if daemon && os.Getenv(daemonEnv) == "" {
 		return startDaemon(log)
 	}
+	if (o.master || cfg.Global.MasterWorker) && os.Getenv(workerEnv) == "" {
+		if os.Getenv(daemonEnv) != "" {
+			signalReady(false)
+		}
+		return runMaster(o, args, log)
+	}
 	return serve(cfg, o, log)
 }
 
@@ -263,6 +277,19 @@ func startDaemon(log *logger) int {
 	return 1
 }
 
+// signalReady tells the parent of a daemon (-D) that startup succeeded,
+// and detaches stderr when quiet is set.
+func signalReady(quiet bool) {
+	if n, err := strconv.Atoi(os.Getenv(daemonEnv)); err == nil {
+		f := os.NewFile(uintptr(n), "ready")
+		f.Write([]byte("ok"))
+		f.Close()
+	}
+	if devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0); err == nil && quiet {
+		syscall.Dup2(int(devnull.Fd()), 2)
+	}
+}
+
 func writePidfile(path string) error {
 	if path == "" {
 		return nil
@@ -300,15 +327,14 @@ func serve(cfg *config.Config, o *options, log *logger) int {
 	for _, pid := range o.hardPids {
 		syscall.Kill(pid, syscall.SIGTERM)
 	}
-	if fd := os.Getenv(daemonEnv); fd != "" {
-		if n, err := strconv.Atoi(fd); err == nil {
+	if os.Getenv(workerEnv) != "" {
+		if n, err := strconv.Atoi(os.Getenv(workerEnv)); err == nil {
 			f := os.NewFile(uintptr(n), "ready")
 			f.Write([]byte("ok"))
 			f.Close()
 		}
-		if devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0); err == nil {
-			syscall.Dup2(int(devnull.Fd()), 2)
-		}
+	} else if os.Getenv(daemonEnv) != "" {
+		signalReady(true)
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)

@@ -104,7 +104,7 @@ var globalKeywords = mkTable(concat(
 		{Name: "presetenv", Sections: InGlobal, Doc: "set an environment variable unless already set", parse: envOp("presetenv", 2)},
 		{Name: "unsetenv", Sections: InGlobal, Doc: "remove environment variables", parse: envOp("unsetenv", -1)},
 		{Name: "resetenv", Sections: InGlobal, Doc: "clear the environment except the named variables", parse: envOp("resetenv", -1)},
-		{Name: "master-worker", Sections: InGlobal, Status: Unsupported, Note: "master-worker mode comes with hitless reloads; use -sf for reloads today"},
+		{Name: "master-worker", Sections: InGlobal, Doc: "run a master process that reloads workers on SIGUSR2 (as -W)", parse: func(b *builder, ln *Line) { b.cfg.Global.MasterWorker = true }},
 		{Name: "zero-warning", Sections: InGlobal, Doc: "treat warnings as fatal (as -dW)", parse: func(b *builder, ln *Line) { b.cfg.Global.ZeroWarning = true }},
 		{Name: "quiet", Sections: InGlobal, Doc: "do not print messages at startup (as -q)"},
 		{Name: "user", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended user (e.g. with systemd User=)", parse: gStr(func(g *Global) *string { return &g.User })},

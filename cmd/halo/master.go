@@ -1,0 +1,273 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/halo-lb/halo/internal/config"
+)
+
+// workerEnv tells a worker started by the master which descriptor to
+// write "ok" on once it listens.
+const workerEnv = "HALO_WORKER_READY_FD"
+
+// worker is a running worker process.
+type worker struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// master runs HAProxy's master-worker mode (-W, -Ws, `master-worker`):
+// the master keeps no listener itself; it starts a worker, and on
+// SIGUSR2 (or SIGHUP) checks the configuration again and starts a new
+// worker that takes the listening sockets over from the old one (see
+// proxy.Runtime.Inherit), so a reload never closes a listener. The old
+// worker then drains its sessions (hard-stop-after bounds it).
+type master struct {
+	args    []string // the worker's command line
+	files   []string
+	log     *logger
+	notify  bool // -Ws: tell systemd READY/RELOADING
+	current *worker
+	exits   chan *worker
+}
+
+func workerArgs(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "-W", "-Ws", "-D", "-db":
+			continue
+		case "-p":
+			i++
+			continue
+		case "-sf", "-st":
+			for i+1 < len(args) && len(args[i+1]) > 0 && args[i+1][0] != '-' {
+				i++
+			}
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return append(out, "-db")
+}
+
+func runMaster(o *options, args []string, log *logger) int {
+	m := &master{args: workerArgs(args), files: o.files, log: log, notify: o.systemd, exits: make(chan *worker, 8)}
+	if err := writePidfile(o.pidfile); err != nil {
+		log.print("[ALERT]", "cannot write pid file: "+err.Error())
+		return 1
+	}
+	w, err := m.start(o.softPidArgs())
+	if err != nil {
+		log.print("[ALERT]", err.Error())
+		return 1
+	}
+	m.current = w
+	log.print("[NOTICE]", "Loading success.")
+	m.sdNotify(fmt.Sprintf("READY=1\nMAINPID=%d", os.Getpid()))
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGUSR2, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	old := map[*worker]bool{}
+	for {
+		select {
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGUSR2, syscall.SIGHUP:
+				m.reload(old)
+			case syscall.SIGUSR1:
+				// Soft stop: every worker drains, then the master exits.
+				for w := range old {
+					w.cmd.Process.Signal(syscall.SIGUSR1)
+				}
+				m.current.cmd.Process.Signal(syscall.SIGUSR1)
+			default:
+				return m.stop(old)
+			}
+		case w := <-m.exits:
+			if w == m.current {
+				level := "[ALERT]"
+				code := exitCode(w.err)
+				if code == 0 {
+					level = "[NOTICE]"
+				}
+				log.print(level, fmt.Sprintf("Current worker (%d) exited with code %d (%s)", w.cmd.Process.Pid, code, exitReason(w.err)))
+				for o := range old {
+					o.cmd.Process.Signal(syscall.SIGTERM)
+					<-o.done
+				}
+				log.print("[WARNING]", fmt.Sprintf("All workers exited. Exiting... (%d)", code))
+				if o.pidfile != "" {
+					os.Remove(o.pidfile)
+				}
+				return code
+			}
+			delete(old, w)
+			log.print("[WARNING]", fmt.Sprintf("Former worker (%d) exited with code %d (%s)", w.cmd.Process.Pid, exitCode(w.err), exitReason(w.err)))
+		}
+	}
+}
+
+// softPidArgs passes -sf/-st given to the master on to the first worker.
+func (o *options) softPidArgs() []string {
+	var out []string
+	if len(o.softPids) > 0 {
+		out = append(out, "-sf")
+		for _, p := range o.softPids {
+			out = append(out, strconv.Itoa(p))
+		}
+	}
+	if len(o.hardPids) > 0 {
+		out = append(out, "-st")
+		for _, p := range o.hardPids {
+			out = append(out, strconv.Itoa(p))
+		}
+	}
+	return out
+}
+
+// start runs a worker and waits until it listens (or fails).
+func (m *master) start(extra []string) (*worker, error) {
+	r, wpipe, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, append(append([]string{}, m.args...), extra...)...)
+	cmd.Env = append(os.Environ(), workerEnv+"=3")
+	cmd.ExtraFiles = []*os.File{wpipe}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		wpipe.Close()
+		return nil, fmt.Errorf("cannot start a worker: %w", err)
+	}
+	wpipe.Close()
+	w := &worker{cmd: cmd, done: make(chan struct{})}
+	m.log.print("[NOTICE]", fmt.Sprintf("New worker (%d) forked", cmd.Process.Pid))
+	ready := make(chan bool, 1)
+	go func() {
+		buf := make([]byte, 2)
+		n, _ := io.ReadFull(r, buf)
+		ready <- n == 2 && string(buf) == "ok"
+	}()
+	go func() {
+		w.err = cmd.Wait()
+		close(w.done)
+		m.exits <- w
+	}()
+	if !<-ready {
+		<-w.done
+		<-m.exits
+		return nil, fmt.Errorf("the new worker (%d) failed to start: exit code %d", cmd.Process.Pid, exitCode(w.err))
+	}
+	return w, nil
+}
+
+// reload checks the configuration and replaces the current worker.
+func (m *master) reload(old map[*worker]bool) {
+	m.log.print("[NOTICE]", "Reloading halo")
+	m.sdNotify("RELOADING=1")
+	defer m.sdNotify("READY=1")
+	if _, err := config.Load(m.files, config.LoadOptions{}); err != nil {
+		var el *config.ErrorList
+		if errors.As(err, &el) {
+			for _, e := range el.Errs {
+				m.log.print("[ALERT]", "config : "+e.Error())
+			}
+		} else {
+			m.log.print("[ALERT]", "config : "+err.Error())
+		}
+		m.log.print("[ALERT]", "Failed to load the new configuration: the current worker keeps running.")
+		return
+	}
+	w, err := m.start([]string{"-sf", strconv.Itoa(m.current.cmd.Process.Pid)})
+	if err != nil {
+		m.log.print("[ALERT]", err.Error()+"; the current worker keeps running.")
+		return
+	}
+	old[m.current] = true
+	m.current = w
+	m.log.print("[NOTICE]", "Loading success.")
+}
+
+// stop terminates every worker and exits.
+func (m *master) stop(old map[*worker]bool) int {
+	m.log.print("[WARNING]", "Exiting Master process...")
+	m.sdNotify("STOPPING=1")
+	all := []*worker{m.current}
+	for w := range old {
+		all = append(all, w)
+	}
+	for _, w := range all {
+		w.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	deadline := time.After(10 * time.Second)
+	for _, w := range all {
+		select {
+		case <-w.done:
+		case <-deadline:
+			w.cmd.Process.Kill()
+			<-w.done
+		}
+		if w == m.current {
+			m.log.print("[ALERT]", fmt.Sprintf("Current worker (%d) exited with code %d (%s)", w.cmd.Process.Pid, exitCode(w.err), exitReason(w.err)))
+		}
+	}
+	m.log.print("[WARNING]", "All workers exited. Exiting... (0)")
+	return 0
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+			return 128 + int(st.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return 0
+}
+
+func exitReason(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+			s := st.Signal().String()
+			return string(s[0]-32) + s[1:]
+		}
+	}
+	return "Exit"
+}
+
+// sdNotify sends a state to systemd when running under -Ws with
+// NOTIFY_SOCKET set (sd_notify(3) protocol: one datagram).
+func (m *master) sdNotify(state string) {
+	path := os.Getenv("NOTIFY_SOCKET")
+	if !m.notify || path == "" {
+		return
+	}
+	if path[0] == '@' {
+		path = "\x00" + path[1:]
+	}
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		m.log.print("[WARNING]", "sd_notify: "+err.Error())
+		return
+	}
+	defer c.Close()
+	c.Write([]byte(state))
+}
