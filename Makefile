@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test test-short vet fmt fuzz bench clean docs
+.PHONY: all build run test test-short vet fmt fuzz bench clean docs deb
 
 all: build
 
@@ -49,3 +49,16 @@ bench: build
 
 clean:
 	rm -rf $(BIN)
+
+## deb: build the Debian package (binaries, systemd units, default configs,
+## rsyslog and logrotate snippets, man pages) with nfpm into bin/.
+NFPM       ?= github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+DEBDIR     ?= bin
+DEBVERSION ?= 0.1.0~git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+deb:
+	mkdir -p bin/pkg $(DEBDIR)
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/pkg/halo ./cmd/halo
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/pkg/halo-vrrp ./cmd/halo-vrrp
+	gzip -9n -c packaging/man/halo.8 > bin/pkg/halo.8.gz
+	gzip -9n -c packaging/man/halo-vrrp.8 > bin/pkg/halo-vrrp.8.gz
+	VERSION=$(DEBVERSION) ARCH=$$($(GO) env GOARCH) $(GO) run $(NFPM) package -f packaging/nfpm.yaml -p deb -t $(DEBDIR)/
