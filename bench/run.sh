@@ -6,6 +6,8 @@ echo "== TCP mode (bench/tcp.sh)"
 ./tcp.sh
 echo "== HTTP mode (bench/http.sh)"
 ./http.sh
+echo "== TLS termination (bench/tls.sh)"
+./tls.sh
 if [ "${FAILOVER:-0}" = 1 ]; then
   echo "== VRRP failover (bench/failover/run.sh; root, network namespaces, ~9 min)"
   ./failover/run.sh

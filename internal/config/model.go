@@ -301,6 +301,8 @@ type BindSSL struct {
 	NoVersions []string // no-sslv3, no-tlsv10, ...
 	Ciphers    string
 	Suites     string
+	NoTickets  bool
+	StrictSNI  bool
 	// Config is the listener's TLS configuration built from the above.
 	Config *tls.Config
 }

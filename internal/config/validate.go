@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"github.com/halo-lb/halo/internal/logging"
 	"github.com/halo-lb/halo/internal/tlsx"
@@ -147,7 +148,7 @@ func (b *builder) bindTLS(px *Proxy) {
 		if o.Suites == "" {
 			o.Suites = g.SSLBindSuites
 		}
-		cfg, _, warns, err := tlsx.ServerConfig(o)
+		cfg, store, warns, err := tlsx.ServerConfig(o)
 		if err != nil {
 			b.errorf(bd.Pos, "'bind' : %v", err)
 			continue
@@ -155,8 +156,17 @@ func (b *builder) bindTLS(px *Proxy) {
 		for _, w := range warns {
 			b.warnf(bd.Pos, "'bind' : %s", w)
 		}
-		if hasWord(g.SSLBindOptions, "no-tls-tickets") {
+		if s.NoTickets || hasWord(g.SSLBindOptions, "no-tls-tickets") {
 			cfg.SessionTicketsDisabled = true
+		}
+		if s.StrictSNI {
+			get := cfg.GetCertificate
+			cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+				if !store.Has(h.ServerName) {
+					return nil, fmt.Errorf("no certificate for SNI %q (strict-sni)", h.ServerName)
+				}
+				return get(h)
+			}
 		}
 		s.Config = cfg
 	}

@@ -305,3 +305,13 @@ func (s *Store) Get(name string) *tls.Certificate {
 func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return s.Get(hello.ServerName), nil
 }
+
+// Has reports whether a certificate other than the default covers name.
+func (s *Store) Has(name string) bool {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if s.exact[name] != nil {
+		return true
+	}
+	i := strings.IndexByte(name, '.')
+	return i > 0 && s.wildcard[name[i+1:]] != nil
+}
