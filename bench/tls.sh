@@ -20,7 +20,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$o
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$out/rsa.key" -out "$out/rsa.crt" -days 2 -subj /CN=localhost 2>/dev/null
 cat "$out/ec.crt" "$out/ec.key" > "$out/ec.pem"
 cat "$out/rsa.crt" "$out/rsa.key" > "$out/rsa.pem"
+# Full handshakes: haproxy's session cache and both proxies' tickets off.
 cat > "$out/bench.cfg" <<CFG
+global
+    tune.ssl.cachesize 0
 defaults
     mode http
     timeout connect 5s
