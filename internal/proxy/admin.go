@@ -74,7 +74,7 @@ func (rt *Runtime) Snapshot() *stats.Snapshot {
 			}
 			sp.Backend.LBTot = lb
 			sp.BEStatus = "UP"
-			if sp.Act+sp.Bck == 0 {
+			if sp.Act+sp.Bck == 0 && len(be.servers) > 0 {
 				sp.BEStatus = "DOWN"
 			}
 			sp.LastChg = now.Sub(rt.start)

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/csv"
+	"image/png"
 	"fmt"
 	"io"
 	"net"
@@ -265,5 +266,81 @@ backend app
 	}
 	if v := value("haproxy_process_max_connections", nil); v <= 0 {
 		t.Errorf("max connections = %v", v)
+	}
+}
+
+// TestStatsPageInChromium renders the stats page in a real headless
+// Chromium and checks the screenshot shows the state colours: the UP
+// server's green row and the DOWN server's red one.
+func TestStatsPageInChromium(t *testing.T) {
+	browser := ""
+	for _, b := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(b); err == nil {
+			browser = p
+			break
+		}
+	}
+	if browser == "" {
+		t.Skip("chromium not installed")
+	}
+	up := httpBackend(t, "web1")
+	port, dead := freePort(t), freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	startHalo(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen stats
+    bind 127.0.0.1:%d
+    stats enable
+    stats uri /stats
+listen app
+    bind 127.0.0.1:%d
+    server up %s check inter 200ms
+    server down 127.0.0.1:%d check inter 200ms
+`, port, freePort(t), up, dead), addr)
+	waitFor(t, "the dead server DOWN on the page", 10*time.Second, func() bool {
+		return strings.Contains(oneShot(t, addr, "GET /stats HTTP/1.1\r\nHost: a\r\n\r\n"), `class="active_down"`)
+	})
+	shot := filepath.Join(t.TempDir(), "stats.png")
+	if d := os.Getenv("HALO_KEEP_SCREENSHOT"); d != "" {
+		shot = d
+	}
+	cmd := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+		"--window-size=1200,700", "--screenshot="+shot, "http://"+addr+"/stats;norefresh")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 700 {
+		t.Errorf("screenshot size %v", b)
+	}
+	// Count the pixels of the UP (#c4f7c4) and DOWN (#ff9999) row colours.
+	var green, red int
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			r, g, bl = r>>8, g>>8, bl>>8
+			switch {
+			case r == 0xc4 && g == 0xf7 && bl == 0xc4:
+				green++
+			case r == 0xff && g == 0x99 && bl == 0x99:
+				red++
+			}
+		}
+	}
+	if green < 500 || red < 500 {
+		t.Errorf("rendered page: %d green and %d red pixels, want rows of both", green, red)
 	}
 }
