@@ -2,8 +2,8 @@ package integration
 
 import (
 	"encoding/csv"
-	"image/png"
 	"fmt"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
