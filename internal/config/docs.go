@@ -18,7 +18,7 @@ func KeywordDoc() string {
 	b.WriteString("- **not supported yet**: HAProxy has it; halo refuses the configuration with `file:line` and this reason.\n")
 	b.WriteString("- **removed from HAProxy**: HAProxy itself dropped it; the error says what to write instead.\n\n")
 	b.WriteString("A few parsed features are not served by the running proxy of this build yet: `send-proxy` and\n")
-	b.WriteString("`accept-proxy`, unix-socket listeners and HTTP/2 on listeners (`alpn h2`, `proto h2`).\n")
+	b.WriteString("`accept-proxy` and unix-socket listeners.\n")
 	b.WriteString("`halo -c` validates them, and `halo` refuses to start on them with\n")
 	b.WriteString("`file:line` rather than silently doing less than the configuration says.\n\n")
 	global, proxy := Keywords()

@@ -236,8 +236,8 @@ func (c *Config) RuntimeGaps() []Diagnostic {
 			if bd.Network == "unix" {
 				add(bd.Pos, "unix socket listeners are not available in this build of halo yet")
 			}
-			if bd.Proto == "h2" || hasWord(bd.ALPN, "h2") {
-				add(bd.Pos, "HTTP/2 on listeners ('proto h2', 'alpn h2') is not available in this build of halo yet; offer 'alpn http/1.1'")
+			if bd.Proto == "h2" && px.Mode != ModeHTTP {
+				add(bd.Pos, "'proto h2' needs 'mode http': HTTP/2 is decoded by the HTTP engine")
 			}
 		}
 		for _, s := range px.Servers {

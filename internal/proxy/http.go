@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -104,7 +103,7 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 		Backends: fe.rt, Frontend: fe.cfg.Name, Vars: vars, Users: fe.rt}
 	tx.rec = logging.Record{Accept: accepted, Client: tx.acl.Src, Frontend: tx.acl.Dst, FrontendName: fe.cfg.Name,
 		HTTP: true, Pid: fe.rt.opts.Pid, Ctx: &tx.acl, HasCaptRq: hasCapture(fe.cfg, false), HasCaptRs: hasCapture(fe.cfg, true)}
-	if tc, ok := raw.(*tls.Conn); ok {
+	if tc, ok := raw.(tlsStater); ok && tc.ConnectionState().HandshakeComplete {
 		tx.acl.SSL = tlsInfo(tc, &tx.rec)
 	}
 	first := true

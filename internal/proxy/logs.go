@@ -354,8 +354,14 @@ func (tx *httpTxn) pxStats(px *config.Proxy) *counters {
 
 // tlsInfo describes a terminated TLS connection for ssl_* fetches and
 // fills the record's TLS fields (%ft's "~", %sslv, %sslc).
-func tlsInfo(tc *tls.Conn, rec *logging.Record) *tlsx.Info {
+func tlsInfo(tc tlsStater, rec *logging.Record) *tlsx.Info {
 	info := &tlsx.Info{State: tc.ConnectionState()}
 	rec.TLS, rec.SSLVer, rec.SSLCipher = true, info.Protocol(), info.Cipher()
 	return info
+}
+
+// tlsStater is a connection that knows its TLS state: *tls.Conn, and the
+// in-memory connection an HTTP/2 stream is served on.
+type tlsStater interface {
+	ConnectionState() tls.ConnectionState
 }

@@ -420,6 +420,14 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 					return
 				}
 				c = tc
+				if fe.cfg.Mode == config.ModeHTTP && tc.ConnectionState().NegotiatedProtocol == "h2" {
+					fe.serveH2(ctx, c, accepted)
+					return
+				}
+			}
+			if fe.cfg.Mode == config.ModeHTTP && bl.bind.Proto == "h2" {
+				fe.serveH2(ctx, c, accepted)
+				return
 			}
 			if fe.cfg.Mode == config.ModeHTTP {
 				fe.serveHTTP(ctx, c, accepted)

@@ -371,3 +371,76 @@ func TestSeedSSLTermination(t *testing.T) {
 		return healthz["web1"] > 0 && healthz["web2"] > 0
 	})
 }
+
+// TestHTTP2 serves HTTP/2 over TLS (ALPN) and in clear text (proto h2)
+// through the same rules as HTTP/1.1, checks it with curl, and runs the
+// h2spec conformance suite when it is installed.
+func TestHTTP2(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	bundle := ca.issue(t, dir, "site.pem", false, false, "localhost")
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, ca.pem, 0o644)
+	app := echoBackend(t, "web1")
+	tport, cport := freePort(t), freePort(t)
+	taddr, caddr := fmt.Sprintf("127.0.0.1:%d", tport), fmt.Sprintf("127.0.0.1:%d", cport)
+	startHalo(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s alpn h2,http/1.1
+    bind 127.0.0.1:%d proto h2
+    http-request set-header X-TLS %%[ssl_fc]
+    http-request deny if { path /forbidden }
+    http-response set-header X-Via halo
+    default_backend app
+backend app
+    server web1 %s
+`, tport, bundle, cport, app), taddr)
+	if _, err := exec.LookPath("curl"); err == nil {
+		out, err := exec.Command("curl", "-si", "--max-time", "5", "--http2", "--cacert", caFile, "https://localhost:"+fmt.Sprint(tport)+"/h2?q=1", "-H", "Cookie: a=1", "-H", "Cookie: b=2").CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "HTTP/2 200") || !strings.Contains(string(out), "x-via: halo") ||
+			!strings.Contains(string(out), "web1 GET /h2?q=1\n") || !strings.Contains(string(out), "x-tls: 1\n") || !strings.Contains(string(out), "cookie: a=1; b=2\n") {
+			t.Errorf("curl --http2: %v\n%s", err, out)
+		}
+		out, _ = exec.Command("curl", "-si", "--max-time", "5", "--http2-prior-knowledge", "http://"+caddr+"/forbidden").CombinedOutput()
+		if !strings.HasPrefix(string(out), "HTTP/2 403") {
+			t.Errorf("h2c deny: %s", out)
+		}
+		out, _ = exec.Command("curl", "-s", "--max-time", "5", "--http2-prior-knowledge", "--data-binary", "posted body", "http://"+caddr+"/up").CombinedOutput()
+		if !strings.Contains(string(out), "web1 POST /up\n") || !strings.Contains(string(out), "body=posted body") || !strings.Contains(string(out), "x-tls: 0\n") {
+			t.Errorf("h2c POST: %s", out)
+		}
+	}
+	h2spec, err := exec.LookPath("h2spec")
+	if err != nil {
+		if home, _ := os.UserHomeDir(); home != "" {
+			if _, err := os.Stat(filepath.Join(home, "go", "bin", "h2spec")); err == nil {
+				h2spec = filepath.Join(home, "go", "bin", "h2spec")
+			}
+		}
+	}
+	if h2spec == "" {
+		t.Log("h2spec not installed: conformance suite not run")
+		return
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"tls", []string{"-h", "127.0.0.1", "-p", fmt.Sprint(tport), "-t", "-k", "-o", "3"}},
+		{"cleartext", []string{"-h", "127.0.0.1", "-p", fmt.Sprint(cport), "-o", "3"}},
+	} {
+		out, _ := exec.Command(h2spec, tc.args...).CombinedOutput()
+		tail := string(out)
+		if i := strings.LastIndex(tail, "tests, "); i > 0 {
+			tail = tail[strings.LastIndex(tail[:i], "\n")+1:]
+		}
+		t.Logf("h2spec %s: %s", tc.name, strings.TrimSpace(tail))
+		if !strings.Contains(tail, "145 tests, 145 passed") {
+			t.Errorf("h2spec %s:\n%s", tc.name, out)
+		}
+	}
+}
