@@ -193,6 +193,9 @@ func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep boo
 	fe := tx.fe
 	v := &tx.view
 	v.method, v.target, v.version = string(req.Method), string(req.Target), req.Version()
+	if _, ok := tx.client.Conn.(*h2pipe); ok {
+		v.version = "HTTP/2.0" // what fetches (req.ver) and logs see; servers get HTTP/1.1
+	}
 	v.hdr = v.hdr[:0]
 	for _, h := range req.Headers {
 		v.hdr = append(v.hdr, hdr{string(h.Name), string(h.Value)})
@@ -577,7 +580,11 @@ func (tx *httpTxn) requestHead(reuse, tunnel bool) []byte {
 	b = append(b, ' ')
 	b = append(b, v.target...)
 	b = append(b, ' ')
-	b = append(b, v.version...)
+	if v.version == "HTTP/2.0" {
+		b = append(b, "HTTP/1.1"...)
+	} else {
+		b = append(b, v.version...)
+	}
 	b = append(b, "\r\n"...)
 	for _, h := range v.hdr {
 		if hop := isHopByHop(h.name); (hop && !(tx.upgrade && strings.EqualFold(h.name, "upgrade"))) ||

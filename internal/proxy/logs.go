@@ -260,6 +260,17 @@ func (tx *httpTxn) startRecord(req *httpx.Request, waitStart time.Time, first bo
 		r.TI, r.TR = r.TR, 0
 	}
 	r.Method, r.URI, r.Version, r.BadReq = string(req.Method), string(req.Target), req.Version(), false
+	if _, h2 := tx.client.Conn.(*h2pipe); h2 {
+		// As HAProxy logs HTTP/2 requests: absolute URI, version 2.0.
+		scheme := "http"
+		if r.TLS {
+			scheme = "https"
+		}
+		if h := req.Get("host"); h != nil {
+			r.URI = scheme + "://" + string(h) + r.URI
+		}
+		r.Version = "HTTP/2.0"
+	}
 	r.BackendName, r.ServerName = tx.fe.cfg.Name, "<NOSRV>"
 	r.ServerIP, r.Source = netip.AddrPort{}, netip.AddrPort{}
 	r.ReqCounter = tx.fe.rt.reqs.Add(1)

@@ -393,6 +393,7 @@ frontend fe
     bind 127.0.0.1:%d ssl crt %s alpn h2,http/1.1
     bind 127.0.0.1:%d proto h2
     http-request set-header X-TLS %%[ssl_fc]
+    http-request set-header X-Ver %%[req.ver]
     http-request deny if { path /forbidden }
     http-response set-header X-Via halo
     default_backend app
@@ -402,7 +403,7 @@ backend app
 	if _, err := exec.LookPath("curl"); err == nil {
 		out, err := exec.Command("curl", "-si", "--max-time", "5", "--http2", "--cacert", caFile, "https://localhost:"+fmt.Sprint(tport)+"/h2?q=1", "-H", "Cookie: a=1", "-H", "Cookie: b=2").CombinedOutput()
 		if err != nil || !strings.HasPrefix(string(out), "HTTP/2 200") || !strings.Contains(string(out), "x-via: halo") ||
-			!strings.Contains(string(out), "web1 GET /h2?q=1\n") || !strings.Contains(string(out), "x-tls: 1\n") || !strings.Contains(string(out), "cookie: a=1; b=2\n") {
+			!strings.Contains(string(out), "web1 GET /h2?q=1\n") || !strings.Contains(string(out), "x-tls: 1\n") || !strings.Contains(string(out), "x-ver: 2.0\n") || !strings.Contains(string(out), "cookie: a=1; b=2\n") {
 			t.Errorf("curl --http2: %v\n%s", err, out)
 		}
 		out, _ = exec.Command("curl", "-si", "--max-time", "5", "--http2-prior-knowledge", "http://"+caddr+"/forbidden").CombinedOutput()
