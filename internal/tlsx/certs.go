@@ -227,20 +227,22 @@ func ParseCrtList(name string, data []byte, base string) ([]CrtListEntry, error)
 
 // Store selects a certificate by SNI: exact names first, then wildcards
 // covering one label, then the default (the first certificate loaded).
+// When several certificates serve a name (RSA and ECDSA), the first one
+// the client can use wins.
 type Store struct {
-	exact    map[string]*tls.Certificate
-	wildcard map[string]*tls.Certificate // "example.com" for *.example.com
+	exact    map[string][]*tls.Certificate
+	wildcard map[string][]*tls.Certificate // "example.com" for *.example.com
 	def      *tls.Certificate
 	all      []*Cert
 }
 
-// NewStore indexes certs. Filters from crt-list lines, when given,
-// replace the certificate's own names.
+// NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{exact: map[string]*tls.Certificate{}, wildcard: map[string]*tls.Certificate{}}
+	return &Store{exact: map[string][]*tls.Certificate{}, wildcard: map[string][]*tls.Certificate{}}
 }
 
-// Add indexes c under its names, or under filters when given.
+// Add indexes c under its names, or under filters when given (crt-list
+// lines); "!name" filters exclude a name.
 func (s *Store) Add(c *Cert, filters []string) {
 	if s.def == nil {
 		s.def = &c.TLS
@@ -266,11 +268,9 @@ func (s *Store) Add(c *Cert, filters []string) {
 			continue
 		}
 		if strings.HasPrefix(n, "*.") {
-			if _, dup := s.wildcard[n[2:]]; !dup {
-				s.wildcard[n[2:]] = &c.TLS
-			}
-		} else if _, dup := s.exact[n]; !dup {
-			s.exact[n] = &c.TLS
+			s.wildcard[n[2:]] = append(s.wildcard[n[2:]], &c.TLS)
+		} else {
+			s.exact[n] = append(s.exact[n], &c.TLS)
 		}
 	}
 }
@@ -287,31 +287,44 @@ func contains(xs []string, x string) bool {
 // Len is the number of certificates.
 func (s *Store) Len() int { return len(s.all) }
 
-// Get picks the certificate for a server name.
-func (s *Store) Get(name string) *tls.Certificate {
+// Get picks the certificate for a server name; hello, when not nil,
+// chooses among certificates of the same name by what the client supports.
+func (s *Store) Get(name string, hello *tls.ClientHelloInfo) *tls.Certificate {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	if c := s.exact[name]; c != nil {
+	if c := pick(s.exact[name], hello); c != nil {
 		return c
 	}
 	if i := strings.IndexByte(name, '.'); i > 0 {
-		if c := s.wildcard[name[i+1:]]; c != nil {
+		if c := pick(s.wildcard[name[i+1:]], hello); c != nil {
 			return c
 		}
 	}
 	return s.def
 }
 
+func pick(cs []*tls.Certificate, hello *tls.ClientHelloInfo) *tls.Certificate {
+	for _, c := range cs {
+		if hello == nil || hello.SupportsCertificate(c) == nil {
+			return c
+		}
+	}
+	if len(cs) > 0 {
+		return cs[0]
+	}
+	return nil
+}
+
 // GetCertificate is for tls.Config.GetCertificate.
 func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	return s.Get(hello.ServerName), nil
+	return s.Get(hello.ServerName, hello), nil
 }
 
 // Has reports whether a certificate other than the default covers name.
 func (s *Store) Has(name string) bool {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	if s.exact[name] != nil {
+	if len(s.exact[name]) > 0 {
 		return true
 	}
 	i := strings.IndexByte(name, '.')
-	return i > 0 && s.wildcard[name[i+1:]] != nil
+	return i > 0 && len(s.wildcard[name[i+1:]]) > 0
 }

@@ -52,7 +52,7 @@ func TestLoadAndSelect(t *testing.T) {
 	}
 	for name, want := range map[string]string{"first.test": "first.test", "x.wild.test": "*.wild.test", "a.b.wild.test": "first.test",
 		"SEP.TEST": "sep.test", "other": "first.test", "": "first.test"} {
-		if got := s.Get(name).Leaf.Subject.CommonName; got != want {
+		if got := s.Get(name, nil).Leaf.Subject.CommonName; got != want {
 			t.Errorf("SNI %q -> %q, want %q", name, got, want)
 		}
 	}
@@ -144,4 +144,58 @@ func FuzzParseCrtList(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDualCertificates: an ECDSA and an RSA certificate for one name; a
+// client that can only verify RSA gets the RSA one.
+func TestDualCertificates(t *testing.T) {
+	dir := t.TempDir()
+	ec, eck := selfSigned(t, "dual.test")
+	os.WriteFile(filepath.Join(dir, "1-ec.pem"), append(ec, eck...), 0o600)
+	out, err := exec.Command("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", filepath.Join(dir, "rsa.key"),
+		"-out", filepath.Join(dir, "rsa.crt"), "-days", "1", "-subj", "/CN=dual.test", "-addext", "subjectAltName=DNS:dual.test").CombinedOutput()
+	if err != nil {
+		t.Skipf("openssl: %v %s", err, out)
+	}
+	kd, _ := os.ReadFile(filepath.Join(dir, "rsa.key"))
+	cd, _ := os.ReadFile(filepath.Join(dir, "rsa.crt"))
+	os.WriteFile(filepath.Join(dir, "2-rsa.pem"), append(cd, kd...), 0o600)
+	os.Remove(filepath.Join(dir, "rsa.key"))
+	os.Remove(filepath.Join(dir, "rsa.crt"))
+	cfg, _, _, err := ServerConfig(BindOptions{Certs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	for _, tc := range []struct {
+		client *tls.Config
+		want   string
+	}{
+		{&tls.Config{ServerName: "dual.test", InsecureSkipVerify: true}, "ECDSA"},
+		{&tls.Config{ServerName: "dual.test", InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}}, "RSA"},
+	} {
+		c, err := tls.Dial("tcp", ln.Addr().String(), tc.client)
+		if err != nil {
+			t.Fatalf("%s client: %v", tc.want, err)
+		}
+		if got := c.ConnectionState().PeerCertificates[0].PublicKeyAlgorithm.String(); got != tc.want {
+			t.Errorf("served a %s certificate, want %s", got, tc.want)
+		}
+		c.Close()
+	}
 }
