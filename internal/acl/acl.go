@@ -70,6 +70,7 @@ type SSLInfo interface {
 	ClientVerify() int
 	ClientSubjectDN() string
 	ClientIssuerDN() string
+	Resumed() bool
 }
 
 // UserChecker verifies credentials against a userlist; it returns the

@@ -241,7 +241,15 @@ func init() {
 	converters = map[string]convDef{
 		"lower": {0, 0, "no argument", strConv(strings.ToLower)},
 		"upper": {0, 0, "no argument", strConv(strings.ToUpper)},
-		"hex":   {0, 0, "no argument", strConv(func(s string) string { return strings.ToUpper(hex.EncodeToString([]byte(s))) })},
+		"hex": {0, 0, "no argument", func([]string) (conv, error) {
+			return conv{out: kStr, fn: func(v sample, k kind) (sample, bool) {
+				if k == kInt || k == kBool {
+					// Integers are 8 bytes, big endian, as HAProxy casts them.
+					return sample{s: fmt.Sprintf("%016X", uint64(v.i))}, true
+				}
+				return sample{s: strings.ToUpper(hex.EncodeToString([]byte(asString(v, k).s)))}, true
+			}}, nil
+		}},
 		"base64": {0, 0, "no argument", strConv(func(s string) string {
 			return base64.StdEncoding.EncodeToString([]byte(s))
 		})},
@@ -749,6 +757,14 @@ func init() {
 		}
 		return false
 	}}
+	// Error fetches of option httpslog: halo logs established connections
+	// only, and Go ends a handshake that fails verification, so each is 0
+	// (the TLS ones have no value on clear-text connections, as HAProxy's).
+	fetches["fc_err"] = fetchDef{kInt, mInt, 0, intFetch(func(*Txn, []string) (int64, bool) { return 0, true })}
+	for _, n := range []string{"ssl_fc_err", "ssl_c_err", "ssl_c_ca_err"} {
+		fetches[n] = fetchDef{kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return 0, t.SSL != nil })}
+	}
+	fetches["ssl_fc_is_resumed"] = fetchDef{kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.Resumed() })}
 	aliases["scook"] = "res.cook"
 	aliases["cook_cnt"] = "req.cook_cnt"
 }

@@ -54,6 +54,10 @@ func TestSampleEval(t *testing.T) {
 		{"str(a..b),word(2,.)", "b", true},
 		{"path,length", "13", true},
 		{"str(abc),hex", "616263", true},
+		{"int(255),hex", "00000000000000FF", true}, // as HAProxy casts integers
+		{"fc_err", "0", true},
+		{"ssl_fc_err", "", false}, // no TLS on this connection
+		{"ssl_fc_is_resumed", "0", true},
 		{"str(abc),base64", "YWJj", true},
 		{"src,ipmask(24)", "192.0.2.0", true},
 		{"str(a%20b),url_dec", "a b", true},

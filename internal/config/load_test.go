@@ -94,6 +94,17 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestPredefinedLogFormats: every format option compiles (httpslog's
+// fetches included).
+func TestPredefinedLogFormats(t *testing.T) {
+	for _, opt := range []string{"tcplog", "httplog", "httplog clf", "httpslog"} {
+		_, errs := load(t, base+"frontend f\n  mode http\n  bind :80\n  option "+opt+"\n")
+		if len(errs) > 0 {
+			t.Errorf("option %s: %v", opt, errs)
+		}
+	}
+}
+
 func TestLoadModel(t *testing.T) {
 	cfg, errs := load(t, `global
     maxconn 4000

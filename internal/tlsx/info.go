@@ -23,6 +23,9 @@ func (i *Info) Protocol() string { return VersionName(i.State.Version) }
 // Cipher is ssl_fc_cipher, in OpenSSL's naming.
 func (i *Info) Cipher() string { return CipherName(i.State.CipherSuite) }
 
+// Resumed is ssl_fc_is_resumed.
+func (i *Info) Resumed() bool { return i.State.DidResume }
+
 // ClientCertUsed is ssl_c_used.
 func (i *Info) ClientCertUsed() bool { return len(i.State.PeerCertificates) > 0 }
 
