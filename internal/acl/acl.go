@@ -82,6 +82,8 @@ type UserChecker interface {
 // BackendCounter answers nbsrv().
 type BackendCounter interface {
 	UsableServers(backend string) (int, bool)
+	// ServerUp answers srv_is_up(<backend>/<server>).
+	ServerUp(backend, server string) (up, found bool)
 }
 
 // Set is the named ACLs of one proxy. Declaring a name twice completes

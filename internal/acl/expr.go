@@ -549,12 +549,12 @@ func maskPrefix(p string) (netip.Prefix, error) {
 	return netip.PrefixFrom(addr, bits), nil
 }
 
-var knownUnsupported = map[string]bool{"var": true, "sc_http_req_rate": true, "src_conn_rate": true, "env": true,
+var knownUnsupported = map[string]bool{"sc_http_req_rate": true, "src_conn_rate": true,
 	"fc_rcvd_proxy": true, "so_id": true, "be_id": true, "fe_id": true, "payload": true, "req.payload": true,
 	"req.body": true, "req.body_param": true, "capture.req.hdr": true,
 	"sc0_http_req_rate": true, "sc1_http_req_rate": true, "sc2_http_req_rate": true, "src_http_req_rate": true,
-	"ssl_c_sha1": true, "ssl_fc_alpn": true, "ssl_fc_has_crt": true, "ssl_fc_has_sni": true, "req.ssl_alpn": true,
-	"req.ssl_ver": true, "rdp_cookie": true, "be_conn": true, "connslots": true, "srv_is_up": true, "fe_conn": true,
+	"ssl_c_sha1": true, "ssl_fc_alpn": true, "ssl_fc_has_crt": true, "req.ssl_alpn": true,
+	"req.ssl_ver": true, "rdp_cookie": true, "be_conn": true, "connslots": true, "fe_conn": true,
 	"queue": true, "avg_queue": true, "nbproc": true}
 
 func keysOf[V any](m map[string]V) []string {

@@ -668,7 +668,13 @@ func defaultMethod(s *Sample) method {
 
 // fetchChecks validate fetch arguments at parse time.
 var fetchChecks = map[string]func(args []string) error{
-	"var":     checkVarName,
+	"var": checkVarName,
+	"srv_is_up": func(a []string) error {
+		if b, s, ok := strings.Cut(a[0], "/"); !ok || b == "" || s == "" {
+			return fmt.Errorf("expects <backend>/<server>, got '%s'", a[0])
+		}
+		return nil
+	},
 	"hdr":     checkOcc,
 	"res.hdr": checkOcc,
 }
@@ -765,6 +771,21 @@ func init() {
 		fetches[n] = fetchDef{kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return 0, t.SSL != nil })}
 	}
 	fetches["ssl_fc_is_resumed"] = fetchDef{kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.Resumed() })}
+	fetches["srv_is_up"] = fetchDef{kBool, mBool, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
+		be, srv, _ := strings.Cut(a[0], "/")
+		if t.Backends == nil {
+			return false
+		}
+		up, found := t.Backends.ServerUp(be, srv)
+		if !found {
+			return false
+		}
+		if up {
+			return fn(sample{i: 1})
+		}
+		return fn(sample{i: 0})
+	}}
+	fetches["ssl_fc_has_sni"] = fetchDef{kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.SNI() != "" })}
 	aliases["scook"] = "res.cook"
 	aliases["cook_cnt"] = "req.cook_cnt"
 }

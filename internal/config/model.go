@@ -244,6 +244,7 @@ type Options struct {
 	ClientKeepAlive   bool
 	ServerKeepAlive   bool
 	SpliceAuto        bool
+	PreferLastServer  bool
 }
 
 // Timeouts of a proxy; zero means unset.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,35 @@ import (
 // negation flag in b.optNeg.
 var optionKeywords = mkTable(concat(
 	[]*Keyword{
+		flagOpt("prefer-last-server", inBE, "send a keep-alive client's next requests to the server of its previous one", func(o *Options) *bool { return &o.PreferLastServer }),
+		{Name: "redis-check", Sections: inBE, Doc: "health checks send PING and expect +PONG", parse: func(b *builder, ln *Line) {
+			b.cannedCheck(ln, []TCPCheckStep{{Action: TCPCheckSend, Data: []byte("PING\r\n")}, {Action: TCPCheckExpect, Match: MatchString, Pattern: []byte("+PONG")}})
+		}},
+		{Name: "smtpchk", Sections: inBE, Doc: "health checks expect a 2xx greeting and a 2xx answer to HELO/EHLO: option smtpchk [HELO|EHLO <domain>]", parse: func(b *builder, ln *Line) {
+			hello := "HELO localhost"
+			if len(ln.Words) == 3 && (ln.Words[1] == "HELO" || ln.Words[1] == "EHLO") {
+				hello = ln.Words[1] + " " + ln.Words[2]
+			} else if len(ln.Words) != 1 {
+				b.errorf(ln.Pos, "'option smtpchk' expects nothing or HELO|EHLO <domain>")
+				return
+			}
+			b.cannedCheck(ln, []TCPCheckStep{
+				{Action: TCPCheckExpect, Match: MatchRString, Regexp: regexp.MustCompile(`^2[0-9][0-9][ -]`)},
+				{Action: TCPCheckSend, Data: []byte(hello + "\r\n")},
+				{Action: TCPCheckExpect, Match: MatchRString, Regexp: regexp.MustCompile(`^2[0-9][0-9][ -]`)},
+				{Action: TCPCheckSend, Data: []byte("QUIT\r\n")}})
+		}},
+		{Name: "pgsql-check", Sections: inBE, Doc: "health checks send a PostgreSQL startup packet: option pgsql-check user <name>", parse: func(b *builder, ln *Line) {
+			if len(ln.Words) != 3 || ln.Words[1] != "user" {
+				b.errorf(ln.Pos, "'option pgsql-check' expects 'user <username>'")
+				return
+			}
+			payload := append([]byte{0, 3, 0, 0}, []byte("user\x00"+ln.Words[2]+"\x00\x00")...)
+			pkt := append([]byte{0, 0, 0, byte(len(payload) + 4)}, payload...)
+			// The server answers 'R' (authentication request) when it is up
+			// and accepts the user, 'E' with an error otherwise.
+			b.cannedCheck(ln, []TCPCheckStep{{Action: TCPCheckSend, Data: pkt}, {Action: TCPCheckExpect, Match: MatchBinary, Pattern: []byte("R")}})
+		}},
 		flagOpt("allbackups", inBE, "use all backup servers at once when all active servers are down", func(o *Options) *bool { return &o.AllBackups }),
 		flagOpt("log-health-checks", inBE, "log every health-check result, not only state changes", func(o *Options) *bool { return &o.LogHealthChecks }),
 		flagOpt("dontlognull", inFE, "do not log connections that carried no data", func(o *Options) *bool { return &o.DontLogNull }),
@@ -111,7 +141,7 @@ var optionKeywords = mkTable(concat(
 		"contstats", "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "http-buffer-request",
 		"http-ignore-probes", "http-no-delay", "http-restrict-req-hdr-names", "http-use-proxy-header", "http_proxy",
 		"independent-streams", "ldap-check", "external-check", "logasap", "mysql-check", "nolinger", "persist",
-		"pgsql-check", "prefer-last-server", "redis-check", "smtpchk", "socket-stats", "splice-request",
+		"socket-stats", "splice-request",
 		"splice-response", "spop-check", "tcp-smart-accept", "tcp-smart-connect", "transparent",
 		"idle-close-on-response", "disable-h2-upgrade"),
 ))
@@ -223,4 +253,18 @@ func parseNetwork(s string) (netip.Prefix, error) {
 		}
 	}
 	return netip.Prefix{}, fmt.Errorf("'%s' is not a network", s)
+}
+
+// cannedCheck installs the tcp-check program of a protocol check option
+// (redis-check, smtpchk, pgsql-check), as HAProxy implements them.
+func (b *builder) cannedCheck(ln *Line, steps []TCPCheckStep) {
+	if b.optNeg {
+		b.px.Check.Kind = CheckL4
+		return
+	}
+	b.px.Check.Kind = CheckTCP
+	for i := range steps {
+		steps[i].Pos = ln.Pos
+	}
+	b.px.Check.TCPSteps = append([]TCPCheckStep{{Pos: ln.Pos, Action: TCPCheckConnect}}, steps...)
 }

@@ -381,3 +381,12 @@ func (rt *Runtime) SetServerMaxConn(backend, server string, n int) error {
 	b.wake() // a higher limit frees queued connections
 	return nil
 }
+
+// ServerUp implements srv_is_up(): whether the server is usable.
+func (rt *Runtime) ServerUp(backend, server string) (bool, bool) {
+	_, s, err := rt.findServer(backend, server)
+	if err != nil {
+		return false, false
+	}
+	return s.usable(), true
+}

@@ -47,6 +47,7 @@ type httpTxn struct {
 	expect    bool
 	upgrade   bool
 	persisted *server // server named by a valid persistence cookie
+	lastSrv   *server // server of the connection's previous request
 	srv       *server // server that answered
 
 	cookieValid bool
@@ -379,6 +380,8 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		if be.acquireServer(tx.persisted) {
 			held = tx.persisted
 		}
+	} else if last := tx.lastSrv; last != nil && last.be == be && be.cfg.Options.PreferLastServer && be.acquireServer(last) {
+		held = last // option prefer-last-server
 	}
 	// Idle connections serve only safe requests without a body, which can
 	// be sent again on a new connection if the server closed the idle one.
@@ -493,7 +496,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		}
 		break
 	}
-	tx.srv = srv
+	tx.srv, tx.lastSrv = srv, srv
 	srv.stats.open()
 	defer srv.stats.close()
 	tx.tResp = time.Now()

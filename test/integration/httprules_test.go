@@ -378,3 +378,82 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("monitor-uri: %q", resp)
 	}
 }
+
+// TestPreferLastServerAndProtocolChecks: with option prefer-last-server a
+// keep-alive client stays on one server; redis-check and smtpchk mark
+// servers up or down by their protocol answers.
+func TestPreferLastServerAndProtocolChecks(t *testing.T) {
+	a, b := echoBackend(t, "web1"), echoBackend(t, "web2")
+	redisOK := tcpServer(t, func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 64)
+		if n, _ := c.Read(buf); strings.HasPrefix(string(buf[:n]), "PING") {
+			io.WriteString(c, "+PONG\r\n")
+		}
+	})
+	redisBad := tcpServer(t, func(c net.Conn) {
+		defer c.Close()
+		c.Read(make([]byte, 64))
+		io.WriteString(c, "-ERR loading\r\n")
+	})
+	smtp := tcpServer(t, func(c net.Conn) {
+		defer c.Close()
+		io.WriteString(c, "220 mail.test ESMTP\r\n")
+		br := bufio.NewReader(c)
+		if l, _ := br.ReadString('\n'); strings.HasPrefix(l, "HELO ") {
+			io.WriteString(c, "250 mail.test\r\n")
+		}
+		br.ReadString('\n')
+	})
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	h := startHalo(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout check 1s
+listen web
+    bind 127.0.0.1:%d
+    option prefer-last-server
+    server web1 %s
+    server web2 %s
+backend redis
+    mode tcp
+    option redis-check
+    server good %s check inter 200ms
+    server bad %s check inter 200ms
+backend mail
+    mode tcp
+    option smtpchk
+    server mx %s check inter 200ms
+`, port, a, b, redisOK, redisBad, smtp), addr)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	seen := map[string]int{}
+	for i := 0; i < 6; i++ {
+		fmt.Fprintf(c, "GET /%d HTTP/1.1\r\nHost: a\r\n\r\n", i)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		seen[strings.Fields(string(body))[0]]++
+	}
+	if len(seen) != 1 {
+		t.Errorf("prefer-last-server: one connection spread over %v", seen)
+	}
+	waitFor(t, "redis bad server DOWN", 10*time.Second, func() bool {
+		return strings.Contains(h.stderr.String(), "Server redis/bad is DOWN")
+	})
+	time.Sleep(600 * time.Millisecond)
+	out := h.stderr.String()
+	if strings.Contains(out, "Server redis/good is DOWN") || strings.Contains(out, "Server mail/mx is DOWN") {
+		t.Errorf("healthy protocol servers marked down:\n%s", out)
+	}
+}
