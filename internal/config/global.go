@@ -130,6 +130,8 @@ var globalKeywords = mkTable(concat(
 		{Name: "ssl-default-server-ciphers", Sections: InGlobal, Doc: "TLS 1.2 ciphers of server lines without 'ciphers'", parse: gStr(func(g *Global) *string { return &g.SSLServerCiphers })},
 		{Name: "ssl-default-server-ciphersuites", Sections: InGlobal, Doc: "TLS 1.3 suites of server lines (Go offers its three suites)", parse: gStr(func(g *Global) *string { return &g.SSLServerSuites })},
 		{Name: "ssl-default-server-options", Sections: InGlobal, Doc: "TLS options of every server line: ssl-min-ver, ssl-max-ver, no-sslv3, no-tlsv1x, no-tls-tickets", parse: sslDefaults(func(g *Global) *[]string { return &g.SSLServerOptions })},
+		{Name: "server-state-file", Sections: InGlobal, Doc: "file written with `show servers state` before a reload; backends with load-server-state-from-file global start from it", parse: gStr(func(g *Global) *string { return &g.ServerStateFile })},
+		{Name: "server-state-base", Sections: InGlobal, Doc: "directory of relative server-state-file paths", parse: gStr(func(g *Global) *string { return &g.ServerStateBase })},
 		{Name: "tune.ssl.cachesize", Sections: InGlobal, Status: NoEffect, Note: "Go's TLS server keeps no session-ID cache; it resumes sessions with tickets only (turn them off with no-tls-tickets)"},
 		{Name: "tune.ssl.default-dh-param", Sections: InGlobal, Status: NoEffect, Note: "Go's TLS stack offers no finite-field DHE cipher suites, so there are no DH parameters to size"},
 		{Name: "ulimit-n", Sections: InGlobal, Status: NoEffect, Note: "halo raises its file-descriptor soft limit to the hard limit at start; set the hard limit with systemd LimitNOFILE="},
@@ -154,7 +156,7 @@ var globalKeywords = mkTable(concat(
 		"tune.buffers.reserve", "tune.fd.edge-triggered", "tune.listener.multi-queue", "tune.pattern.cache-size",
 		"tune.pool-high-fd-ratio", "tune.pool-low-fd-ratio", "tune.sched.low-latency", "tune.ssl.force-private-cache",
 		"tune.ssl.keylog", "tune.ssl.ssl-ctx-cache-size", "tune.ssl.ocsp-update.maxdelay", "tune.fail-alloc",
-		"tune.idle-pool.shared", "server-state-file", "server-state-base", "stats bind-process", "hash-balance-factor",
+		"tune.idle-pool.shared", "stats bind-process", "hash-balance-factor",
 		"tune.ssl.ocsp-update.mindelay", "ssl-load-extra-files", "ssl-load-extra-del-ext", "ssl-propquery", "ssl-provider",
 		"ssl-provider-path", "httpclient.resolvers.id", "httpclient.ssl.verify", "httpclient.ssl.ca-file", "log-send-hostname-fmt", "tune.quic.frontend.conn-tx-buffers.limit", "tune.http.maxhdr-size"),
 ))

@@ -108,6 +108,8 @@ type Global struct {
 	MasterWorker    bool
 	ZeroWarning     bool
 	StatsSockets    []StatsSocket
+	ServerStateFile string
+	ServerStateBase string
 	StatsTimeout    time.Duration
 	// TLS defaults applied to bind and server lines that do not say otherwise.
 	SSLBindOptions   []string
@@ -227,6 +229,8 @@ type Proxy struct {
 	FullConn      int
 	Check         CheckSpec
 	DefaultServer *Server // the resolved default-server line, if any
+	StateFrom     string  // load-server-state-from-file: global, local, none ("" = none)
+	StateFileName string  // server-state-file-name
 }
 
 // Options are the `option` keywords of a proxy.

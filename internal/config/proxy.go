@@ -110,6 +110,25 @@ var proxyKeywords = mkTable(concat(
 				b.px.NoLog = false
 			}
 		}},
+		{Name: "load-server-state-from-file", Sections: inBE, Doc: "global, local or none: start servers in the state saved by `show servers state`", parse: func(b *builder, ln *Line) {
+			if !b.argCount(ln, 1, 1, 1, "'global', 'local' or 'none'") {
+				return
+			}
+			switch ln.Words[1] {
+			case "global", "local", "none":
+				b.px.StateFrom = ln.Words[1]
+			default:
+				b.errorf(ln.Pos, "'load-server-state-from-file' expects 'global', 'local' or 'none', got '%s'", ln.Words[1])
+			}
+		}},
+		{Name: "server-state-file-name", Sections: inBE, Doc: "the file of load-server-state-from-file local ([<file>|use-backend-name])", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 0, 1, "[<file>|use-backend-name]") {
+				b.px.StateFileName = "use-backend-name"
+				if len(ln.Words) == 2 {
+					b.px.StateFileName = ln.Words[1]
+				}
+			}
+		}},
 		{Name: "log-format", Sections: inFE, Doc: "custom traffic log line", parse: func(b *builder, ln *Line) {
 			if b.argCount(ln, 1, 1, 1, "exactly one argument (quote the format)") {
 				if _, err := CompileFormat(ln.Words[1]); err != nil {
@@ -215,8 +234,8 @@ var proxyKeywords = mkTable(concat(
 	unsupported(inAllProxies, "", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl", "srvtcpka-cnt", "srvtcpka-idle",
 		"srvtcpka-intvl", "compression", "declare", "dispatch", "email-alert", "error-log-format", "force-persist",
 		"filter", "hash-balance-factor", "http-after-response", "http-error", "http-send-name-header", "ignore-persist",
-		"load-server-state-from-file", "log-format-sd", "log-tag", "max-keep-alive-queue", "monitor", "persist",
-		"rate-limit", "retry-on", "server-state-file-name", "server-template", "source", "stick", "stick-table",
+		"log-format-sd", "log-tag", "max-keep-alive-queue", "monitor", "persist",
+		"rate-limit", "retry-on", "server-template", "source", "stick", "stick-table",
 		"tcp-response", "unique-id-format", "unique-id-header", "use-fcgi-app", "use-server", "errorloc", "errorloc302",
 		"errorloc303", "external-check", "grace", "transparent"),
 ))

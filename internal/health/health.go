@@ -27,6 +27,9 @@ type Params struct {
 	TimeoutCheck    time.Duration // 0 = unset
 	TimeoutConnect  time.Duration // 0 = unset
 	SpreadChecks    int           // percent
+	// StartDown starts the server DOWN with no health (a server state
+	// file said it was down); it must pass Rise checks to come up.
+	StartDown bool
 	// Dial opens check connections; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -83,6 +86,10 @@ func New(p Params, report func(Event)) *Checker {
 	}
 	c := &Checker{p: p, report: report, health: p.Rise + p.Fall - 1}
 	c.up.Store(true)
+	if p.StartDown {
+		c.health = 0
+		c.up.Store(false)
+	}
 	return c
 }
 

@@ -309,6 +309,7 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 			Rise: s.cfg.Rise, Fall: s.cfg.Fall,
 			TimeoutCheck: b.cfg.Timeouts.Check, TimeoutConnect: b.cfg.Timeouts.Connect,
 			SpreadChecks: b.rt.cfg.Global.SpreadChecks,
+			StartDown:    !s.healthy.Load(),
 		}
 		if tc := s.checkTLS(); tc != nil {
 			var d net.Dialer

@@ -106,6 +106,7 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 	if err := rt.logSetup(); err != nil {
 		return nil, err
 	}
+	rt.loadServerState()
 	return rt, nil
 }
 

@@ -344,3 +344,57 @@ listen app
 		t.Errorf("rendered page: %d green and %d red pixels, want rows of both", green, red)
 	}
 }
+
+// TestServerStateFile: the state saved with `show servers state` before a
+// restart is applied by the next process (load-server-state-from-file):
+// a server in maintenance stays there, a weight is kept.
+func TestServerStateFile(t *testing.T) {
+	if _, err := exec.LookPath("socat"); err != nil {
+		t.Skip("socat not installed")
+	}
+	a, b := httpBackend(t, "web1"), httpBackend(t, "web2")
+	dir := t.TempDir()
+	sock, state := filepath.Join(dir, "halo.sock"), filepath.Join(dir, "state")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+    server-state-file %s
+defaults
+    mode http
+    load-server-state-from-file global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen web
+    bind 127.0.0.1:%d
+    server web1 %s
+    server web2 %s
+`, sock, state, port, a, b)
+	cli := func(cmd string) string {
+		c := exec.Command("socat", "stdio", "unix-connect:"+sock)
+		c.Stdin = strings.NewReader(cmd + "\n")
+		out, _ := c.Output()
+		return string(out)
+	}
+	h := startHalo(t, cfg, addr)
+	cli("set server web/web2 state maint")
+	cli("set weight web/web1 7")
+	if err := os.WriteFile(state, []byte(cli("show servers state")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.cmd.Process.Kill()
+	<-h.done
+	startHalo(t, cfg, addr)
+	if got := cli("get weight web/web1"); got != "7 (initial 1)\n\n" {
+		t.Errorf("weight after restart: %q", got)
+	}
+	if stat := cli("show stat"); !strings.Contains(stat, ",MAINT,") {
+		t.Errorf("web2 not in maintenance after restart:\n%s", stat)
+	}
+	for i := 0; i < 4; i++ {
+		if body := oneShot(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"); !strings.Contains(body, "web1 GET") {
+			t.Errorf("request %d: %q", i, body)
+		}
+	}
+}
