@@ -148,6 +148,31 @@ func (b *builder) parseHTTPCheck(ln *Line) {
 	}
 	h := &b.px.Check.HTTP
 	switch w[1] {
+	case "connect":
+		for i := 2; i < len(w); i++ {
+			switch w[i] {
+			case "ssl":
+				h.ConnectSSL = true
+			case "linger":
+			case "port":
+				if i+1 >= len(w) {
+					b.errorf(ln.Pos, "'http-check connect port' expects a port")
+					return
+				}
+				n, err := parseInt(w[i+1], 1, 65535)
+				if err != nil {
+					b.errorf(ln.Pos, "'http-check connect port' %v", err)
+					return
+				}
+				h.ConnectPort = n
+				i++
+			case "comment":
+				i++
+			default:
+				b.errorf(ln.Pos, "'http-check connect' supports 'port', 'ssl', 'linger' and 'comment' in halo (got '%s')", w[i])
+				return
+			}
+		}
 	case "disable-on-404":
 		h.DisableOn404 = true
 	case "send":
@@ -239,7 +264,7 @@ func (b *builder) parseHTTPCheck(ln *Line) {
 			return
 		}
 		h.Expect = e
-	case "comment", "connect", "send-state", "set-var", "unset-var":
+	case "comment", "send-state", "set-var", "unset-var":
 		b.errorf(ln.Pos, "'http-check %s' is not supported by halo yet", w[1])
 	default:
 		b.errorf(ln.Pos, "'http-check' expects 'comment', 'connect', 'disable-on-404', 'expect', 'send', 'send-state', 'set-var' or 'unset-var', got '%s'", w[1])

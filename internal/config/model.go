@@ -501,6 +501,8 @@ type HTTPCheck struct {
 	Body         string
 	Expect       *HTTPExpect // nil: 2xx and 3xx pass
 	DisableOn404 bool
+	ConnectSSL   bool // http-check connect ssl
+	ConnectPort  int  // http-check connect port
 }
 
 // HTTPExpect is an `http-check expect` rule.

@@ -339,7 +339,14 @@ func (b *builder) fixServers(px *Proxy) {
 		if s.DownInter == 0 {
 			s.DownInter = s.Inter
 		}
-		if s.SSL != nil && s.SSL.Enabled && s.SSL.Verify != "none" && s.SSL.CAFile == "" {
+		if px.Check.Kind == CheckHTTP && px.Check.HTTP.ConnectSSL && s.Check {
+			// http-check connect ssl: checks speak TLS with the server's settings.
+			s.CheckSSL = true
+			if s.SSL == nil {
+				s.SSL = &ServerSSL{}
+			}
+		}
+		if s.SSL != nil && (s.SSL.Enabled || s.CheckSSL) && s.SSL.Verify != "none" && s.SSL.CAFile == "" {
 			b.errorf(s.Pos, "'server %s/%s' : verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", px.Name, s.Name)
 		} else if s.SSL != nil && (s.SSL.Enabled || s.CheckSSL) {
 			b.serverTLS(px, s)

@@ -300,6 +300,8 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		if s.cfg.CheckPort != 0 {
 			port = s.cfg.CheckPort
+		} else if p := b.cfg.Check.HTTP.ConnectPort; p != 0 && b.cfg.Check.Kind == config.CheckHTTP {
+			port = p
 		}
 		p := health.Params{
 			Backend: b.cfg.Name, Server: s.cfg.Name,

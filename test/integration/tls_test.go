@@ -445,3 +445,48 @@ backend app
 		}
 	}
 }
+
+// TestHTTPCheckConnectSSL: `http-check connect ssl` (the kubeadm corpus
+// configuration) runs HTTP checks over TLS on a tcp-mode backend.
+func TestHTTPCheckConnectSSL(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	bundle := ca.issue(t, dir, "api.pem", false, false, "api.test")
+	cert, _ := tls.LoadX509KeyPair(bundle, bundle)
+	var hits atomic.Int32
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" && r.TLS != nil {
+			hits.Add(1)
+			return
+		}
+		w.WriteHeader(500)
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	go hs.ServeTLS(ln, "", "")
+	defer hs.Close()
+	plain := httpBackend(t, "plain")
+	port := freePort(t)
+	h := startHalo(t, fmt.Sprintf(`defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout check 1s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend api
+backend api
+    option httpchk
+    http-check connect ssl
+    http-check send meth GET uri /healthz
+    http-check expect status 200
+    server tls %s check inter 200ms verify none
+    server plain %s check inter 200ms verify none
+`, port, ln.Addr(), plain), fmt.Sprintf("127.0.0.1:%d", port))
+	waitFor(t, "the clear-text server DOWN", 10*time.Second, func() bool {
+		return strings.Contains(h.stderr.String(), "Server api/plain is DOWN")
+	})
+	if hits.Load() == 0 || strings.Contains(h.stderr.String(), "Server api/tls is DOWN") {
+		t.Errorf("TLS checks: %d hits\n%s", hits.Load(), h.stderr.String())
+	}
+}
