@@ -475,6 +475,7 @@ const (
 	MatchBinary
 	MatchStatus
 	MatchRStatus
+	MatchBinaryAt // Pattern at byte Offset of the response
 )
 
 // TCPCheckStep is one tcp-check rule.
@@ -488,6 +489,7 @@ type TCPCheckStep struct {
 	Match   MatchKind
 	Negate  bool
 	Pattern []byte         // string / binary pattern
+	Offset  int            // MatchBinaryAt
 	Regexp  *regexp.Regexp // rstring
 	Comment string
 }

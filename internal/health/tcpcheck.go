@@ -116,6 +116,9 @@ func expectMatch(st *config.TCPCheckStep, buf []byte) bool {
 	switch st.Match {
 	case config.MatchRString:
 		return st.Regexp.Match(buf)
+	case config.MatchBinaryAt:
+		end := st.Offset + len(st.Pattern)
+		return len(buf) >= end && bytes.Equal(buf[st.Offset:end], st.Pattern)
 	default:
 		return bytes.Contains(buf, st.Pattern)
 	}
@@ -125,7 +128,7 @@ func kindText(st *config.TCPCheckStep) string {
 	switch st.Match {
 	case config.MatchRString:
 		return "rstring"
-	case config.MatchBinary:
+	case config.MatchBinary, config.MatchBinaryAt:
 		return "binary"
 	}
 	return "string"
@@ -135,7 +138,7 @@ func patternText(st *config.TCPCheckStep) string {
 	switch st.Match {
 	case config.MatchRString:
 		return st.Regexp.String()
-	case config.MatchBinary:
+	case config.MatchBinary, config.MatchBinaryAt:
 		return fmt.Sprintf("%x", st.Pattern)
 	}
 	return string(st.Pattern)

@@ -405,6 +405,17 @@ func TestPreferLastServerAndProtocolChecks(t *testing.T) {
 		}
 		br.ReadString('\n')
 	})
+	mysqlOK := tcpServer(t, func(c net.Conn) {
+		defer c.Close()
+		payload := append([]byte{0x0a}, "8.0.36\x00"...)
+		c.Write(append([]byte{byte(len(payload)), 0, 0, 0}, payload...))
+		time.Sleep(100 * time.Millisecond)
+	})
+	mysqlErr := tcpServer(t, func(c net.Conn) {
+		defer c.Close()
+		payload := append([]byte{0xff, 0x69, 0x04}, "Host is blocked"...)
+		c.Write(append([]byte{byte(len(payload)), 0, 0, 0}, payload...))
+	})
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	h := startHalo(t, fmt.Sprintf(`defaults
@@ -413,6 +424,11 @@ func TestPreferLastServerAndProtocolChecks(t *testing.T) {
     timeout client 5s
     timeout server 5s
     timeout check 1s
+backend db
+    mode tcp
+    option mysql-check
+    server up %s check inter 200ms
+    server blocked %s check inter 200ms
 listen web
     bind 127.0.0.1:%d
     option prefer-last-server
@@ -427,7 +443,7 @@ backend mail
     mode tcp
     option smtpchk
     server mx %s check inter 200ms
-`, port, a, b, redisOK, redisBad, smtp), addr)
+`, mysqlOK, mysqlErr, port, a, b, redisOK, redisBad, smtp), addr)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -448,12 +464,13 @@ backend mail
 	if len(seen) != 1 {
 		t.Errorf("prefer-last-server: one connection spread over %v", seen)
 	}
-	waitFor(t, "redis bad server DOWN", 10*time.Second, func() bool {
-		return strings.Contains(h.stderr.String(), "Server redis/bad is DOWN")
+	waitFor(t, "redis and mysql bad servers DOWN", 10*time.Second, func() bool {
+		out := h.stderr.String()
+		return strings.Contains(out, "Server redis/bad is DOWN") && strings.Contains(out, "Server db/blocked is DOWN")
 	})
 	time.Sleep(600 * time.Millisecond)
 	out := h.stderr.String()
-	if strings.Contains(out, "Server redis/good is DOWN") || strings.Contains(out, "Server mail/mx is DOWN") {
+	if strings.Contains(out, "Server redis/good is DOWN") || strings.Contains(out, "Server mail/mx is DOWN") || strings.Contains(out, "Server db/up is DOWN") {
 		t.Errorf("healthy protocol servers marked down:\n%s", out)
 	}
 }
