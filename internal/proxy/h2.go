@@ -70,6 +70,7 @@ type h2stream struct {
 	id        uint32
 	sendWin   int64
 	remoteEnd bool // END_STREAM received
+	localEnd  bool // END_STREAM sent: with remoteEnd, the stream is closed
 	reset     bool // RST_STREAM sent or received
 	inbuf     []h2chunk
 	inEnd     bool // no more request data
@@ -334,6 +335,10 @@ func (h *h2conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		return connErr(http2.ErrCodeProtocol) // stream ids only grow
 	}
 	if s != nil {
+		if s.remoteEnd && s.localEnd {
+			h.mu.Unlock()
+			return connErr(http2.ErrCodeStreamClosed) // a closed stream
+		}
 		// Trailers: a second HEADERS must end the stream.
 		if s.remoteEnd {
 			h.mu.Unlock()
@@ -599,6 +604,9 @@ func (h *h2conn) relayResponse(s *h2stream, r net.Conn) {
 		}
 		br.Discard(n)
 		end := body == httpx.BodyNone || (body == httpx.BodyLength && res.ContentLength == 0)
+		if end {
+			h.markLocalEnd(s)
+		}
 		block := append([]byte(nil), h.hbuf.Bytes()...)
 		h.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
 		err = h.writeHeaderBlock(s.id, block, end)
@@ -670,6 +678,7 @@ func (h *h2conn) relayBody(s *h2stream, src io.Reader) {
 			}
 		}
 		if rerr != nil {
+			h.markLocalEnd(s)
 			h.write(func() error { return h.fr.WriteData(s.id, true, nil) })
 			return
 		}
@@ -703,4 +712,13 @@ func lingeringClose(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(time.Second))
 	io.Copy(io.Discard, io.LimitReader(c, 1<<20))
 	c.Close()
+}
+
+// markLocalEnd records that END_STREAM is being sent on s, before the
+// frame leaves, so that a frame the client sends after it sees a closed
+// stream.
+func (h *h2conn) markLocalEnd(s *h2stream) {
+	h.mu.Lock()
+	s.localEnd = true
+	h.mu.Unlock()
 }
