@@ -220,6 +220,9 @@ type Proxy struct {
 	// LogFmt is the traffic log format in effect (log-format, or the one
 	// option tcplog/httplog/httpslog selects, or HAProxy's default).
 	LogFmt *Format
+	// LogAtAccept: the legacy "Connect from" line is logged when a
+	// connection is accepted, not when it ends.
+	LogAtAccept bool
 
 	// Backend side.
 	Balance       Balance

@@ -205,7 +205,8 @@ func (b *builder) logFormat(px *Proxy) {
 		case px.Options.TCPLog || px.Options.HTTPLog:
 			text = logging.TCPLog
 		default:
-			text = logging.DefaultLog
+			text = logging.LegacyLog + strings.ToUpper(px.Mode.String()) + ")"
+			px.LogAtAccept = true
 		}
 	}
 	f, err := CompileFormat(text)

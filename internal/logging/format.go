@@ -17,8 +17,9 @@ const (
 	HTTPLog    = `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r`
 	HTTPLogCLF = `%{+Q}o %{-Q}ci - - [%trg] %r %ST %B "" "" %cp %ms %ft %b %s %TR %Tw %Tc %Tr %Ta %tsc %ac %fc %bc %sc %rc %sq %bq %CC %CS %hrl %hsl`
 	HTTPSLog   = HTTPLog + ` %[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc`
-	// DefaultLog is what HAProxy logs when no format option is set.
-	DefaultLog = `%ci:%cp [%t] %ft %b/%s`
+	// LegacyLog is what HAProxy logs, when a connection is accepted, for a
+	// proxy without a log format option; the mode (TCP or HTTP) follows.
+	LegacyLog = `Connect from %ci:%cp to %fi:%fp (%f/`
 )
 
 // Record is everything a traffic log line can show. Durations are -1
@@ -446,21 +447,29 @@ func init() {
 			if r.BadReq || r.Method == "" {
 				return append(b, "<BADREQ>"...)
 			}
-			b = append(b, r.Method...)
+			b = encode(b, r.Method, false)
 			b = append(b, ' ')
-			b = append(b, r.URI...)
+			b = encode(b, r.URI, false)
 			b = append(b, ' ')
-			return append(b, r.Version...)
+			return encode(b, r.Version, false)
 		}),
 		str("HM", func(b []byte, r *Record) []byte { return orDash(b, r.Method) }),
-		str("HU", func(b []byte, r *Record) []byte { return orDash(b, r.URI) }),
+		str("HU", func(b []byte, r *Record) []byte {
+			if r.URI == "" {
+				return append(b, '-')
+			}
+			return encode(b, r.URI, false)
+		}),
 		str("HP", func(b []byte, r *Record) []byte {
 			p, _, _ := strings.Cut(r.URI, "?")
-			return orDash(b, p)
+			if p == "" {
+				return append(b, '-')
+			}
+			return encode(b, p, false)
 		}),
 		str("HQ", func(b []byte, r *Record) []byte {
 			if _, q, ok := strings.Cut(r.URI, "?"); ok {
-				return append(append(b, '?'), q...)
+				return encode(append(b, '?'), q, false)
 			}
 			return b
 		}),
@@ -501,9 +510,25 @@ func braces(b []byte, vals []string) []byte {
 		if i > 0 {
 			b = append(b, '|')
 		}
-		b = append(b, v...)
+		b = encode(b, v, true)
 	}
 	return append(b, '}')
+}
+
+// encode appends s with the bytes HAProxy escapes in logs written as
+// #XX: '"', '#', control and non-ASCII bytes, and in captures also
+// '{', '|' and '}', so that a client cannot forge log fields.
+func encode(b []byte, s string, capture bool) []byte {
+	const hexd = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '#' || capture && (c == '{' || c == '|' || c == '}') {
+			b = append(b, '#', hexd[c>>4], hexd[c&15])
+			continue
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 func spaced(b []byte, vals []string, q bool) []byte {
@@ -511,10 +536,15 @@ func spaced(b []byte, vals []string, q bool) []byte {
 		if i > 0 {
 			b = append(b, ' ')
 		}
-		if q {
-			b = quote(b, v)
-		} else {
-			b = orDash(b, v)
+		switch {
+		case q:
+			b = append(b, '"')
+			b = encode(b, v, true)
+			b = append(b, '"')
+		case v == "":
+			b = append(b, '-')
+		default:
+			b = encode(b, v, true)
 		}
 	}
 	return b

@@ -46,8 +46,10 @@ func TestPredefinedFormats(t *testing.T) {
 		{"tcplog", TCPLog, tcp, `127.0.0.1:54904 [24/Nov/2026:00:18:16.095] fe_tcp be_tcp/t1 1/0/1 358 -- 1/1/0/0/0 0/0`},
 		{"captures", HTTPLog, capt, `127.0.0.1:40792 [24/Nov/2026:00:18:15.930] fe_http be_web/web1 0/0/0/1/1 200 203 - - ---- 1/1/0/0/0 0/0 {example.com|} "GET /foo?x=1 HTTP/1.1"`},
 		{"clf", HTTPLogCLF, capt, `127.0.0.1 - - [24/Nov/2026:00:18:15 +0000] "GET /foo?x=1 HTTP/1.1" 200 203 "" "" 40792 930 "fe_http" "be_web" "web1" 0 0 0 1 1 ---- 1 1 0 0 0 0 0 "" "" "example.com" "" `},
-		{"flags", `%{+Q}b %{+X}ST %{+E}HU`, Record{BackendName: "be", Status: 255, URI: `/a"b`}, `"be" FF /a\"b`},
+		{"flags", `%{+Q}b %{+X}ST %{+E}HU`, Record{BackendName: "be", Status: 255, URI: `/a"b`}, `"be" FF /a#22b`},
 		{"percent", `100%% %pid`, Record{Pid: 42}, `100% 42`},
+		{"encoding", `%{+Q}r %hr`, Record{Method: "GET", URI: "/a\"b#c\x01", Version: "HTTP/1.1", HasCaptRq: true, CaptReq: []string{"x|y}\""}},
+			`"GET /a#22b#23c#01 HTTP/1.1" {x#7Cy#7D#22}`},
 	} {
 		f, err := Compile(tc.format, nil)
 		if err != nil {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/tls"
+	"net"
 
 	"github.com/halo-lb/halo/internal/tlsx"
 	"net/netip"
@@ -210,7 +211,7 @@ func (rt *Runtime) loggerFor(px *config.Proxy) *logging.Logger {
 // trafficLog emits the log line of a finished session or request.
 func (fe *frontend) trafficLog(rec *logging.Record) {
 	l := fe.rt.loggers[fe.cfg]
-	if l == nil || fe.cfg.LogFmt == nil {
+	if l == nil || fe.cfg.LogFmt == nil || fe.cfg.LogAtAccept {
 		return
 	}
 	errorish := rec.Term[0] != '-' || rec.Status >= 500 || rec.BadReq
@@ -375,4 +376,15 @@ func tlsInfo(tc tlsStater, rec *logging.Record) *tlsx.Info {
 // in-memory connection an HTTP/2 stream is served on.
 type tlsStater interface {
 	ConnectionState() tls.ConnectionState
+}
+
+// acceptLog emits the legacy "Connect from" line of proxies without a
+// log format option, when the connection is accepted (as HAProxy).
+func (fe *frontend) acceptLog(c net.Conn) {
+	l := fe.rt.loggers[fe.cfg]
+	if l == nil || !fe.cfg.LogAtAccept || !l.Enabled(logging.Info) {
+		return
+	}
+	rec := &logging.Record{Client: addrPort(c.RemoteAddr()), Frontend: addrPort(c.LocalAddr()), FrontendName: fe.cfg.Name}
+	l.Log(logging.Info, fe.cfg.LogFmt.String(rec))
 }

@@ -414,6 +414,7 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 			defer release()
 			rt.track(c, true)
 			defer rt.track(c, false)
+			fe.acceptLog(c)
 			if ssl := bl.bind.SSL; ssl != nil && ssl.Config != nil {
 				tc, err := fe.handshake(c, ssl.Config)
 				if err != nil {

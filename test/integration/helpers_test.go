@@ -62,6 +62,13 @@ type backend struct {
 	total int
 }
 
+// active is the number of connections open now.
+func (b *backend) active() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.open
+}
+
 func (b *backend) served() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -72,6 +72,10 @@ func TestLeastConnHeld(t *testing.T) {
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	startHalo(t, listenCfg(port, "leastconn", "server s1 "+s1.addr, "server s2 "+s2.addr), addr)
+	// The readiness probe's session must be over before counting.
+	waitFor(t, "the probe's server connection closed", 5*time.Second, func() bool {
+		return s1.active() == 0 && s2.active() == 0
+	})
 	a, na := holdConn(t, addr)
 	_, nb := holdConn(t, addr)
 	if na == nb {
