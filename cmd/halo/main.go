@@ -28,18 +28,20 @@ var version = "0.1.0"
 const releaseDate = "2026/11/24"
 
 type options struct {
-	files       []string
-	check       bool
-	foreground  bool
-	debug       bool
-	daemon      bool
-	pidfile     string
-	quiet       bool
-	zeroWarning bool
-	softPids    []int
-	hardPids    []int
-	master      bool // -W
-	systemd     bool // -Ws
+	files        []string
+	check        bool
+	foreground   bool
+	debug        bool
+	daemon       bool
+	pidfile      string
+	quiet        bool
+	zeroWarning  bool
+	softPids     []int
+	hardPids     []int
+	master       bool   // -W
+	systemd      bool   // -Ws
+	xSocket      bool   // -x given (listeners are always taken over)
+	masterSocket string // -S <path>[,level,...]: the master CLI
 }
 
 const usage = `Usage : halo [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -c ] [ -p <pidfile> ] [ -q ]
@@ -51,6 +53,8 @@ const usage = `Usage : halo [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -c ] [ -p <pidfil
         -dW fails if any warning is emitted
         -p writes pids of all children to this file
         -W master-worker mode ; -Ws master-worker mode with systemd notify support.
+        -S <path>[,...] master CLI socket (show proc, reload) in master-worker mode.
+        -x <socket> accepted for HAProxy scripts; listeners are always taken over.
         -sf/-st [pid ]* finishes/terminates old pids once listening.
 `
 
@@ -94,6 +98,20 @@ func parseArgs(args []string) (*options, error) {
 			o.quiet = true
 		case "-dW":
 			o.zeroWarning = true
+		case "-x":
+			// HAProxy fetches the old process's listeners from this stats
+			// socket; halo always takes them over through its own
+			// hand-over socket, so the path is not needed.
+			if _, err := next(); err != nil {
+				return nil, err
+			}
+			o.xSocket = true
+		case "-S":
+			v, err := next()
+			if err != nil {
+				return nil, err
+			}
+			o.masterSocket = v
 		case "-sf", "-st":
 			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
 				i++

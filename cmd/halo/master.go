@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,9 +23,10 @@ const workerEnv = "HALO_WORKER_READY_FD"
 
 // worker is a running worker process.
 type worker struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	start time.Time
+	cmd   *exec.Cmd
+	done  chan struct{}
+	err   error
 }
 
 // master runs HAProxy's master-worker mode (-W, -Ws, `master-worker`):
@@ -33,6 +36,8 @@ type worker struct {
 // proxy.Runtime.Inherit), so a reload never closes a listener. The old
 // worker then drains its sessions (hard-stop-after bounds it).
 type master struct {
+	started time.Time
+	reloads int
 	args    []string // the worker's command line
 	files   []string
 	log     *logger
@@ -47,7 +52,7 @@ func workerArgs(args []string) []string {
 		switch args[i] {
 		case "-W", "-Ws", "-D", "-db":
 			continue
-		case "-p":
+		case "-p", "-S", "-x":
 			i++
 			continue
 		case "-sf", "-st":
@@ -79,8 +84,27 @@ func runMaster(o *options, args []string, log *logger) int {
 	signal.Notify(sigs, syscall.SIGUSR2, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
 	old := map[*worker]bool{}
+	cliReload := make(chan chan string)
+	cliProc := make(chan chan string)
+	if o.masterSocket != "" {
+		path, _, _ := strings.Cut(o.masterSocket, ",")
+		ln, err := listenMasterCLI(path)
+		if err != nil {
+			log.print("[ALERT]", err.Error())
+			m.stop(old)
+			return 1
+		}
+		defer ln.Close()
+		go serveMasterCLI(ln, cliReload, cliProc)
+	}
+	m.started = time.Now()
 	for {
 		select {
+		case reply := <-cliReload:
+			m.reload(old)
+			reply <- ""
+		case reply := <-cliProc:
+			reply <- m.showProc(old)
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGUSR2, syscall.SIGHUP:
@@ -156,7 +180,7 @@ func (m *master) start(extra []string) (*worker, error) {
 		return nil, fmt.Errorf("cannot start a worker: %w", err)
 	}
 	wpipe.Close()
-	w := &worker{cmd: cmd, done: make(chan struct{})}
+	w := &worker{cmd: cmd, done: make(chan struct{}), start: time.Now()}
 	m.log.print("[NOTICE]", fmt.Sprintf("New worker (%d) forked", cmd.Process.Pid))
 	ready := make(chan bool, 1)
 	go func() {
@@ -201,6 +225,7 @@ func (m *master) reload(old map[*worker]bool) {
 	}
 	old[m.current] = true
 	m.current = w
+	m.reloads++
 	m.log.print("[NOTICE]", "Loading success.")
 }
 
@@ -270,4 +295,66 @@ func (m *master) sdNotify(state string) {
 	}
 	defer c.Close()
 	c.Write([]byte(state))
+}
+
+// listenMasterCLI opens the -S unix socket.
+func listenMasterCLI(path string) (net.Listener, error) {
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the master CLI socket '%s': %w", path, err)
+	}
+	os.Chmod(path, 0o600)
+	return ln, nil
+}
+
+// serveMasterCLI answers `show proc`, `reload` and `help` on the master
+// socket; the master's loop does the work.
+func serveMasterCLI(ln net.Listener, reload, proc chan chan string) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			reply := make(chan string, 1)
+			switch strings.TrimSpace(line) {
+			case "show proc":
+				proc <- reply
+				io.WriteString(c, <-reply)
+			case "reload":
+				reload <- reply
+				<-reply
+			case "help", "":
+				io.WriteString(c, "The following commands are valid at this level:\n  help                                    : list commands\n  reload                                  : reload the workers\n  show proc                               : show the master and worker processes\n\n")
+			default:
+				io.WriteString(c, "Unknown command. Use 'help' to list the master CLI commands.\n\n")
+			}
+		}()
+	}
+}
+
+// showProc renders `show proc` as HAProxy's master CLI does.
+func (m *master) showProc(old map[*worker]bool) string {
+	up := func(since time.Time) string {
+		d := time.Since(since)
+		s := int(d.Seconds())
+		return fmt.Sprintf("%dd%02dh%02dm%02ds", s/86400, s%86400/3600, s%3600/60, s%60)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%-14s %-15s %-15s %-15s %s\n", "<PID>", "<type>", "<reloads>", "<uptime>", "<version>")
+	fmt.Fprintf(&b, "%-15d %-15s %-15s %-15s %s\n", os.Getpid(), "master", fmt.Sprintf("%d [failed: 0]", m.reloads), up(m.started), version)
+	b.WriteString("# workers\n")
+	fmt.Fprintf(&b, "%-15d %-15s %-15d %-15s %s\n", m.current.cmd.Process.Pid, "worker", 0, up(m.current.start), version)
+	if len(old) > 0 {
+		b.WriteString("# old workers\n")
+		for w := range old {
+			fmt.Fprintf(&b, "%-15d %-15s %-15d %-15s %s\n", w.cmd.Process.Pid, "worker", 1, up(w.start), version)
+		}
+	}
+	b.WriteString("# programs\n\n")
+	return b.String()
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,7 +35,8 @@ listen web
     server web1 %s
     server web2 %s
 `, port, a, b))
-	h := startProc(t, haloBin, addr, nil, nil, "-W", "-db", "-f", cfg)
+	msock := filepath.Join(t.TempDir(), "master.sock")
+	h := startProc(t, haloBin, addr, nil, nil, "-W", "-db", "-S", msock+",level,admin", "-f", cfg)
 	var ok, failed atomic.Int64
 	var firstErr atomic.Value
 	stop := make(chan struct{})
@@ -85,6 +88,24 @@ listen web
 	out := h.stderr.String()
 	if strings.Count(out, "New worker (") < reloads+1 || !strings.Contains(out, "Former worker (") {
 		t.Errorf("master messages:\n%s", out)
+	}
+	// The master CLI: show proc, and reload like SIGUSR2.
+	if _, err := exec.LookPath("socat"); err == nil {
+		mcli := func(cmd string) string {
+			c := exec.Command("socat", "stdio", "unix-connect:"+msock)
+			c.Stdin = strings.NewReader(cmd + "\n")
+			out, _ := c.Output()
+			return string(out)
+		}
+		proc := mcli("show proc")
+		if !strings.Contains(proc, " master ") || !strings.Contains(proc, "# workers\n") || !strings.Contains(proc, fmt.Sprintf("%d [failed: 0]", reloads)) {
+			t.Errorf("show proc:\n%s", proc)
+		}
+		before := strings.Count(h.stderr.String(), "Loading success.")
+		mcli("reload")
+		waitFor(t, "master CLI reload", 20*time.Second, func() bool {
+			return strings.Count(h.stderr.String(), "Loading success.") > before
+		})
 	}
 	// A broken configuration is refused and the current worker goes on.
 	if err := os.WriteFile(cfg, []byte("frontend f\n  bind 127.0.0.1:1\n  bogus_keyword\n"), 0o644); err != nil {
