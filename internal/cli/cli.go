@@ -200,7 +200,7 @@ func init() {
 		{[]string{"show", "cli", "level"}, "show cli level", "display the level of the current CLI session", LevelUser, nil},
 		{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, cmdShowInfo},
 		{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, cmdServersState},
-		{[]string{"show", "stat"}, "show stat [<px> <type> <sid>]", "report counters for each proxy and server", LevelUser, cmdShowStat},
+		{[]string{"show", "stat"}, "show stat [typed]", "report counters for each proxy and server", LevelUser, cmdShowStat},
 		{[]string{"show", "version"}, "show version", "show version of the current process", LevelUser, cmdShowVersion},
 		{[]string{"shutdown", "sessions", "server"}, "shutdown sessions server <bk>/<srv>", "kill sessions on a server", LevelAdmin, cmdShutdownSessions},
 		{[]string{"user"}, "user", "lower the level of the current CLI session to user", LevelUser, nil},
@@ -416,8 +416,12 @@ func cmdShowInfo(s *Server, w io.Writer, _ []string) string {
 }
 
 func cmdShowStat(s *Server, w io.Writer, args []string) string {
-	if len(args) > 2 && (args[2] == "typed" || args[2] == "json") {
-		return fmt.Sprintf("'show stat %s' is not supported by halo yet; use the CSV form.\n\n", args[2])
+	if len(args) > 2 && args[2] == "typed" {
+		stats.WriteTyped(w, s.Target.Snapshot())
+		return ""
+	}
+	if len(args) > 2 && args[2] == "json" {
+		return "'show stat json' is not supported by halo yet; use the CSV or typed form.\n\n"
 	}
 	var b strings.Builder
 	stats.WriteCSV(&b, s.Target.Snapshot(), stats.CSVOptions{Addr: true})

@@ -26,8 +26,8 @@ const maskServerNoCheck = "xxxxxx.xxx.x.xxxxxxxx..x..xxx.x.xx.x...xxxxxx...xxx..
 
 // CSVOptions tune WriteCSV.
 type CSVOptions struct {
-	// Addr fills the addr column of server rows (the runtime API does,
-	// the web page does not).
+	// Addr fills the addr column of server rows and the algo column of
+	// backend rows (the runtime API does, the web page does not).
 	Addr bool
 }
 
@@ -67,7 +67,7 @@ func Rows(s *Snapshot, o CSVOptions) [][]string {
 				}
 				out = append(out, masked(serverRow(s, p, sv, o), m))
 			}
-			out = append(out, masked(backendRow(s, p), maskBackend))
+			out = append(out, masked(backendRow(s, p, o), maskBackend))
 		}
 	}
 	return out
@@ -82,7 +82,7 @@ func csvQuote(v string) string {
 }
 
 // dynamic columns are filled or left empty by the row's own values.
-var dynamic = map[string]bool{"addr": true, "last_chk": true, "check_code": true, "cookie": true, "slim": true, "qlimit": true}
+var dynamic = map[string]bool{"addr": true, "algo": true, "last_chk": true, "check_code": true, "cookie": true, "slim": true, "qlimit": true}
 
 func masked(vals map[string]string, mask string) []string {
 	row := make([]string, len(csvColumns))
@@ -148,11 +148,14 @@ func frontendRow(s *Snapshot, p *Proxy) map[string]string {
 	return v
 }
 
-func backendRow(s *Snapshot, p *Proxy) map[string]string {
+func backendRow(s *Snapshot, p *Proxy, o CSVOptions) map[string]string {
 	v := common(s, p, p.Backend, "BACKEND", TypeBackend)
 	v["slim"], v["status"], v["weight"] = itoa(p.FullConn), p.BEStatus, itoa(p.Weight)
 	v["act"], v["bck"], v["lastchg"], v["downtime"] = itoa(p.Act), itoa(p.Bck), secs(p.LastChg), secs(p.Downtime)
-	v["chkdown"], v["algo"], v["cookie"] = "0", p.Algo, p.Cookie
+	v["chkdown"], v["cookie"] = "0", p.Cookie
+	if o.Addr {
+		v["algo"] = p.Algo
+	}
 	v["uweight"] = itoa(p.Weight)
 	v["agg_server_status"], v["agg_server_check_status"], v["agg_check_status"] = "0", "0", "0"
 	return v

@@ -50,7 +50,7 @@ func TestCSV(t *testing.T) {
 		{2, "svname", "s1"}, {2, "check_status", "L7OK"}, {2, "check_code", "200"}, {2, "addr", "127.0.0.1:9001"},
 		{2, "sid", "1"}, {2, "type", "2"}, {3, "svname", "s2,x"}, {3, "status", "MAINT"}, {3, "bck", "1"},
 		{3, "check_status", ""}, {4, "svname", "BACKEND"}, {4, "pxname", "be<script>"},
-		{4, "hrsp_2xx", "9"}, {4, "mode", "http"},
+		{4, "hrsp_2xx", "9"}, {4, "mode", "http"}, {4, "algo", "roundrobin"}, // socket form
 	} {
 		if got := rows[tc.row][col[tc.col]]; got != tc.want {
 			t.Errorf("row %d %s = %q, want %q", tc.row, tc.col, got, tc.want)
@@ -121,4 +121,21 @@ func TestInfoAndServersState(t *testing.T) {
 func FuzzParseAdminForm(f *testing.F) {
 	f.Add([]byte("s=web1&action=maint&b=%234"))
 	f.Fuzz(func(t *testing.T, b []byte) { ParseAdminForm(b) })
+}
+
+func TestTyped(t *testing.T) {
+	var b bytes.Buffer
+	WriteTyped(&b, testSnapshot())
+	out := b.String()
+	for _, want := range []string{"F.2.0.0.pxname.1:KNS:str:fe\n", "F.2.0.4.scur.1:MGP:u32:1\n", "F.2.0.17.status.1:SGP:str:OPEN\n",
+		"S.3.1.1.svname.1:KNS:str:s1\n", "S.3.1.36.check_status.1:", "B.3.0.1.svname.1:KNS:str:BACKEND\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("typed output lacks %q", want)
+		}
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasSuffix(l, ":") {
+			t.Errorf("empty field printed: %q", l)
+		}
+	}
 }
