@@ -51,14 +51,7 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 		}
 		return
 	}
-	// Find where the condition starts.
-	end := len(w)
-	for i := 2; i < len(w); i++ {
-		if w[i] == "if" || w[i] == "unless" {
-			end = i
-			break
-		}
-	}
+	end := condStart(w, 2)
 	args := w[2:end]
 	need := func(n int, usage string) bool {
 		if len(args) != n {
@@ -199,13 +192,7 @@ func (b *builder) parseSetVar(ln *Line, r *HTTPRule, response bool) {
 		b.errorf(ln.Pos, "'%s set-var' : %v", w[0], err)
 		return
 	}
-	end := len(w)
-	for i := 2; i < len(w); i++ {
-		if w[i] == "if" || w[i] == "unless" {
-			end = i
-			break
-		}
-	}
+	end := condStart(w, 2)
 	if end != 3 {
 		b.errorf(ln.Pos, "'%s set-var(%s)' expects exactly one sample expression", w[0], r.Name)
 		return
@@ -377,4 +364,15 @@ func (b *builder) parseRedirect(ln *Line, i int, r *HTTPRule) bool {
 		}
 	}
 	return true
+}
+
+// condStart returns the index of the first if/unless word from w[from]
+// on, or len(w) when the rule has no condition.
+func condStart(w []string, from int) int {
+	for i := from; i < len(w); i++ {
+		if w[i] == "if" || w[i] == "unless" {
+			return i
+		}
+	}
+	return len(w)
 }

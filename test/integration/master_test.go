@@ -91,12 +91,7 @@ listen web
 	}
 	// The master CLI: show proc, and reload like SIGUSR2.
 	if _, err := exec.LookPath("socat"); err == nil {
-		mcli := func(cmd string) string {
-			c := exec.Command("socat", "stdio", "unix-connect:"+msock)
-			c.Stdin = strings.NewReader(cmd + "\n")
-			out, _ := c.Output()
-			return string(out)
-		}
+		mcli := func(cmd string) string { return socatCLI(t, msock, cmd) }
 		proc := mcli("show proc")
 		if !strings.Contains(proc, " master ") || !strings.Contains(proc, "# workers\n") || !strings.Contains(proc, fmt.Sprintf("%d [failed: 0]", reloads)) {
 			t.Errorf("show proc:\n%s", proc)

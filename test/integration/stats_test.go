@@ -157,15 +157,7 @@ listen web
     server web1 %s
     server web2 %s
 `, sock, port, a, b), addr)
-	cli := func(cmd string) string {
-		c := exec.Command("socat", "stdio", "unix-connect:"+sock)
-		c.Stdin = strings.NewReader(cmd + "\n")
-		out, err := c.Output()
-		if err != nil {
-			t.Fatalf("socat %q: %v", cmd, err)
-		}
-		return string(out)
-	}
+	cli := func(cmd string) string { return socatCLI(t, sock, cmd) }
 	if st, _ := os.Stat(sock); st == nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("socket mode: %v", st)
 	}
@@ -371,12 +363,7 @@ listen web
     server web1 %s
     server web2 %s
 `, sock, state, port, a, b)
-	cli := func(cmd string) string {
-		c := exec.Command("socat", "stdio", "unix-connect:"+sock)
-		c.Stdin = strings.NewReader(cmd + "\n")
-		out, _ := c.Output()
-		return string(out)
-	}
+	cli := func(cmd string) string { return socatCLI(t, sock, cmd) }
 	h := startHalo(t, cfg, addr)
 	cli("set server web/web2 state maint")
 	cli("set weight web/web1 7")
@@ -397,4 +384,17 @@ listen web
 			t.Errorf("request %d: %q", i, body)
 		}
 	}
+}
+
+// socatCLI sends one command to a unix CLI socket with socat, as an
+// operator would, and returns the reply.
+func socatCLI(t *testing.T, sock, cmd string) string {
+	t.Helper()
+	c := exec.Command("socat", "stdio", "unix-connect:"+sock)
+	c.Stdin = strings.NewReader(cmd + "\n")
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("socat %q: %v", cmd, err)
+	}
+	return string(out)
 }
