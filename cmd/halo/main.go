@@ -150,11 +150,11 @@ func printVersion(w io.Writer, verbose bool) {
 	fmt.Fprintf(w, "Running on: %s %s, %s\n", runtime.GOOS, runtime.GOARCH, runtime.Version())
 	if verbose {
 		fmt.Fprintf(w, "Build options: pure Go, no cgo required\n")
-		fmt.Fprintf(w, "Modes: tcp, http (HTTP/1.1), TLS termination and origination (Go crypto/tls)\n")
+		fmt.Fprintf(w, "Modes: tcp, http (HTTP/1.1 and HTTP/2 on listeners), TLS termination and origination (Go crypto/tls)\n")
 		fmt.Fprintf(w, "Built-in services: stats page, runtime API (stats socket), prometheus-exporter\n")
 		fmt.Fprintf(w, "Forwarding: splice(2) between TCP sockets (Go io.Copy)\n")
 		fmt.Fprintf(w, "Balancing: roundrobin static-rr leastconn first source random hash-type map-based|consistent\n")
-		fmt.Fprintf(w, "Health checks: L4 connect, tcp-check, httpchk\n")
+		fmt.Fprintf(w, "Health checks: L4 connect, tcp-check, httpchk, redis-check, smtpchk, pgsql-check, mysql-check, TLS\n")
 	}
 }
 
