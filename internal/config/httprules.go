@@ -105,7 +105,7 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 			r.Action = ActReplaceValue
 		}
 		if ok = need(3, "exactly 3 arguments: <name> <regex> <replacement>"); ok {
-			r.Name, r.Replace = args[0], args[2]
+			r.Name, r.Replace = args[0], acl.Backrefs(args[2])
 			r.Regexp, ok = b.regex(ln, args[1])
 		}
 	case "set-path", "set-query", "set-uri", "set-method":
@@ -117,7 +117,7 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 	case "replace-path":
 		r.Action = ActReplacePath
 		if ok = need(2, "exactly 2 arguments: <regex> <replacement>"); ok {
-			r.Replace = args[1]
+			r.Replace = acl.Backrefs(args[1])
 			r.Regexp, ok = b.regex(ln, args[0])
 		}
 	case "auth":

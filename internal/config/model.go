@@ -630,7 +630,7 @@ type HTTPRule struct {
 	Name         string         // header name, variable name, auth realm, service name
 	Value        string         // log-format string (set-header, add-header, set-path, ...), or method
 	Regexp       *regexp.Regexp // replace-header, replace-value, replace-path
-	Replace      string         // replacement with \1 references
+	Replace      string         // replacement, HAProxy's \1 references already in regexp.Expand form (${1})
 	Status       int            // deny_status, return status, set-status, redirect code
 	Reason       string         // set-status reason
 	ContentType  string

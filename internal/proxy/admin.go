@@ -118,7 +118,7 @@ func (rt *Runtime) info(now time.Time) stats.Info {
 		CurrConns: rt.active.Load(), CumReq: rt.reqs.Load(), Stopping: rt.isStopping(), Jobs: rt.active.Load(),
 		Listeners: len(rt.listeners), DroppedLogs: rt.DroppedLogs()}
 	if i.Node == "" {
-		i.Node, _ = osHostname()
+		i.Node, _ = os.Hostname()
 	}
 	for _, fe := range rt.frontends {
 		i.CumConns += fe.stats.total.Load()
@@ -368,8 +368,6 @@ func (rt *Runtime) BackendNames() []string {
 	}
 	return out
 }
-
-func osHostname() (string, error) { return os.Hostname() }
 
 // SetServerMaxConn is `set maxconn server`.
 func (rt *Runtime) SetServerMaxConn(backend, server string, n int) error {

@@ -310,8 +310,13 @@ func (tx *httpTxn) answerLocal() (bool, bool) {
 // Connection header, as HAProxy does when it closes after a local answer.
 func withConnClose(resp, buf []byte) []byte {
 	end := bytes.Index(resp, []byte("\r\n\r\n"))
-	if end < 0 || bytes.Contains(bytes.ToLower(resp[:end]), []byte("\r\nconnection:")) {
+	if end < 0 {
 		return resp
+	}
+	for _, line := range bytes.Split(resp[:end], []byte("\r\n"))[1:] {
+		if len(line) > 11 && bytes.EqualFold(line[:11], []byte("connection:")) {
+			return resp
+		}
 	}
 	buf = append(buf, resp[:end+2]...)
 	buf = append(buf, "connection: close\r\n"...)

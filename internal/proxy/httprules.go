@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/httpx"
 )
@@ -120,7 +119,7 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			if r.Response {
 				hs = v.rhdr
 			}
-			repl := acl.Backrefs(r.Replace)
+			repl := r.Replace
 			for i := range hs {
 				if !strings.EqualFold(hs[i].name, r.Name) {
 					continue
@@ -158,7 +157,7 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			}
 		case config.ActReplacePath:
 			p, q := splitTarget(v.target)
-			p = r.Regexp.ReplaceAllString(p, acl.Backrefs(r.Replace))
+			p = r.Regexp.ReplaceAllString(p, r.Replace)
 			v.target = joinTarget(p, q)
 		case config.ActSetVar:
 			if val, ok := r.Expr.Eval(&tx.acl); ok {

@@ -232,14 +232,6 @@ func (fe *frontend) trafficLog(rec *logging.Record) {
 	logBufPool.Put(bp)
 }
 
-// nameOrNoSrv is the server name as logs show it.
-func nameOrNoSrv(s *server) string {
-	if s == nil {
-		return "<NOSRV>"
-	}
-	return s.cfg.Name
-}
-
 var logBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 func hasCapture(px *config.Proxy, response bool) bool {

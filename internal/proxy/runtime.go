@@ -235,7 +235,7 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 		}
 	}
 	for _, fe := range rt.frontends {
-		rt.plog(fe.cfg, logging.Warning, LevelWarning, fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", fe.cfg.Name, fe.total.Load(), fe.total.Load()))
+		rt.plog(fe.cfg, logging.Warning, LevelWarning, fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", fe.cfg.Name, fe.stats.total.Load(), fe.stats.total.Load()))
 	}
 	rt.closeLogs()
 	return nil
@@ -333,8 +333,7 @@ type frontend struct {
 	cfg       *config.Proxy
 	listeners []boundListener
 	slots     chan struct{} // frontend maxconn
-	total     atomic.Int64
-	own       *backend // the backend half of a listen section
+	own       *backend      // the backend half of a listen section
 	stats     counters
 }
 
@@ -404,7 +403,6 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 		}
 		rt.sessions.Add(1)
 		rt.active.Add(1)
-		fe.total.Add(1)
 		fe.stats.open()
 		accepted := time.Now()
 		go func() {

@@ -80,12 +80,13 @@ func WriteServersState(w io.Writer, s *Snapshot, backend string) error {
 	return err
 }
 
+var checkCodes = map[string]int{"": 1, "INI": 1, "SOCKERR": 4, "L4OK": 5, "L4TOUT": 6, "L4CON": 8, "L6OK": 9, "L6TOUT": 10,
+	"L6RSP": 11, "L7TOUT": 12, "L7RSP": 13, "L7OKC": 16, "L7OK": 15, "L7STS": 17}
+
 // CheckResultCode is the numeric check status HAProxy stores in state
 // files (HCHK_STATUS_*): 15 L7OK, 8 L4CON, 1 when no check ran ...
 func (s *Server) CheckResultCode() int {
-	codes := map[string]int{"": 1, "INI": 1, "SOCKERR": 4, "L4OK": 5, "L4TOUT": 6, "L4CON": 8, "L6OK": 9, "L6TOUT": 10,
-		"L6RSP": 11, "L7TOUT": 12, "L7RSP": 13, "L7OKC": 16, "L7OK": 15, "L7STS": 17}
-	if c, ok := codes[s.CheckStatus]; ok {
+	if c, ok := checkCodes[s.CheckStatus]; ok {
 		return c
 	}
 	return 1
