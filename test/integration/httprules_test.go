@@ -474,3 +474,126 @@ backend mail
 		t.Errorf("healthy protocol servers marked down:\n%s", out)
 	}
 }
+
+// TestPersistenceAndHeaders covers, through sockets, what TestHTTPRules
+// does not: cookie prefix and rewrite modes, balance url_param and hdr,
+// option originalto and forwardfor except, request captures in the log,
+// and the stats page's admin form.
+func TestPersistenceAndHeaders(t *testing.T) {
+	// web1 sets the application's own SRV cookie, as prefix/rewrite expect.
+	cookieApp := func(name string) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("Set-Cookie", "SRV=app; path=/")
+			fmt.Fprintf(w, "%s cookie=%s orig=%s xff=%s", name, r.Header.Get("Cookie"), r.Header.Get("X-Original-To"), r.Header.Get("X-Forwarded-For"))
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		return ln.Addr().String()
+	}
+	a, b := cookieApp("web1"), cookieApp("web2")
+	sink := newSyslogSink(t)
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	startHalo(t, fmt.Sprintf(`global
+    log %s local2
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    capture request header User-Agent len 5
+    option originalto
+    option forwardfor except 127.0.0.0/8
+    use_backend prefix if { path_beg /p }
+    use_backend rewrite if { path_beg /r }
+    use_backend byparam if { path_beg /u }
+    use_backend byhdr if { path_beg /h }
+    use_backend stats if { path_beg /stats }
+    default_backend prefix
+backend prefix
+    cookie SRV prefix
+    server s1 %[3]s cookie one
+    server s2 %[4]s cookie two
+backend rewrite
+    cookie SRV rewrite
+    server s1 %[3]s cookie one
+    server s2 %[4]s cookie two
+backend byparam
+    balance url_param id
+    server s1 %[3]s
+    server s2 %[4]s
+backend byhdr
+    balance hdr(X-Tenant)
+    server s1 %[3]s
+    server s2 %[4]s
+backend stats
+    stats enable
+    stats uri /stats
+    stats admin if TRUE
+    server s1 %[3]s
+    server s2 %[4]s
+`, sink.addr(), port, a, b), addr)
+	get := func(path string, hdrs ...string) string {
+		return oneShot(t, addr, "GET "+path+" HTTP/1.1\r\nHost: a\r\nUser-Agent: curious-client\r\n"+strings.Join(hdrs, "")+"\r\n")
+	}
+	// prefix: the server's cookie gets the server's id in front, and the
+	// id is removed again before the request reaches the server.
+	if r := get("/p"); !strings.Contains(r, "set-cookie: SRV=one~app; path=/\r\n") {
+		t.Errorf("cookie prefix: %q", r)
+	}
+	if r := get("/p", "Cookie: SRV=two~app\r\n"); !strings.Contains(r, "web2 cookie=SRV=app") {
+		t.Errorf("cookie prefix persistence: %q", r)
+	}
+	// rewrite: the server's cookie value is replaced by the server's id.
+	if r := get("/r"); !strings.Contains(r, "set-cookie: SRV=one; path=/\r\n") {
+		t.Errorf("cookie rewrite: %q", r)
+	}
+	if r := get("/r", "Cookie: SRV=two\r\n"); !strings.Contains(r, "web2 cookie=SRV=two") {
+		t.Errorf("cookie rewrite persistence: %q", r)
+	}
+	// originalto always; forwardfor not for 127.0.0.0/8 clients.
+	if r := get("/p"); !strings.HasSuffix(r, "orig=127.0.0.1 xff=") {
+		t.Errorf("originalto / forwardfor except: %q", r)
+	}
+	// url_param and hdr hashing: the same key always reaches the same server.
+	for _, tc := range []struct{ path, hdr string }{{"/u?id=%d", ""}, {"/h", "X-Tenant: t%d\r\n"}} {
+		for k := 0; k < 4; k++ {
+			first := ""
+			for i := 0; i < 3; i++ {
+				path, hdr := tc.path, tc.hdr
+				if strings.Contains(path, "%d") {
+					path = fmt.Sprintf(path, k)
+				} else {
+					hdr = fmt.Sprintf(hdr, k)
+				}
+				srv := strings.Fields(strings.SplitN(get(path, hdr), "\r\n\r\n", 2)[1])[0]
+				if first == "" {
+					first = srv
+				} else if srv != first {
+					t.Errorf("%s key %d went to %s then %s", tc.path, k, first, srv)
+				}
+			}
+		}
+	}
+	// The request capture shows in the log, cut to its len.
+	if lines := sink.wait(t, "{curio}", 1); len(lines) == 0 {
+		t.Error("no capture in the log")
+	}
+	// The admin form puts s2 in maintenance; the page then says MAINT.
+	form := "s=s2&action=maint&b=%236" // backend id 6: the sixth proxy
+	post := oneShot(t, addr, "POST /stats HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "+fmt.Sprint(len(form))+"\r\n\r\n"+form)
+	if !strings.HasPrefix(post, "HTTP/1.1 303 ") || !strings.Contains(post, "location: /stats;st=DONE\r\n") {
+		t.Errorf("admin POST: %q", post)
+	}
+	if page := get("/stats;csv"); !strings.Contains(page, "\nstats,s2,") || !strings.Contains(page, ",MAINT,") {
+		t.Errorf("after the admin action:\n%s", page)
+	}
+}

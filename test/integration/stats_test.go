@@ -111,13 +111,11 @@ func TestSeedHTTPRoundRobin(t *testing.T) {
 	if r := got["http-in/FRONTEND"]; r != nil && (num(r, "req_tot") < 4 || num(r, "hrsp_2xx") < 4 || num(r, "stot") < 1 || r[col["slim"]] != "3000") {
 		t.Errorf("frontend row: req_tot=%s 2xx=%s stot=%s slim=%s", r[col["req_tot"]], r[col["hrsp_2xx"]], r[col["stot"]], r[col["slim"]])
 	}
-	if hp, err := exec.LookPath("haproxy"); err == nil {
-		// The header is the one HAProxy 2.6 prints, byte for byte.
-		out, _ := exec.Command(hp, "-vv").Output()
-		if strings.Contains(string(out), "2.6.") && !strings.HasPrefix(body, "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,") {
-			t.Errorf("CSV header: %q", strings.SplitN(body, "\n", 2)[0])
-		}
+	// The header is the one HAProxy 2.6 prints, byte for byte.
+	if !strings.HasPrefix(body, "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,") {
+		t.Errorf("CSV header: %q", strings.SplitN(body, "\n", 2)[0])
 	}
+
 }
 
 // startHTTPAt serves name on addr: "/healthz" answers 200, anything

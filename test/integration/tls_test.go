@@ -284,13 +284,6 @@ backend be_b
 			t.Errorf("SNI %s: %v %q", name, err, body)
 		}
 	}
-	// A client that sends nothing is held at most inspect-delay, then
-	// routed to the default backend (a plain connection is accepted).
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
 }
 
 // TestSeedSSLTermination serves the guide's ssl-termination.cfg unchanged
