@@ -61,7 +61,6 @@ func (rt *Runtime) sendListeners(c *net.UnixConn) {
 	}
 	var keys []string
 	var fds []int
-	var files []*os.File
 	rt.mu.Lock()
 	for _, fe := range rt.frontends {
 		for _, bl := range fe.listeners {
@@ -69,23 +68,38 @@ func (rt *Runtime) sendListeners(c *net.UnixConn) {
 			if !ok || bl.key == "" {
 				continue
 			}
-			f, err := tl.File()
-			if err != nil {
-				continue
+			// Duplicate the descriptor under the raw connection rather
+			// than through tl.File(): os.File.Fd would switch the shared
+			// open file description to blocking mode, and our own
+			// accept loop would then sleep in accept(2) past Close.
+			if fd, err := dupListener(tl); err == nil {
+				keys = append(keys, bl.key)
+				fds = append(fds, fd)
 			}
-			files = append(files, f)
-			keys = append(keys, bl.key)
-			fds = append(fds, int(f.Fd()))
 		}
 	}
 	rt.mu.Unlock()
 	defer func() {
-		for _, f := range files {
-			f.Close()
+		for _, fd := range fds {
+			unix.Close(fd)
 		}
 	}()
 	c.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	c.WriteMsgUnix([]byte(strings.Join(keys, "\n")), unix.UnixRights(fds...), nil)
+}
+
+// dupListener returns a close-on-exec duplicate of the listener's
+// descriptor, leaving its non-blocking mode alone.
+func dupListener(tl *net.TCPListener) (int, error) {
+	raw, err := tl.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd, dupErr := -1, error(nil)
+	if err := raw.Control(func(s uintptr) { fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	return fd, dupErr
 }
 
 // fetchListeners asks the process pid for its listening sockets, keyed
