@@ -14,6 +14,7 @@ import (
 
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/logging"
+	"github.com/halo-lb/halo/internal/tlsx"
 )
 
 // Pos is a position in a configuration file.
@@ -418,6 +419,8 @@ type Server struct {
 	Observe      string
 	OnMarkedDown string
 	CheckSSL     bool
+	CheckSNI     string   // check-sni: the SNI of TLS health checks
+	CheckALPN    []string // check-alpn; nil means the server's alpn
 
 	SSL *ServerSSL
 }
@@ -434,10 +437,13 @@ type ServerSSL struct {
 	NoVersions []string
 	MinVer     string
 	MaxVer     string
-	// Config is the client TLS configuration built from the above;
+	// Client builds the TLS configuration of each connection from the
+	// above; Config is its configuration for the fixed SNI (FixedSNI).
 	// SNIExpr is the sni expression when it depends on the request.
-	Config  *tls.Config
-	SNIExpr *acl.Sample
+	Client   *tlsx.Client
+	Config   *tls.Config
+	FixedSNI string
+	SNIExpr  *acl.Sample
 }
 
 // CheckKind is the kind of health check a backend runs.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/tlsx"
@@ -160,12 +161,16 @@ var serverOpts = map[string]serverOpt{
 		ss.MaxVer = v
 		return nil
 	})},
-	"no-sslv3":             {0, true, "disable SSLv3", noVer("no-sslv3")},
-	"no-tlsv10":            {0, true, "disable TLS 1.0", noVer("no-tlsv10")},
-	"no-tlsv11":            {0, true, "disable TLS 1.1", noVer("no-tlsv11")},
-	"no-tlsv12":            {0, true, "disable TLS 1.2", noVer("no-tlsv12")},
-	"no-tlsv13":            {0, true, "disable TLS 1.3", noVer("no-tlsv13")},
-	"check-sni":            {1, true, "SNI for TLS health checks", func(_ *builder, s *Server, v string) error { return nil }},
+	"no-sslv3":  {0, true, "disable SSLv3", noVer("no-sslv3")},
+	"no-tlsv10": {0, true, "disable TLS 1.0", noVer("no-tlsv10")},
+	"no-tlsv11": {0, true, "disable TLS 1.1", noVer("no-tlsv11")},
+	"no-tlsv12": {0, true, "disable TLS 1.2", noVer("no-tlsv12")},
+	"no-tlsv13": {0, true, "disable TLS 1.3", noVer("no-tlsv13")},
+	"check-sni": {1, true, "SNI for TLS health checks", func(_ *builder, s *Server, v string) error { s.CheckSNI = v; return nil }},
+	"check-alpn": {1, true, "ALPN protocols offered by TLS health checks (default: the server's alpn)", func(_ *builder, s *Server, v string) error {
+		s.CheckALPN = strings.Split(v, ",")
+		return nil
+	}},
 	"resolvers":            {1, true, "", nil},
 	"init-addr":            {1, true, "", nil},
 	"agent-check":          {0, true, "", nil},
@@ -342,15 +347,18 @@ func (b *builder) fixServers(px *Proxy) {
 		if px.Check.Kind == CheckHTTP && px.Check.HTTP.ConnectSSL && s.Check {
 			// http-check connect ssl: checks speak TLS with the server's settings.
 			s.CheckSSL = true
-			if s.SSL == nil {
-				s.SSL = &ServerSSL{}
-			}
+		}
+		if s.CheckSSL && s.SSL == nil {
+			// check-ssl alone: the checks use the server's TLS settings,
+			// which are HAProxy's defaults (verify required).
+			s.SSL = &ServerSSL{}
 		}
 		if s.SSL != nil && (s.SSL.Enabled || s.CheckSSL) && s.SSL.Verify != "none" && s.SSL.CAFile == "" {
 			b.errorf(s.Pos, "'server %s/%s' : verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", px.Name, s.Name)
 		} else if s.SSL != nil && (s.SSL.Enabled || s.CheckSSL) {
 			b.serverTLS(px, s)
 		}
+		b.checkServerALPN(px, s)
 		if s.Port == 0 && !s.PortMap && s.Check && s.CheckPort == 0 && px.Check.Kind != CheckTCP {
 			b.errorf(s.Pos, "'server %s/%s' : neither a port nor a 'port' check parameter are set, health checks cannot run", px.Name, s.Name)
 		}
@@ -362,8 +370,10 @@ func (b *builder) serverTLS(px *Proxy, s *Server) {
 	ss := s.SSL
 	o := tlsx.ClientOptions{Verify: ss.Verify, CAFile: ss.CAFile, CRT: ss.CRT, VerifyHost: ss.VerifyHost,
 		ALPN: ss.ALPN, MinVer: ss.MinVer, MaxVer: ss.MaxVer, NoVersions: ss.NoVersions, Ciphers: b.cfg.Global.SSLServerCiphers}
-	if o.MinVer == "" && o.MaxVer == "" && len(o.NoVersions) == 0 {
-		o.MinVer, o.MaxVer, o.NoVersions = sslDefaultVersions(b.cfg.Global.SSLServerOptions)
+	var ignored bool
+	o.MinVer, o.MaxVer, o.NoVersions, ignored = mergeVersions(b.cfg.Global.SSLServerOptions, ss.MinVer, ss.MaxVer, ss.NoVersions)
+	if ignored {
+		b.warnf(s.Pos, "'server %s/%s' : no-sslv3/no-tlsv1x are ignored for this server. Use only 'ssl-min-ver' and 'ssl-max-ver' to fix.", px.Name, s.Name)
 	}
 	if ss.SNI != "" {
 		smp, err := acl.ParseSample(ss.SNI)
@@ -377,7 +387,11 @@ func (b *builder) serverTLS(px *Proxy, s *Server) {
 			ss.SNIExpr = smp
 		}
 	}
-	cfg, warns, err := tlsx.ClientConfig(o)
+	cl, warns, err := tlsx.ClientConfig(o)
+	if errors.Is(err, tlsx.ErrNoVersion) {
+		b.errorf(s.Pos, "'server %s/%s' : backend '%s': all SSL/TLS versions are disabled for server '%s'.", px.Name, s.Name, px.Name, s.Name)
+		return
+	}
 	if err != nil {
 		b.errorf(s.Pos, "'server %s/%s' : %v", px.Name, s.Name, err)
 		return
@@ -385,5 +399,55 @@ func (b *builder) serverTLS(px *Proxy, s *Server) {
 	for _, w := range warns {
 		b.warnf(s.Pos, "'server %s/%s' : %s", px.Name, s.Name, w)
 	}
-	ss.Config = cfg
+	ss.Client, ss.FixedSNI = cl, o.SNI
+	ss.Config = cl.Config(o.SNI)
+}
+
+// ChecksUseTLS reports whether the health checks of s speak TLS: with
+// check-ssl, or when the server speaks TLS and its checks go to its own
+// address and port (HAProxy's rule).
+func (s *Server) ChecksUseTLS() bool {
+	if !s.Check || s.SSL == nil {
+		return false
+	}
+	return s.CheckSSL || s.SSL.Enabled && s.CheckPort == 0 && s.CheckAddr == ""
+}
+
+// CheckALPNList is the ALPN list offered by TLS health checks.
+func (s *Server) CheckALPNList() []string {
+	if s.CheckALPN != nil {
+		return s.CheckALPN
+	}
+	if s.SSL != nil {
+		return s.SSL.ALPN
+	}
+	return nil
+}
+
+// checkServerALPN refuses ALPN lists that would make a server answer in
+// HTTP/2 where halo speaks HTTP/1.1, and says when check-sni/check-alpn
+// have no effect.
+func (b *builder) checkServerALPN(px *Proxy, s *Server) {
+	if s.SSL != nil && s.SSL.Enabled && px.Mode == ModeHTTP && hasWord(s.SSL.ALPN, "h2") {
+		b.errorf(s.Pos, "'server %s/%s' : 'alpn %s' offers h2 but halo speaks HTTP/1.1 to servers (HTTP/2 towards servers is not supported yet): a server choosing h2 would get HTTP/1.1 bytes. Use 'alpn http/1.1'.", px.Name, s.Name, strings.Join(s.SSL.ALPN, ","))
+		return
+	}
+	tlsChecks := s.ChecksUseTLS()
+	if tlsChecks && px.Check.Kind == CheckHTTP && hasWord(s.CheckALPNList(), "h2") {
+		b.errorf(s.Pos, "'server %s/%s' : health checks would offer ALPN h2 but halo's HTTP checks speak HTTP/1.1. Set 'check-alpn http/1.1'.", px.Name, s.Name)
+		return
+	}
+	for _, o := range []struct {
+		name string
+		set  bool
+	}{{"check-sni", s.CheckSNI != ""}, {"check-alpn", s.CheckALPN != nil}} {
+		if !o.set || tlsChecks {
+			continue
+		}
+		why := "its health checks do not use TLS (add 'check-ssl')"
+		if !s.Check {
+			why = "it has no health checks (add 'check')"
+		}
+		b.warnf(s.Pos, "'server %s/%s' : '%s' has no effect: %s.", px.Name, s.Name, o.name, why)
+	}
 }

@@ -2,11 +2,13 @@ package config
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"github.com/halo-lb/halo/internal/logging"
 	"github.com/halo-lb/halo/internal/tlsx"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -139,8 +141,10 @@ func (b *builder) bindTLS(px *Proxy) {
 		o := tlsx.BindOptions{Certs: s.Certs, CRTLists: s.CRTLists, CAFile: s.CAFile, CRLFile: s.CRLFile, Verify: s.Verify,
 			MinVer: s.MinVer, MaxVer: s.MaxVer, NoVersions: s.NoVersions, Ciphers: s.Ciphers, Suites: s.Suites, ALPN: bd.ALPN}
 		g := &b.cfg.Global
-		if o.MinVer == "" && o.MaxVer == "" && len(o.NoVersions) == 0 {
-			o.MinVer, o.MaxVer, o.NoVersions = sslDefaultVersions(g.SSLBindOptions)
+		var ignored bool
+		o.MinVer, o.MaxVer, o.NoVersions, ignored = mergeVersions(g.SSLBindOptions, s.MinVer, s.MaxVer, s.NoVersions)
+		if ignored {
+			b.warnf(bd.Pos, "Proxy '%s': no-sslv3/no-tlsv1x are ignored for bind '%s'. Use only 'ssl-min-ver' and 'ssl-max-ver' to fix.", px.Name, bindAddr(bd))
 		}
 		if o.Ciphers == "" {
 			o.Ciphers = g.SSLBindCiphers
@@ -149,6 +153,10 @@ func (b *builder) bindTLS(px *Proxy) {
 			o.Suites = g.SSLBindSuites
 		}
 		cfg, store, warns, err := tlsx.ServerConfig(o)
+		if errors.Is(err, tlsx.ErrNoVersion) {
+			b.errorf(bd.Pos, "Proxy '%s': all SSL/TLS versions are disabled for bind '%s'.", px.Name, bindAddr(bd))
+			continue
+		}
 		if err != nil {
 			b.errorf(bd.Pos, "'bind' : %v", err)
 			continue
@@ -170,6 +178,44 @@ func (b *builder) bindTLS(px *Proxy) {
 		}
 		s.Config = cfg
 	}
+}
+
+// mergeVersions combines a bind or server line's version options with
+// the global ssl-default-*-options as HAProxy does: the line's
+// ssl-min-ver/ssl-max-ver win over the global ones, the no-* options of
+// both add up, and as soon as a minimum or a maximum is set the no-*
+// options are ignored (ignored reports it, HAProxy warns).
+func mergeVersions(global []string, minV, maxV string, no []string) (string, string, []string, bool) {
+	gMin, gMax, gNo := sslDefaultVersions(global)
+	if minV == "" {
+		minV = gMin
+	}
+	if maxV == "" {
+		maxV = gMax
+	}
+	no = append(gNo, no...)
+	if len(no) > 0 && (minV != "" || maxV != "") {
+		return minV, maxV, nil, true
+	}
+	return minV, maxV, no, false
+}
+
+// bindAddr is a bind line's address as written (for messages).
+func bindAddr(bd *Bind) string {
+	switch bd.Network {
+	case "fd":
+		return fmt.Sprintf("fd@%d", bd.FD)
+	case "unix":
+		return bd.Path
+	}
+	port := strconv.Itoa(bd.PortLow)
+	if bd.PortHigh > bd.PortLow {
+		port += "-" + strconv.Itoa(bd.PortHigh)
+	}
+	if strings.Contains(bd.Host, ":") {
+		return "[" + bd.Host + "]:" + port
+	}
+	return bd.Host + ":" + port
 }
 
 // sslDefaultVersions reads the version options of ssl-default-*-options.

@@ -5,6 +5,8 @@ package health
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/tlsx"
 )
 
 // Params describes one server's checks (derived from config.Server and
@@ -32,6 +35,9 @@ type Params struct {
 	StartDown bool
 	// Dial opens check connections; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLS, when set, makes every check connection a TLS client with it
+	// (check-ssl); a failed handshake is a Layer6 failure.
+	TLS *tls.Config
 }
 
 // Result is the outcome of one check, in HAProxy's terms.
@@ -215,7 +221,35 @@ func (c *Checker) dial(ctx context.Context, addr string) (net.Conn, *Result) {
 		}
 		return nil, r
 	}
-	return conn, nil
+	if c.p.TLS == nil {
+		return conn, nil
+	}
+	// The handshake has the check's whole time limit, as HAProxy's.
+	_, total := c.timeouts()
+	hctx, hcancel := context.WithTimeout(ctx, total)
+	defer hcancel()
+	tc := tls.Client(conn, c.p.TLS)
+	if err := tc.HandshakeContext(hctx); err != nil {
+		conn.Close()
+		if hctx.Err() == context.DeadlineExceeded || isTimeout(err) {
+			return nil, &Result{Status: "L6TOUT", Desc: "Layer6 timeout"}
+		}
+		return nil, &Result{Status: "L6RSP", Desc: "Layer6 invalid response", Info: handshakeErrInfo(err)}
+	}
+	return tc, nil
+}
+
+// handshakeErrInfo is HAProxy's reason for a failed TLS handshake of a
+// check: the certificate names, or the handshake itself.
+func handshakeErrInfo(err error) string {
+	var hm *tlsx.HostMismatchError
+	if errors.As(err, &hm) {
+		if hm.FromSNI {
+			return "Server presented an SSL certificate different from the expected one"
+		}
+		return "Server presented an SSL certificate different from the configured one"
+	}
+	return "SSL handshake failure"
 }
 
 func (c *Checker) l4Check(ctx context.Context) Result {
@@ -224,6 +258,9 @@ func (c *Checker) l4Check(ctx context.Context) Result {
 		return *fail
 	}
 	conn.Close()
+	if c.p.TLS != nil {
+		return Result{OK: true, Status: "L6OK", Desc: "Layer6 check passed"}
+	}
 	return Result{OK: true, Status: "L4OK", Desc: "Layer4 check passed"}
 }
 

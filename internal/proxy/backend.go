@@ -313,21 +313,7 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 			SpreadChecks: b.rt.cfg.Global.SpreadChecks,
 			StartDown:    !s.healthy.Load(),
 		}
-		if tc := s.checkTLS(); tc != nil {
-			var d net.Dialer
-			p.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := d.DialContext(ctx, network, addr)
-				if err != nil {
-					return nil, err
-				}
-				tlc := tls.Client(c, tc)
-				if err := tlc.HandshakeContext(ctx); err != nil {
-					c.Close()
-					return nil, fmt.Errorf("SSL handshake failure: %w", err)
-				}
-				return tlc, nil
-			}
-		}
+		p.TLS = s.checkTLS()
 		srv := s
 		s.checker = health.New(p, func(ev health.Event) { b.onCheck(srv, p, ev) })
 		wg.Add(1)
@@ -464,35 +450,40 @@ func (rt *Runtime) CheckUser(list, user, pass string) ([]string, bool) {
 	return groups, true
 }
 
-// checkTLS is the TLS configuration of s's health checks: with
-// check-ssl, or when the server speaks TLS and checks go to its own port
-// (HAProxy's rule), nil otherwise.
+// checkTLS is the TLS configuration of s's health checks (check-sni,
+// check-alpn), nil when they do not use TLS.
 func (s *server) checkTLS() *tls.Config {
-	ss := s.cfg.SSL
-	if ss == nil || ss.Config == nil {
+	if !s.cfg.ChecksUseTLS() || s.cfg.SSL.Client == nil {
 		return nil
 	}
-	if s.cfg.CheckSSL || (ss.Enabled && s.cfg.CheckPort == 0 && s.cfg.CheckAddr == "") {
-		return ss.Config
+	return s.cfg.SSL.Client.CheckConfig(s.cfg.CheckSNI, s.cfg.CheckALPNList())
+}
+
+// sni is the SNI of a new TLS connection to s: the sni expression
+// evaluated on txn, else the fixed name ("" for none, and for a server
+// without TLS).
+func (s *server) sni(txn *acl.Txn) string {
+	ss := s.cfg.SSL
+	if ss == nil || !ss.Enabled || ss.Client == nil {
+		return ""
 	}
-	return nil
+	if ss.SNIExpr != nil && txn != nil {
+		if name, ok := ss.SNIExpr.Eval(txn); ok {
+			return name
+		}
+		return ""
+	}
+	return ss.FixedSNI
 }
 
 // tlsClient wraps a new server connection in TLS when the server line
 // says ssl; txn gives the sni expression its request.
 func (s *server) tlsClient(ctx context.Context, conn net.Conn, txn *acl.Txn, timeout time.Duration) (net.Conn, error) {
 	ss := s.cfg.SSL
-	if ss == nil || !ss.Enabled || ss.Config == nil {
+	if ss == nil || !ss.Enabled || ss.Client == nil {
 		return conn, nil
 	}
-	cfg := ss.Config
-	if ss.SNIExpr != nil && txn != nil {
-		if name, ok := ss.SNIExpr.Eval(txn); ok && name != "" {
-			cfg = cfg.Clone()
-			cfg.ServerName = name
-		}
-	}
-	tc := tls.Client(conn, cfg)
+	tc := tls.Client(conn, ss.Client.Config(s.sni(txn)))
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {

@@ -398,7 +398,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			}
 		}
 		if s != nil {
-			if c := s.getIdle(); c != nil {
+			if c := s.getIdle(s.sni(&tx.acl)); c != nil {
 				srv, scn, reused, held = s, c, true, nil
 			} else {
 				held = s
@@ -435,7 +435,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			}
 			tx.rec.ServerIP, tx.rec.Source = addrPort(raw.RemoteAddr()), addrPort(raw.LocalAddr())
 			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}
-			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, 16384)}
+			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, 16384), sni: s.sni(&tx.acl)}
 		}
 		var err error
 		if tx.body == httpx.BodyLength && tx.cl <= smallBody && int64(br.Buffered()) >= tx.cl && !tx.expect {
@@ -707,24 +707,30 @@ func sendBody(client net.Conn, conn net.Conn, br *bufio.Reader, body httpx.BodyK
 // serverConn is a server connection with its read buffer, kept between
 // requests when the server allows it (http-reuse).
 type serverConn struct {
-	c  *idleConn
-	br *bufio.Reader
+	c   *idleConn
+	br  *bufio.Reader
+	sni string // the TLS server name it was opened with: reused only for the same
 }
 
 // maxIdlePerServer bounds the idle connections kept per server.
 const maxIdlePerServer = 64
 
-// getIdle returns a live idle connection to s, or nil.
-func (s *server) getIdle() *serverConn {
+// getIdle returns a live idle connection to s opened with the TLS
+// server name sni (as HAProxy, a connection is reused only for the same
+// SNI), or nil.
+func (s *server) getIdle(sni string) *serverConn {
 	for {
 		s.idleMu.Lock()
-		n := len(s.idle)
-		if n == 0 {
+		i := len(s.idle) - 1
+		for i >= 0 && s.idle[i].sni != sni {
+			i--
+		}
+		if i < 0 {
 			s.idleMu.Unlock()
 			return nil
 		}
-		c := s.idle[n-1]
-		s.idle = s.idle[:n-1]
+		c := s.idle[i]
+		s.idle = append(s.idle[:i], s.idle[i+1:]...)
 		s.idleMu.Unlock()
 		// An idle connection must have nothing to read: bytes or EOF mean
 		// the server closed it or misbehaved.

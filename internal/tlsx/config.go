@@ -87,7 +87,7 @@ func ServerConfig(o BindOptions) (*tls.Config, *Store, Warnings, error) {
 		if o.CAFile == "" {
 			return nil, nil, nil, fmt.Errorf("verify %s needs a 'ca-file' to check client certificates against", o.Verify)
 		}
-		pool, err := loadPool(o.CAFile)
+		pool, _, err := loadPool(o.CAFile)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -112,16 +112,30 @@ func ServerConfig(o BindOptions) (*tls.Config, *Store, Warnings, error) {
 	return cfg, store, warn, nil
 }
 
-func loadPool(file string) (*x509.CertPool, error) {
+// loadPool reads a CA file: the pool and its certificates in file order.
+func loadPool(file string) (*x509.CertPool, []*x509.Certificate, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("unable to load CA file '%s': %w", file, err)
+		return nil, nil, fmt.Errorf("unable to load CA file '%s': %w", file, err)
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("unable to load CA file '%s': no certificate in it", file)
+	var certs []*x509.Certificate
+	for rest := data; ; {
+		var der []byte
+		if der, rest = pemBlock(rest, "CERTIFICATE"); der == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, nil, fmt.Errorf("unable to load CA file '%s': %w", file, err)
+		}
+		pool.AddCert(c)
+		certs = append(certs, c)
 	}
-	return pool, nil
+	if len(certs) == 0 {
+		return nil, nil, fmt.Errorf("unable to load CA file '%s': no certificate in it", file)
+	}
+	return pool, certs, nil
 }
 
 // loadCRL reads a PEM or DER CRL into a set of "serial/issuer" keys.
@@ -162,6 +176,9 @@ var versionNames = map[string]uint16{"SSLv3": tls.VersionSSL30, "TLSv1.0": tls.V
 var noVersion = map[string]uint16{"no-sslv3": tls.VersionSSL30, "no-tlsv10": tls.VersionTLS10, "no-tlsv11": tls.VersionTLS11,
 	"no-tlsv12": tls.VersionTLS12, "no-tlsv13": tls.VersionTLS13}
 
+// ErrNoVersion says that the version options leave no TLS version.
+var ErrNoVersion = errors.New("all SSL/TLS versions are disabled")
+
 // versions turns ssl-min-ver/ssl-max-ver/no-* into a Go range. HAProxy
 // 2.6's default floor is TLS 1.2; Go has no SSLv3, so a floor of SSLv3
 // is TLS 1.0 in practice.
@@ -192,7 +209,7 @@ func versions(minS, maxS string, no []string) (uint16, uint16, error) {
 		hi--
 	}
 	if lo > hi {
-		return 0, 0, errors.New("no TLS version left enabled")
+		return 0, 0, ErrNoVersion
 	}
 	for v := lo; v <= hi; v++ {
 		if disabled[v] {
@@ -299,69 +316,4 @@ func checkSuites(s string, warn Warnings) (Warnings, error) {
 		}
 	}
 	return append(warn, "Go offers its three TLS 1.3 suites whatever 'ciphersuites' lists"), nil
-}
-
-// ClientOptions are a server line's TLS settings.
-type ClientOptions struct {
-	Verify     string // required (default) | none
-	CAFile     string
-	CRT        string
-	SNI        string // fixed server name (expressions are resolved by the caller)
-	VerifyHost string
-	ALPN       []string
-	MinVer     string
-	MaxVer     string
-	NoVersions []string
-	Ciphers    string
-}
-
-// ClientConfig builds the tls.Config used towards a server. As HAProxy,
-// `verify required` checks the chain against ca-file and, when
-// verifyhost or sni gives one, the host name; resumption is on.
-func ClientConfig(o ClientOptions) (*tls.Config, Warnings, error) {
-	var warn Warnings
-	cfg := &tls.Config{NextProtos: o.ALPN, ServerName: o.SNI, ClientSessionCache: tls.NewLRUClientSessionCache(256)}
-	var err error
-	if cfg.MinVersion, cfg.MaxVersion, err = versions(o.MinVer, o.MaxVer, o.NoVersions); err != nil {
-		return nil, nil, err
-	}
-	if cfg.CipherSuites, warn, err = Ciphers(o.Ciphers, warn); err != nil {
-		return nil, nil, err
-	}
-	if o.CRT != "" {
-		c, err := LoadCertFile(o.CRT)
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg.Certificates = []tls.Certificate{c.TLS}
-	}
-	// Verification is done by hand: Go's would insist on a host name even
-	// when HAProxy checks only the chain.
-	cfg.InsecureSkipVerify = true
-	if o.Verify == "none" {
-		return cfg, warn, nil
-	}
-	if o.CAFile == "" {
-		return nil, nil, errors.New("verify is enabled by default but no CA file specified")
-	}
-	pool, err := loadPool(o.CAFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	host := o.VerifyHost
-	if host == "" {
-		host = o.SNI
-	}
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		if len(cs.PeerCertificates) == 0 {
-			return errors.New("the server sent no certificate")
-		}
-		inter := x509.NewCertPool()
-		for _, c := range cs.PeerCertificates[1:] {
-			inter.AddCert(c)
-		}
-		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: host})
-		return err
-	}
-	return cfg, warn, nil
 }

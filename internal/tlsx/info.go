@@ -76,6 +76,8 @@ func CipherName(id uint16) string {
 	return tls.CipherSuiteName(id)
 }
 
+var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
+
 var oidNames = map[string]string{"2.5.4.6": "C", "2.5.4.8": "ST", "2.5.4.7": "L", "2.5.4.10": "O", "2.5.4.11": "OU",
 	"2.5.4.3": "CN", "1.2.840.113549.1.9.1": "emailAddress", "2.5.4.5": "serialNumber", "0.9.2342.19200300.100.1.25": "DC"}
 

@@ -189,9 +189,11 @@ backend app
 		t.Error("a TLS 1.1 client was accepted")
 	}
 	if _, err := exec.LookPath("openssl"); err == nil {
-		out, _ := exec.Command("sh", "-c", "echo | timeout 5 openssl s_client -tls1 -connect "+addr+" 2>&1").CombinedOutput()
-		if strings.Contains(string(out), "Cipher is ECDHE") || strings.Contains(string(out), "BEGIN CERTIFICATE") {
-			t.Errorf("openssl s_client -tls1 got a session:\n%s", out)
+		// SECLEVEL=0 lets openssl offer TLS 1.0 at all; halo must answer
+		// with a protocol_version alert.
+		out := sClient(t, addr, "-tls1", "-cipher", "DEFAULT@SECLEVEL=0")
+		if protoOf(out) != "" || !strings.Contains(out, "alert protocol version") {
+			t.Errorf("openssl s_client -tls1 was not refused with a protocol_version alert:\n%s", out)
 		}
 	}
 	// mTLS: no certificate is refused, a certificate from the CA passes
@@ -209,7 +211,8 @@ backend app
 }
 
 // TestTLSServerVerifyFailure: a server whose certificate does not chain
-// to ca-file gets no request; the client gets 503.
+// to ca-file gets no request; the client gets 503, and its health check
+// fails with HAProxy's Layer6 reason.
 func TestTLSServerVerifyFailure(t *testing.T) {
 	ca, other := newTestCA(t), newTestCA(t)
 	dir := t.TempDir()
@@ -225,7 +228,7 @@ func TestTLSServerVerifyFailure(t *testing.T) {
 	defer hs.Close()
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	startHalo(t, fmt.Sprintf(`defaults
+	h := startHalo(t, fmt.Sprintf(`defaults
     mode http
     retries 0
     timeout connect 2s
@@ -233,11 +236,18 @@ func TestTLSServerVerifyFailure(t *testing.T) {
     timeout server 5s
 listen l
     bind 127.0.0.1:%d
-    server s1 %s ssl verify required ca-file %s
+    option log-health-checks
+    server s1 %s ssl verify required ca-file %s check inter 300ms
 `, port, bl.Addr(), caFile), addr)
 	resp := oneShot(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 	if !strings.HasPrefix(resp, "HTTP/1.1 503 ") || hits.Load() != 0 {
 		t.Errorf("unverifiable server: %q (hits %d)", resp, hits.Load())
+	}
+	waitFor(t, "the failed health check line", 10*time.Second, func() bool {
+		return strings.Contains(h.stderr.String(), `Health check for server l/s1 failed, reason: Layer6 invalid response, info: "SSL handshake failure", check duration: `)
+	})
+	if hits.Load() != 0 {
+		t.Errorf("health checks sent %d HTTP requests through a failed handshake", hits.Load())
 	}
 }
 
@@ -354,9 +364,8 @@ func TestSeedSSLTermination(t *testing.T) {
 	if !strings.HasPrefix(string(out), "HTTP/1.1 302 Found\r\n") || !strings.Contains(string(out), "location: https://localhost:8443/page?q=1\r\n") {
 		t.Errorf("HTTP to HTTPS redirect: %q", out)
 	}
-	out, _ = exec.Command("sh", "-c", "echo | timeout 5 openssl s_client -tls1 -connect 127.0.0.1:8443 2>&1").CombinedOutput()
-	if strings.Contains(string(out), "BEGIN CERTIFICATE") {
-		t.Errorf("a TLS 1.0 client got a session:\n%s", out)
+	if tls10 := sClient(t, "127.0.0.1:8443", "-tls1", "-cipher", "DEFAULT@SECLEVEL=0"); protoOf(tls10) != "" || !strings.Contains(tls10, "alert protocol version") {
+		t.Errorf("a TLS 1.0 client was not refused with a protocol_version alert:\n%s", tls10)
 	}
 	waitFor(t, "HTTPS health checks on both servers", 15*time.Second, func() bool {
 		mu.Lock()

@@ -1,0 +1,424 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// pki issues the certificates of the TLS tests: a CA, then server and
+// client certificates (ECDSA P-256 or RSA 2048, wildcards, expired ones)
+// and CRLs, all written under dir.
+type pki struct {
+	t      *testing.T
+	dir    string
+	ca     *x509.Certificate
+	key    crypto.Signer
+	caFile string
+	serial atomic.Int64
+}
+
+func newPKI(t *testing.T, name string) *pki {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(48 * time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pki{t: t, dir: t.TempDir(), key: key}
+	p.ca, _ = x509.ParseCertificate(der)
+	p.serial.Store(100)
+	p.caFile = p.write(strings.ReplaceAll(name, " ", "-")+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return p
+}
+
+func (p *pki) write(name string, data []byte) string {
+	f := filepath.Join(p.dir, name)
+	if err := os.WriteFile(f, data, 0o600); err != nil {
+		p.t.Fatal(err)
+	}
+	return f
+}
+
+// certOpts describes one certificate to issue.
+type certOpts struct {
+	file    string
+	names   []string // DNS names; the first is the CN
+	rsa     bool
+	client  bool
+	expired bool
+}
+
+// issue writes a bundle (certificate then key) and returns its path and
+// the certificate.
+func (p *pki) issue(o certOpts) (string, *x509.Certificate) {
+	p.t.Helper()
+	var pub any
+	var keyPEM []byte
+	if o.rsa {
+		k, _ := rsa.GenerateKey(rand.Reader, 2048)
+		pub = &k.PublicKey
+		keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	} else {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		pub = &k.PublicKey
+		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	}
+	nb, na := time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
+	if o.expired {
+		nb, na = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.serial.Add(1)), Subject: pkix.Name{CommonName: o.names[0], Organization: []string{"Test"}},
+		NotBefore: nb, NotAfter: na, DNSNames: o.names, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	if o.client {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, pub, p.key)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return p.write(o.file, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), keyPEM...)), c
+}
+
+// crl writes a CRL of the CA revoking the given certificates; an
+// expired one has a nextUpdate in the past.
+func (p *pki) crl(file string, expired bool, revoked ...*x509.Certificate) string {
+	p.t.Helper()
+	this, next := time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
+	if expired {
+		this, next = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
+	}
+	var ents []x509.RevocationListEntry
+	for _, r := range revoked {
+		ents = append(ents, x509.RevocationListEntry{SerialNumber: r.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(p.serial.Add(1)), ThisUpdate: this, NextUpdate: next,
+		RevokedCertificateEntries: ents}, p.ca, p.key)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return p.write(file, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))
+}
+
+func (p *pki) pool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(p.ca)
+	return pool
+}
+
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+}
+
+// sClient runs `openssl s_client -connect addr args...` with an empty
+// stdin and returns what it printed.
+func sClient(t *testing.T, addr string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "openssl", append([]string{"s_client", "-connect", addr}, args...)...)
+	cmd.Stdin = strings.NewReader("")
+	out, _ := cmd.CombinedOutput()
+	return string(out)
+}
+
+// protoOf is the protocol openssl negotiated ("New, TLSv1.3, Cipher is
+// ..."), "" when the handshake failed ("New, (NONE), Cipher is (NONE)").
+func protoOf(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, "New, "); ok && !strings.HasPrefix(v, "(NONE)") {
+			return strings.TrimSuffix(strings.Fields(v)[0], ",")
+		}
+	}
+	return ""
+}
+
+// haproxyBin is the real haproxy used side by side, "" when absent.
+func haproxyBin() string {
+	if _, err := os.Stat("/usr/sbin/haproxy"); err == nil {
+		return "/usr/sbin/haproxy"
+	}
+	return ""
+}
+
+// sideBySide runs probe against halo, then against the real haproxy
+// with the same configuration (when installed), one after the other on
+// the same ports.
+func sideBySide(t *testing.T, cfgText, addr string, probe func(t *testing.T, bin string)) {
+	t.Helper()
+	f := writeConfig(t, cfgText)
+	bins := []string{haloBin}
+	if hb := haproxyBin(); hb != "" {
+		bins = append(bins, hb)
+	}
+	for _, bin := range bins {
+		name := filepath.Base(bin)
+		t.Run(name, func(t *testing.T) {
+			h := startProc(t, bin, addr, nil, nil, "-db", "-f", f)
+			probe(t, name)
+			h.cmd.Process.Kill()
+			<-h.done
+		})
+	}
+}
+
+// TestTLSVersionDefaults: the global ssl-default-bind-options merge with
+// a bind line's own version options as in HAProxy, on live listeners
+// probed with openssl s_client -tls1_2 / -tls1_3 and, for the floor, a
+// TLS 1.0 client (SECLEVEL=0 so that openssl offers it at all) that must
+// be answered with a protocol_version alert.
+func TestTLSVersionDefaults(t *testing.T) {
+	needTools(t, "openssl")
+	p := newPKI(t, "Version CA")
+	crt, _ := p.issue(certOpts{file: "site.pem", names: []string{"site.test"}})
+	ports := []int{freePort(t), freePort(t), freePort(t)}
+	cfg := fmt.Sprintf(`global
+    ssl-default-bind-options ssl-min-ver TLSv1.3
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d ssl crt %s no-sslv3
+    bind 127.0.0.1:%d ssl crt %s ssl-min-ver TLSv1.2
+    bind 127.0.0.1:%d ssl crt %s ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.2
+    http-request return status 200 content-type text/plain string ok
+`, ports[0], crt, ports[1], crt, ports[2], crt)
+	// Per listener: the protocol openssl gets with -tls1_2 and -tls1_3.
+	want := [][2]string{{"", "TLSv1.3"}, {"TLSv1.2", "TLSv1.3"}, {"TLSv1.2", ""}}
+	sideBySide(t, cfg, fmt.Sprintf("127.0.0.1:%d", ports[0]), func(t *testing.T, bin string) {
+		for i, port := range ports {
+			addr := fmt.Sprintf("127.0.0.1:%d", port)
+			for j, v := range []string{"-tls1_2", "-tls1_3"} {
+				out := sClient(t, addr, v)
+				if got := protoOf(out); got != want[i][j] {
+					t.Errorf("%s bind %d %s: negotiated %q, want %q\n%s", bin, i, v, got, want[i][j], out)
+				}
+				if want[i][j] == "" && !strings.Contains(out, "alert protocol version") {
+					t.Errorf("%s bind %d %s: refusal without a protocol_version alert:\n%s", bin, i, v, out)
+				}
+			}
+		}
+		// The TLS 1.2 default floor: a TLS 1.0 client gets an alert.
+		out := sClient(t, fmt.Sprintf("127.0.0.1:%d", ports[1]), "-tls1", "-cipher", "DEFAULT@SECLEVEL=0")
+		if protoOf(out) != "" || !strings.Contains(out, "alert protocol version") {
+			t.Errorf("%s: TLS 1.0 client:\n%s", bin, out)
+		}
+	})
+}
+
+// tlsApp is an HTTPS server for the server-side tests: it records the
+// SNI and the client port of each request.
+type tlsApp struct {
+	addr     string
+	mu       sync.Mutex
+	sni      map[string]string // client address -> SNI seen on that connection
+	requests int
+	resumed  int
+	hits     atomic.Int32
+}
+
+func startTLSApp(t *testing.T, bundle string, alpn ...string) *tlsApp {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(bundle, bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &tlsApp{addr: ln.Addr().String(), sni: map[string]string{}}
+	if len(alpn) == 0 {
+		alpn = []string{"http/1.1"}
+	}
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.hits.Add(1)
+		a.mu.Lock()
+		if prev, ok := a.sni[r.RemoteAddr]; ok && prev != r.TLS.ServerName {
+			a.sni[r.RemoteAddr] = prev + "+" + r.TLS.ServerName
+		} else {
+			a.sni[r.RemoteAddr] = r.TLS.ServerName
+		}
+		a.requests++
+		if r.TLS.DidResume {
+			a.resumed++
+		}
+		a.mu.Unlock()
+		fmt.Fprintf(w, "app sni=%s proto=%s resumed=%v", r.TLS.ServerName, r.TLS.NegotiatedProtocol, r.TLS.DidResume)
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: alpn}, ErrorLog: nil}
+	hs.ErrorLog = nil
+	go hs.ServeTLS(ln, "", "")
+	t.Cleanup(func() { hs.Close() })
+	return a
+}
+
+// keepAlive sends requests on one client connection and returns the
+// answers' bodies.
+func keepAlive(t *testing.T, addr string, hosts ...string) []string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	var out []string
+	for _, h := range hosts {
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", h)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request for %s: %v", h, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out = append(out, fmt.Sprintf("%d %s", resp.StatusCode, b))
+	}
+	return out
+}
+
+// TestTLSServerSNI: with `sni req.hdr(host)` the server certificate is
+// verified against the SNI sent (HAProxy 2.6 does so when verifyhost is
+// not set, and prefers the SNI to verifyhost); idle server connections
+// are reused only for the same SNI.
+func TestTLSServerSNI(t *testing.T) {
+	p := newPKI(t, "SNI CA")
+	bundle, _ := p.issue(certOpts{file: "backend.pem", names: []string{"backend.test", "alt.test"}})
+	app := startTLSApp(t, bundle)
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	startHalo(t, fmt.Sprintf(`defaults
+    mode http
+    retries 0
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d
+    use_backend fixed if { path_beg /fixed }
+    default_backend byhost
+backend byhost
+    http-reuse always
+    server s %s ssl ca-file %s sni req.hdr(host)
+backend fixed
+    server s %s ssl ca-file %s sni str(backend.test) verifyhost other.test
+`, port, app.addr, p.caFile, app.addr, p.caFile), addr)
+	for _, tc := range []struct{ host, want string }{
+		{"backend.test", "200 app sni=backend.test"},
+		{"evil.test", "503 "},
+		{"alt.test", "200 app sni=alt.test"},
+	} {
+		got := keepAlive(t, addr, tc.host)[0]
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("Host %s: %q, want %q", tc.host, got, tc.want)
+		}
+	}
+	if got := oneShot(t, addr, "GET /fixed HTTP/1.1\r\nHost: x\r\n\r\n"); !strings.Contains(got, "app sni=backend.test") {
+		t.Errorf("sni str() with another verifyhost (the SNI wins): %q", got)
+	}
+	// Alternate the SNI on one client connection: every server
+	// connection must have seen a single SNI, and the pool is used.
+	app.mu.Lock()
+	app.sni, app.requests = map[string]string{}, 0
+	app.mu.Unlock()
+	hosts := []string{"backend.test", "alt.test", "backend.test", "alt.test", "backend.test", "alt.test"}
+	for i, got := range keepAlive(t, addr, hosts...) {
+		if want := "200 app sni=" + hosts[i]; !strings.HasPrefix(got, want) {
+			t.Errorf("request %d: %q, want %q", i, got, want)
+		}
+	}
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	for conn, sni := range app.sni {
+		if strings.Contains(sni, "+") {
+			t.Errorf("server connection %s carried several SNIs: %s", conn, sni)
+		}
+	}
+	if len(app.sni) >= len(hosts) {
+		t.Errorf("%d server connections for %d requests: idle connections were not reused", len(app.sni), len(hosts))
+	}
+}
+
+// TestTLSServerCertFailures: a server whose certificate has expired, and
+// one whose certificate does not chain to ca-file, get no request (503)
+// and their health checks fail with HAProxy's Layer6 reason line.
+func TestTLSServerCertFailures(t *testing.T) {
+	p := newPKI(t, "Failures CA")
+	expired, _ := p.issue(certOpts{file: "expired.pem", names: []string{"backend.test"}, expired: true})
+	other := newPKI(t, "Other CA")
+	foreign, _ := other.issue(certOpts{file: "foreign.pem", names: []string{"backend.test"}})
+	good, _ := p.issue(certOpts{file: "good.pem", names: []string{"backend.test"}})
+	e, f, g := startTLSApp(t, expired), startTLSApp(t, foreign), startTLSApp(t, good)
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	h := startHalo(t, fmt.Sprintf(`defaults
+    mode http
+    retries 0
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d
+    use_backend %%[req.hdr(x-be)]
+backend be_expired
+    server s %s ssl ca-file %s check inter 300ms
+backend be_foreign
+    server s %s ssl ca-file %s check inter 300ms
+backend be_good
+    option log-health-checks
+    server s %s ssl ca-file %s verifyhost backend.test check inter 300ms
+`, port, e.addr, p.caFile, f.addr, p.caFile, g.addr, p.caFile), addr)
+	for _, be := range []string{"be_expired", "be_foreign", "be_good"} {
+		want := "HTTP/1.1 503 "
+		if be == "be_good" {
+			want = "HTTP/1.1 200 "
+		}
+		if got := oneShot(t, addr, "GET / HTTP/1.1\r\nHost: a\r\nX-Be: "+be+"\r\n\r\n"); !strings.HasPrefix(got, want) {
+			t.Errorf("%s: %q", be, got)
+		}
+	}
+	waitFor(t, "both bad servers DOWN with their reason", 15*time.Second, func() bool {
+		out := h.stderr.String()
+		return strings.Contains(out, `Server be_expired/s is DOWN, reason: Layer6 invalid response, info: "SSL handshake failure", check duration: `) &&
+			strings.Contains(out, `Server be_foreign/s is DOWN, reason: Layer6 invalid response, info: "SSL handshake failure", check duration: `)
+	})
+	waitFor(t, "the good server's Layer6 check", 15*time.Second, func() bool {
+		return strings.Contains(h.stderr.String(), "Health check for server be_good/s succeeded, reason: Layer6 check passed")
+	})
+	if e.hits.Load()+f.hits.Load() != 0 {
+		t.Errorf("servers that failed verification got %d requests", e.hits.Load()+f.hits.Load())
+	}
+}
