@@ -28,6 +28,11 @@ func bFlag(f func(*Bind)) func(*builder, *Bind, string) error {
 	return func(_ *builder, bd *Bind, _ string) error { f(bd); return nil }
 }
 
+const (
+	cipherDoc = "OpenSSL TLS 1.2 cipher string, evaluated over Go's suites: keywords (HIGH, ECDHE+AESGCM, ...) narrow Go's default suites, named ciphers are enabled; one Go does not implement (DHE, CAMELLIA, ...) is skipped with a warning, a misspelt one or a string leaving no suite is an error"
+	suitesDoc = "TLS 1.3 suites: names are checked, but Go always offers its three TLS 1.3 suites (AES-128-GCM, AES-256-GCM, CHACHA20-POLY1305) whatever the list says; -c warns"
+)
+
 var bindOpts = map[string]bindOpt{
 	"transparent":  {0, "bind a non-local address (IP_TRANSPARENT)", bFlag(func(bd *Bind) { bd.Transparent = true })},
 	"freebind":     {0, "bind an address not (yet) present (IP_FREEBIND), e.g. a VRRP virtual IP", bFlag(func(bd *Bind) { bd.FreeBind = true })},
@@ -101,8 +106,8 @@ var bindOpts = map[string]bindOpt{
 		s.MaxVer = v
 		return nil
 	})},
-	"ciphers":               {1, "TLS 1.2 cipher list", bSSL(func(_ *builder, s *BindSSL, v string) error { s.Ciphers = v; return nil })},
-	"ciphersuites":          {1, "TLS 1.3 cipher suites", bSSL(func(_ *builder, s *BindSSL, v string) error { s.Suites = v; return nil })},
+	"ciphers":               {1, cipherDoc, bSSL(func(_ *builder, s *BindSSL, v string) error { s.Ciphers = v; return nil })},
+	"ciphersuites":          {1, suitesDoc, bSSL(func(_ *builder, s *BindSSL, v string) error { s.Suites = v; return nil })},
 	"no-sslv3":              {0, "disable SSLv3", bNoVer("no-sslv3")},
 	"no-tlsv10":             {0, "disable TLS 1.0", bNoVer("no-tlsv10")},
 	"no-tlsv11":             {0, "disable TLS 1.1", bNoVer("no-tlsv11")},

@@ -125,7 +125,7 @@ var globalKeywords = mkTable(concat(
 		}},
 		{Name: "stats maxconn", Sections: InGlobal, Status: NoEffect, Note: "runtime API connections are not limited separately; global maxconn does not count them either"},
 		{Name: "ssl-default-bind-ciphers", Sections: InGlobal, Doc: "TLS 1.2 ciphers of bind lines without 'ciphers'", parse: gStr(func(g *Global) *string { return &g.SSLBindCiphers })},
-		{Name: "ssl-default-bind-ciphersuites", Sections: InGlobal, Doc: "TLS 1.3 suites of bind lines without 'ciphersuites'", parse: gStr(func(g *Global) *string { return &g.SSLBindSuites })},
+		{Name: "ssl-default-bind-ciphersuites", Sections: InGlobal, Doc: "TLS 1.3 suites of bind lines without 'ciphersuites' (checked; Go always offers its three TLS 1.3 suites)", parse: gStr(func(g *Global) *string { return &g.SSLBindSuites })},
 		{Name: "ssl-default-bind-options", Sections: InGlobal, Doc: "TLS options of every bind line: ssl-min-ver, ssl-max-ver, no-sslv3, no-tlsv1x, no-tls-tickets", parse: sslDefaults(func(g *Global) *[]string { return &g.SSLBindOptions })},
 		{Name: "ssl-default-server-ciphers", Sections: InGlobal, Doc: "TLS 1.2 ciphers of server lines without 'ciphers'", parse: gStr(func(g *Global) *string { return &g.SSLServerCiphers })},
 		{Name: "ssl-default-server-ciphersuites", Sections: InGlobal, Doc: "TLS 1.3 suites of server lines (Go offers its three suites)", parse: gStr(func(g *Global) *string { return &g.SSLServerSuites })},

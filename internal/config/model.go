@@ -437,6 +437,8 @@ type ServerSSL struct {
 	NoVersions []string
 	MinVer     string
 	MaxVer     string
+	Ciphers    string
+	Suites     string
 	// Client builds the TLS configuration of each connection from the
 	// above; Config is its configuration for the fixed SNI (FixedSNI).
 	// SNIExpr is the sni expression when it depends on the request.

@@ -190,8 +190,8 @@ var serverOpts = map[string]serverOpt{
 	"tfo":                  {0, true, "", nil},
 	"namespace":            {1, true, "", nil},
 	"max-reuse":            {1, true, "", nil},
-	"ciphers":              {1, true, "", nil},
-	"ciphersuites":         {1, true, "", nil},
+	"ciphers":              {1, true, cipherDoc, sSSL(func(_ *builder, ss *ServerSSL, v string) error { ss.Ciphers = v; return nil })},
+	"ciphersuites":         {1, true, suitesDoc, sSSL(func(_ *builder, ss *ServerSSL, v string) error { ss.Suites = v; return nil })},
 	"crl-file":             {1, true, "", nil},
 	"force-sslv3":          {0, true, "", nil},
 	"force-tlsv10":         {0, true, "", nil},
@@ -369,7 +369,13 @@ func (b *builder) fixServers(px *Proxy) {
 func (b *builder) serverTLS(px *Proxy, s *Server) {
 	ss := s.SSL
 	o := tlsx.ClientOptions{Verify: ss.Verify, CAFile: ss.CAFile, CRT: ss.CRT, VerifyHost: ss.VerifyHost,
-		ALPN: ss.ALPN, MinVer: ss.MinVer, MaxVer: ss.MaxVer, NoVersions: ss.NoVersions, Ciphers: b.cfg.Global.SSLServerCiphers}
+		ALPN: ss.ALPN, Ciphers: ss.Ciphers, Suites: ss.Suites}
+	if o.Ciphers == "" {
+		o.Ciphers = b.cfg.Global.SSLServerCiphers
+	}
+	if o.Suites == "" {
+		o.Suites = b.cfg.Global.SSLServerSuites
+	}
 	var ignored bool
 	o.MinVer, o.MaxVer, o.NoVersions, ignored = mergeVersions(b.cfg.Global.SSLServerOptions, ss.MinVer, ss.MaxVer, ss.NoVersions)
 	if ignored {

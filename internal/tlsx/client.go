@@ -21,6 +21,7 @@ type ClientOptions struct {
 	MaxVer     string
 	NoVersions []string
 	Ciphers    string
+	Suites     string
 }
 
 // Client is the TLS configuration towards one server. Config gives the
@@ -47,6 +48,9 @@ func ClientConfig(o ClientOptions) (*Client, Warnings, error) {
 		return nil, nil, err
 	}
 	if cfg.CipherSuites, warn, err = Ciphers(o.Ciphers, warn); err != nil {
+		return nil, nil, err
+	}
+	if warn, err = checkSuites(o.Suites, warn); err != nil {
 		return nil, nil, err
 	}
 	if o.CRT != "" {

@@ -422,3 +422,48 @@ backend be_good
 		t.Errorf("servers that failed verification got %d requests", e.hits.Load()+f.hits.Load())
 	}
 }
+
+// TestTLSCiphers: `ciphers` narrows what a live listener accepts (as the
+// same string does in haproxy, probed with openssl -cipher); a misspelt
+// cipher and a string leaving no suite are errors with file:line, a
+// cipher Go does not implement a warning naming it.
+func TestTLSCiphers(t *testing.T) {
+	needTools(t, "openssl")
+	p := newPKI(t, "Cipher CA")
+	ec, _ := p.issue(certOpts{file: "ec.pem", names: []string{"site.test"}})
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d ssl crt %s ssl-max-ver TLSv1.2 ciphers ECDHE+AESGCM+AES128:DHE-RSA-AES128-GCM-SHA256
+    http-request return status 200 content-type text/plain string ok
+`, port, ec)
+	sideBySide(t, cfg, addr, func(t *testing.T, bin string) {
+		if out := sClient(t, addr, "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"); protoOf(out) != "TLSv1.2" {
+			t.Errorf("%s: listed cipher refused:\n%s", bin, out)
+		}
+		if out := sClient(t, addr, "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384"); protoOf(out) != "" || !strings.Contains(out, "alert handshake failure") {
+			t.Errorf("%s: a cipher outside the list was not refused with a handshake_failure alert:\n%s", bin, out)
+		}
+	})
+	for _, tc := range []struct {
+		ciphers string
+		rc      int
+		want    string
+	}{
+		{"ECDHE-ECDSA-AES128-GCM-SHA265", 1, ":7: 'bind' : unknown cipher 'ECDHE-ECDSA-AES128-GCM-SHA265' in"},
+		{"DHE+AESGCM:CAMELLIA", 1, ":7: 'bind' : none of the ciphers in 'DHE+AESGCM:CAMELLIA' is implemented by Go's TLS stack"},
+		{"ECDHE-ECDSA-AES128-GCM-SHA256:!ECDHE", 1, ":7: 'bind' : cipher list 'ECDHE-ECDSA-AES128-GCM-SHA256:!ECDHE' leaves no cipher suite"},
+		{"ECDHE-ECDSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256", 0, ":7: 'bind' : ciphers DHE-RSA-AES128-GCM-SHA256 are not implemented by Go's TLS stack and will not be offered"},
+	} {
+		f := writeConfig(t, fmt.Sprintf("defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\nfrontend f\n    bind 127.0.0.1:%d ssl crt %s ciphers %s\n", port, ec, tc.ciphers))
+		rc, _, stderr := runCheck(t, haloBin, f)
+		if rc != tc.rc || !strings.Contains(stderr, f+tc.want) {
+			t.Errorf("ciphers %s: rc %d, want %d; output:\n%s\nwant %q", tc.ciphers, rc, tc.rc, stderr, tc.want)
+		}
+	}
+}
