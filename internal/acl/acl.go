@@ -68,6 +68,8 @@ type SSLInfo interface {
 	Cipher() string
 	ClientCertUsed() bool
 	ClientVerify() int
+	ClientErr() int
+	ClientCAErr() int
 	ClientSubjectDN() string
 	ClientIssuerDN() string
 	Resumed() bool

@@ -764,12 +764,24 @@ func init() {
 		return false
 	}}
 	// Error fetches of option httpslog: halo logs established connections
-	// only, and Go ends a handshake that fails verification, so each is 0
-	// (the TLS ones have no value on clear-text connections, as HAProxy's).
+	// only, so fc_err and ssl_fc_err are 0; ssl_c_err and ssl_c_ca_err
+	// are the client certificate errors that crt-ignore-err and
+	// ca-ignore-err let through (the TLS ones have no value on clear-text
+	// connections, as HAProxy's).
 	fetches["fc_err"] = fetchDef{kInt, mInt, 0, intFetch(func(*Txn, []string) (int64, bool) { return 0, true })}
-	for _, n := range []string{"ssl_fc_err", "ssl_c_err", "ssl_c_ca_err"} {
-		fetches[n] = fetchDef{kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return 0, t.SSL != nil })}
-	}
+	fetches["ssl_fc_err"] = fetchDef{kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return 0, t.SSL != nil })}
+	fetches["ssl_c_err"] = fetchDef{kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
+		if t.SSL == nil {
+			return 0, false
+		}
+		return int64(t.SSL.ClientErr()), true
+	})}
+	fetches["ssl_c_ca_err"] = fetchDef{kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
+		if t.SSL == nil {
+			return 0, false
+		}
+		return int64(t.SSL.ClientCAErr()), true
+	})}
 	fetches["ssl_fc_is_resumed"] = fetchDef{kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.Resumed() })}
 	fetches["srv_is_up"] = fetchDef{kBool, mBool, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
 		be, srv, _ := strings.Cut(a[0], "/")

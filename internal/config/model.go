@@ -312,6 +312,8 @@ type BindSSL struct {
 	Suites     string
 	NoTickets  bool
 	StrictSNI  bool
+	// CAIgnore and CRTIgnore are ca-ignore-err and crt-ignore-err.
+	CAIgnore, CRTIgnore tlsx.IgnoreSet
 	// Config is the listener's TLS configuration built from the above.
 	Config *tls.Config
 }

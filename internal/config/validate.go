@@ -139,7 +139,18 @@ func (b *builder) bindTLS(px *Proxy) {
 			continue
 		}
 		o := tlsx.BindOptions{Certs: s.Certs, CRTLists: s.CRTLists, CAFile: s.CAFile, CRLFile: s.CRLFile, Verify: s.Verify,
-			MinVer: s.MinVer, MaxVer: s.MaxVer, NoVersions: s.NoVersions, Ciphers: s.Ciphers, Suites: s.Suites, ALPN: bd.ALPN}
+			MinVer: s.MinVer, MaxVer: s.MaxVer, NoVersions: s.NoVersions, Ciphers: s.Ciphers, Suites: s.Suites, ALPN: bd.ALPN,
+			CAIgnore: s.CAIgnore, CRTIgnore: s.CRTIgnore}
+		if s.Verify == "" || s.Verify == "none" {
+			for _, o := range []struct {
+				name string
+				set  bool
+			}{{"crl-file", s.CRLFile != ""}, {"ca-ignore-err", s.CAIgnore.All || len(s.CAIgnore.Codes) > 0}, {"crt-ignore-err", s.CRTIgnore.All || len(s.CRTIgnore.Codes) > 0}} {
+				if o.set {
+					b.warnf(bd.Pos, "'bind %s' : '%s' has no effect: client certificates are not requested ('verify none'); set 'verify optional' or 'verify required'.", bindAddr(bd), o.name)
+				}
+			}
+		}
 		g := &b.cfg.Global
 		var ignored bool
 		o.MinVer, o.MaxVer, o.NoVersions, ignored = mergeVersions(g.SSLBindOptions, s.MinVer, s.MaxVer, s.NoVersions)
@@ -153,6 +164,10 @@ func (b *builder) bindTLS(px *Proxy) {
 			o.Suites = g.SSLBindSuites
 		}
 		cfg, store, warns, err := tlsx.ServerConfig(o)
+		if errors.Is(err, tlsx.ErrNoCAFile) {
+			b.errorf(bd.Pos, "Proxy '%s': verify is enabled but no CA file specified for bind '%s'.", px.Name, bindAddr(bd))
+			continue
+		}
 		if errors.Is(err, tlsx.ErrNoVersion) {
 			b.errorf(bd.Pos, "Proxy '%s': all SSL/TLS versions are disabled for bind '%s'.", px.Name, bindAddr(bd))
 			continue

@@ -359,7 +359,17 @@ func (tx *httpTxn) pxStats(px *config.Proxy) *counters {
 // tlsInfo describes a terminated TLS connection for ssl_* fetches and
 // fills the record's TLS fields (%ft's "~", %sslv, %sslc).
 func tlsInfo(tc tlsStater, rec *logging.Record) *tlsx.Info {
-	info := &tlsx.Info{State: tc.ConnectionState()}
+	if p, ok := tc.(*h2pipe); ok {
+		if parent, ok := p.parent.(tlsStater); ok {
+			tc = parent // an HTTP/2 stream: its connection's TLS state
+		}
+	}
+	var info *tlsx.Info
+	if c, ok := tc.(*tls.Conn); ok {
+		info = tlsx.NewInfo(c)
+	} else {
+		info = &tlsx.Info{State: tc.ConnectionState()}
+	}
 	rec.TLS, rec.SSLVer, rec.SSLCipher = true, info.Protocol(), info.Cipher()
 	return info
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/halo-lb/halo/internal/cli"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/logging"
+	"github.com/halo-lb/halo/internal/tlsx"
 )
 
 // Level is the severity of a process message.
@@ -445,7 +446,7 @@ func (fe *frontend) handshake(c net.Conn, cfg *tls.Config) (*tls.Conn, error) {
 	if to == 0 {
 		to = 10 * time.Second
 	}
-	tc := tls.Server(c, cfg)
+	tc := tls.Server(tlsx.WrapConn(c), cfg) // WrapConn keeps the client certificate's verdict
 	tc.SetDeadline(time.Now().Add(to))
 	err := tc.Handshake()
 	tc.SetDeadline(time.Time{})

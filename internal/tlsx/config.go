@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // BindOptions are a bind line's TLS settings, with paths already
@@ -24,7 +25,13 @@ type BindOptions struct {
 	Ciphers    string
 	Suites     string
 	ALPN       []string
+	// CAIgnore and CRTIgnore are ca-ignore-err and crt-ignore-err.
+	CAIgnore, CRTIgnore IgnoreSet
 }
+
+// ErrNoCAFile says that client certificates are asked for without a
+// ca-file to check them.
+var ErrNoCAFile = errors.New("verify is enabled but no CA file specified")
 
 // Warnings collects non-fatal remarks (ciphers Go cannot offer, ...).
 type Warnings []string
@@ -73,42 +80,34 @@ func ServerConfig(o BindOptions) (*tls.Config, *Store, Warnings, error) {
 	if warn, err = checkSuites(o.Suites, warn); err != nil {
 		return nil, nil, nil, err
 	}
+	var clientAuth tls.ClientAuthType
 	switch o.Verify {
 	case "", "none":
-		cfg.ClientAuth = tls.NoClientCert
+		return cfg, store, warn, nil
 	case "optional":
-		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+		clientAuth = tls.RequestClientCert
 	case "required":
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		clientAuth = tls.RequireAnyClientCert
 	default:
 		return nil, nil, nil, fmt.Errorf("verify '%s': expected none, optional or required", o.Verify)
 	}
-	if cfg.ClientAuth != tls.NoClientCert {
-		if o.CAFile == "" {
-			return nil, nil, nil, fmt.Errorf("verify %s needs a 'ca-file' to check client certificates against", o.Verify)
-		}
-		pool, _, err := loadPool(o.CAFile)
-		if err != nil {
+	if o.CAFile == "" {
+		return nil, nil, nil, ErrNoCAFile
+	}
+	// Go asks for a certificate (and sends ca-file's names); halo
+	// verifies it, as OpenSSL would, in VerifyConnection.
+	pool, roots, err := loadPool(o.CAFile)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfg.ClientAuth, cfg.ClientCAs = clientAuth, pool
+	v := &clientVerifier{roots: roots, pool: pool, caIgnore: o.CAIgnore, crtIgnore: o.CRTIgnore, now: time.Now}
+	if o.CRLFile != "" {
+		if v.crls, err = loadCRLs(o.CRLFile); err != nil {
 			return nil, nil, nil, err
 		}
-		cfg.ClientCAs = pool
-		if o.CRLFile != "" {
-			crl, err := loadCRL(o.CRLFile)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			cfg.VerifyPeerCertificate = func(_ [][]byte, chains [][]*x509.Certificate) error {
-				for _, ch := range chains {
-					for _, c := range ch {
-						if crl[c.SerialNumber.String()+"/"+string(c.RawIssuer)] {
-							return fmt.Errorf("certificate %s is revoked", c.Subject)
-						}
-					}
-				}
-				return nil
-			}
-		}
 	}
+	withVerifier(cfg, v)
 	return cfg, store, warn, nil
 }
 
@@ -136,38 +135,6 @@ func loadPool(file string) (*x509.CertPool, []*x509.Certificate, error) {
 		return nil, nil, fmt.Errorf("unable to load CA file '%s': no certificate in it", file)
 	}
 	return pool, certs, nil
-}
-
-// loadCRL reads a PEM or DER CRL into a set of "serial/issuer" keys.
-func loadCRL(file string) (map[string]bool, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("unable to load CRL file '%s': %w", file, err)
-	}
-	out := map[string]bool{}
-	var ders [][]byte
-	rest := data
-	for {
-		var b []byte
-		b, rest = pemBlock(rest, "X509 CRL")
-		if b == nil {
-			break
-		}
-		ders = append(ders, b)
-	}
-	if len(ders) == 0 {
-		ders = [][]byte{data}
-	}
-	for _, d := range ders {
-		l, err := x509.ParseRevocationList(d)
-		if err != nil {
-			return nil, fmt.Errorf("unable to load CRL file '%s': %w", file, err)
-		}
-		for _, e := range l.RevokedCertificateEntries {
-			out[e.SerialNumber.String()+"/"+string(l.RawIssuer)] = true
-		}
-	}
-	return out, nil
 }
 
 var versionNames = map[string]uint16{"SSLv3": tls.VersionSSL30, "TLSv1.0": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11,

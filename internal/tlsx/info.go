@@ -12,6 +12,15 @@ import (
 // fetches do. It implements acl.SSLInfo.
 type Info struct {
 	State tls.ConnectionState
+	// Verdict is the verification of the client certificate (nil when
+	// none was verified).
+	Verdict *Verdict
+}
+
+// NewInfo describes a TLS server connection (built on WrapConn for the
+// client certificate verdict).
+func NewInfo(tc *tls.Conn) *Info {
+	return &Info{State: tc.ConnectionState(), Verdict: VerdictOf(tc)}
 }
 
 // SNI is ssl_fc_sni.
@@ -29,10 +38,31 @@ func (i *Info) Resumed() bool { return i.State.DidResume }
 // ClientCertUsed is ssl_c_used.
 func (i *Info) ClientCertUsed() bool { return len(i.State.PeerCertificates) > 0 }
 
-// ClientVerify is ssl_c_verify: 0 when the certificate verified. Go ends
-// the handshake on a certificate that fails verification, so an
-// established connection always has 0.
-func (i *Info) ClientVerify() int { return 0 }
+// ClientVerify is ssl_c_verify: the last verification error of the
+// client certificate (one that ca-ignore-err or crt-ignore-err let
+// through), 0 when it verified or there is none.
+func (i *Info) ClientVerify() int {
+	if i.Verdict == nil {
+		return 0
+	}
+	return i.Verdict.Result
+}
+
+// ClientErr is ssl_c_err: the first error on the client certificate.
+func (i *Info) ClientErr() int {
+	if i.Verdict == nil {
+		return 0
+	}
+	return i.Verdict.CertErr
+}
+
+// ClientCAErr is ssl_c_ca_err: the first error on the client's chain.
+func (i *Info) ClientCAErr() int {
+	if i.Verdict == nil {
+		return 0
+	}
+	return i.Verdict.CAErr
+}
 
 // ClientSubjectDN is ssl_c_s_dn in OpenSSL's one-line form.
 func (i *Info) ClientSubjectDN() string {

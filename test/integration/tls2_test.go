@@ -467,3 +467,115 @@ frontend f
 		}
 	}
 }
+
+// httpsAsk sends one request over TLS with an optional client
+// certificate; it returns the body, or "refused" when the handshake or
+// the answer failed.
+func httpsAsk(t *testing.T, addr string, cert *tls.Certificate) string {
+	t.Helper()
+	cfg := &tls.Config{InsecureSkipVerify: true, ServerName: "site.test"}
+	if cert != nil {
+		// Sent whatever CA names the server lists, as curl and openssl do.
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+	}
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, cfg)
+	if err != nil {
+		return "refused"
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return "refused"
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
+}
+
+// TestTLSClientVerify: client certificates with verify optional and
+// required, crl-file (a revoked client is refused, an expired CRL fails
+// every client as OpenSSL's CRL_CHECK_ALL does), ca-ignore-err and
+// crt-ignore-err, and the OpenSSL error codes of ssl_c_verify, ssl_c_err
+// and ssl_c_ca_err, with ssl_c_i_dn/ssl_c_s_dn — the same answers from
+// halo and haproxy; the log shows the frontend name with HAProxy's "~".
+func TestTLSClientVerify(t *testing.T) {
+	p := newPKI(t, "Verify CA")
+	site, _ := p.issue(certOpts{file: "site.pem", names: []string{"site.test"}})
+	clients := map[string]*tls.Certificate{"none": nil}
+	var revoked *x509.Certificate
+	for _, c := range []struct {
+		name string
+		pk   *pki
+		o    certOpts
+	}{
+		{"good", p, certOpts{names: []string{"client"}, client: true}},
+		{"expired", p, certOpts{names: []string{"client-expired"}, client: true, expired: true}},
+		{"revoked", p, certOpts{names: []string{"client-revoked"}, client: true, rsa: true}},
+		{"foreign", newPKI(t, "Foreign CA"), certOpts{names: []string{"client-foreign"}, client: true}},
+	} {
+		c.o.file = c.name + ".pem"
+		f, x := c.pk.issue(c.o)
+		if c.name == "revoked" {
+			revoked = x
+		}
+		kp, err := tls.LoadX509KeyPair(f, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[c.name] = &kp
+	}
+	crl := p.crl("crl.pem", false, revoked)
+	oldCRL := p.crl("old-crl.pem", true, revoked)
+	sink := newSyslogSink(t)
+	ports := []int{freePort(t), freePort(t), freePort(t), freePort(t)}
+	cfg := fmt.Sprintf(`global
+    log %s local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional crl-file %s
+    bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional crl-file %s crt-ignore-err all ca-ignore-err all
+    bind 127.0.0.1:%d ssl crt %s ca-file %s verify required crl-file %s
+    bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional crl-file %s crt-ignore-err all ca-ignore-err all
+    http-request return status 200 content-type text/plain lf-string "verify=%%[ssl_c_verify] err=%%[ssl_c_err] caerr=%%[ssl_c_ca_err] used=%%[ssl_c_used] idn=%%[ssl_c_i_dn] sdn=%%[ssl_c_s_dn]"
+`, sink.addr(), ports[0], site, p.caFile, crl, ports[1], site, p.caFile, crl, ports[2], site, p.caFile, oldCRL, ports[3], site, p.caFile, oldCRL)
+	ok := func(v, e, ca int, used int, sdn string) string {
+		if used == 0 {
+			return fmt.Sprintf("verify=%d err=%d caerr=%d used=0 idn= sdn=", v, e, ca)
+		}
+		idn := "/CN=Verify CA"
+		if strings.Contains(sdn, "foreign") {
+			idn = "/CN=Foreign CA"
+		}
+		return fmt.Sprintf("verify=%d err=%d caerr=%d used=1 idn=%s sdn=/O=Test/CN=%s", v, e, ca, idn, sdn)
+	}
+	// Expected answers per listener and client, taken from haproxy 2.6.12.
+	want := []map[string]string{
+		{"none": ok(0, 0, 0, 0, ""), "good": ok(0, 0, 0, 1, "client"), "expired": "refused", "revoked": "refused", "foreign": "refused"},
+		{"none": ok(0, 0, 0, 0, ""), "good": ok(0, 0, 0, 1, "client"), "expired": ok(10, 10, 0, 1, "client-expired"),
+			"revoked": ok(23, 23, 0, 1, "client-revoked"), "foreign": ok(21, 20, 0, 1, "client-foreign")},
+		{"none": "refused", "good": "refused", "expired": "refused", "revoked": "refused", "foreign": "refused"},
+		{"none": ok(0, 0, 0, 0, ""), "good": ok(12, 12, 12, 1, "client"), "expired": ok(10, 12, 12, 1, "client-expired"),
+			"revoked": ok(12, 12, 12, 1, "client-revoked"), "foreign": ok(21, 20, 0, 1, "client-foreign")},
+	}
+	sideBySide(t, cfg, fmt.Sprintf("127.0.0.1:%d", ports[0]), func(t *testing.T, bin string) {
+		for i, port := range ports {
+			for name, cert := range clients {
+				if got := httpsAsk(t, fmt.Sprintf("127.0.0.1:%d", port), cert); got != want[i][name] {
+					t.Errorf("%s: listener %d, client %s: %q, want %q", bin, i, name, got, want[i][name])
+				}
+			}
+		}
+	})
+	// Both processes logged the TLS connections with "f~".
+	if lines := sink.wait(t, " f~ f/<NOSRV> ", 2); len(lines) < 2 {
+		t.Errorf("log lines: %q", lines)
+	}
+}
