@@ -122,8 +122,17 @@ func (s *Server) session(c net.Conn, level Level) {
 			return
 		}
 		line = strings.TrimRight(line, "\r\n")
+		// A line ending with "<<" is followed by a payload that ends with
+		// an empty line; it goes to the line's last command (ssl.go).
+		var payload *string
+		if f := strings.Fields(line); len(f) > 0 && f[len(f)-1] == "<<" {
+			line = strings.TrimSuffix(strings.TrimRight(line, " \t"), "<<")
+			p := readPayload(br, w, prompt)
+			payload = &p
+		}
 		quit := false
-		for _, cmd := range SplitCommands(line) {
+		cmds := SplitCommands(line)
+		for i, cmd := range cmds {
 			args := strings.Fields(cmd)
 			if len(args) == 0 {
 				continue
@@ -138,6 +147,10 @@ func (s *Server) session(c net.Conn, level Level) {
 			}
 			if quit {
 				break
+			}
+			if i == len(cmds)-1 && payload != nil {
+				level = s.run(&payloadWriter{w, *payload}, args, level)
+				continue
 			}
 			level = s.run(w, args, level)
 		}
@@ -207,6 +220,7 @@ func init() {
 		{[]string{"prompt"}, "prompt", "toggle interactive mode with prompt", LevelUser, nil},
 		{[]string{"quit"}, "quit", "disconnect", LevelUser, nil},
 	}
+	commands = append(commands, sslCommands()...)
 }
 
 func helpLine(c command) string { return fmt.Sprintf("  %-39s : %s\n", c.usage, c.help) }

@@ -27,7 +27,10 @@ func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
 
 // Config is a whole validated configuration.
 type Config struct {
-	Files    []string // configuration files in load order
+	Files []string // configuration files in load order
+	// Certs holds the certificate files the TLS lines load, for the
+	// runtime API's set/commit ssl cert.
+	Certs    *tlsx.Registry
 	Global   Global
 	Proxies  []*Proxy // frontends, backends and listens in file order
 	Userlist map[string]*Userlist

@@ -369,7 +369,7 @@ func (b *builder) fixServers(px *Proxy) {
 func (b *builder) serverTLS(px *Proxy, s *Server) {
 	ss := s.SSL
 	o := tlsx.ClientOptions{Verify: ss.Verify, CAFile: ss.CAFile, CRT: ss.CRT, VerifyHost: ss.VerifyHost,
-		ALPN: ss.ALPN, Ciphers: ss.Ciphers, Suites: ss.Suites}
+		ALPN: ss.ALPN, Ciphers: ss.Ciphers, Suites: ss.Suites, Registry: b.certs()}
 	if o.Ciphers == "" {
 		o.Ciphers = b.cfg.Global.SSLServerCiphers
 	}

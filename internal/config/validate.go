@@ -140,7 +140,7 @@ func (b *builder) bindTLS(px *Proxy) {
 		}
 		o := tlsx.BindOptions{Certs: s.Certs, CRTLists: s.CRTLists, CAFile: s.CAFile, CRLFile: s.CRLFile, Verify: s.Verify,
 			MinVer: s.MinVer, MaxVer: s.MaxVer, NoVersions: s.NoVersions, Ciphers: s.Ciphers, Suites: s.Suites, ALPN: bd.ALPN,
-			CAIgnore: s.CAIgnore, CRTIgnore: s.CRTIgnore}
+			CAIgnore: s.CAIgnore, CRTIgnore: s.CRTIgnore, Registry: b.certs()}
 		if s.Verify == "" || s.Verify == "none" {
 			for _, o := range []struct {
 				name string
@@ -231,6 +231,14 @@ func bindAddr(bd *Bind) string {
 		return "[" + bd.Host + "]:" + port
 	}
 	return bd.Host + ":" + port
+}
+
+// certs is the configuration's certificate registry.
+func (b *builder) certs() *tlsx.Registry {
+	if b.cfg.Certs == nil {
+		b.cfg.Certs = tlsx.NewRegistry()
+	}
+	return b.cfg.Certs
 }
 
 // sslDefaultVersions reads the version options of ssl-default-*-options.

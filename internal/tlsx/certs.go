@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Cert is a loaded certificate with the names it serves.
@@ -61,6 +63,14 @@ func LoadCertFile(file string) (*Cert, error) {
 	if key == nil {
 		return nil, fmt.Errorf("unable to load certificate file '%s': no private key found in it nor in '%s.key' (concatenate the certificate and its key: cat cert.pem key.pem > bundle.pem)", file, file)
 	}
+	return buildCert(file, certs, key)
+}
+
+// errKeyMismatch says that a private key matches no certificate.
+var errKeyMismatch = errors.New("the private key does not match any certificate")
+
+// buildCert makes a Cert of parsed certificates and their key.
+func buildCert(file string, certs []*x509.Certificate, key crypto.Signer) (*Cert, error) {
 	// The leaf is the certificate whose public key matches the key; the
 	// others form the chain, in file order.
 	leaf := -1
@@ -71,7 +81,7 @@ func LoadCertFile(file string) (*Cert, error) {
 		}
 	}
 	if leaf < 0 {
-		return nil, fmt.Errorf("unable to load certificate file '%s': the private key does not match any certificate in it", file)
+		return nil, fmt.Errorf("unable to load certificate file '%s': %w in it", file, errKeyMismatch)
 	}
 	out := &Cert{File: file}
 	out.TLS.PrivateKey = key
@@ -157,16 +167,30 @@ var skipExt = map[string]bool{".key": true, ".ocsp": true, ".issuer": true, ".sc
 // LoadCerts loads a crt argument: a file, or every bundle of a directory
 // (in name order, as HAProxy).
 func LoadCerts(path string) ([]*Cert, error) {
+	files, err := certFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Cert
+	for _, f := range files {
+		c, err := LoadCertFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// certFiles lists the bundles a crt argument names: the file, or the
+// files of the directory in name order.
+func certFiles(path string) ([]string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("unable to load SSL certificate from '%s': %w", path, err)
 	}
 	if !st.IsDir() {
-		c, err := LoadCertFile(path)
-		if err != nil {
-			return nil, err
-		}
-		return []*Cert{c}, nil
+		return []string{path}, nil
 	}
 	ents, err := os.ReadDir(path)
 	if err != nil {
@@ -177,21 +201,13 @@ func LoadCerts(path string) ([]*Cert, error) {
 		if e.IsDir() || skipExt[filepath.Ext(e.Name())] || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		names = append(names, e.Name())
+		names = append(names, filepath.Join(path, e.Name()))
 	}
 	sort.Strings(names)
-	var out []*Cert
-	for _, n := range names {
-		c, err := LoadCertFile(filepath.Join(path, n))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
+	if len(names) == 0 {
 		return nil, fmt.Errorf("unable to load SSL certificate from '%s': the directory holds no certificate", path)
 	}
-	return out, nil
+	return names, nil
 }
 
 // CrtListEntry is one line of a crt-list file.
@@ -226,53 +242,85 @@ func ParseCrtList(name string, data []byte, base string) ([]CrtListEntry, error)
 }
 
 // Store selects a certificate by SNI: exact names first, then wildcards
-// covering one label, then the default (the first certificate loaded).
+// covering one label, then the default (the first certificate added).
 // When several certificates serve a name (RSA and ECDSA), the first one
-// the client can use wins.
+// the client can use wins. Its certificates are CertRefs, so that a
+// certificate replaced at run time (commit ssl cert) is indexed again
+// under its new names; lookups never lock.
 type Store struct {
+	mu    sync.Mutex // serialises Add and rebuilds
+	items []storeItem
+	idx   atomic.Pointer[storeIndex]
+}
+
+type storeItem struct {
+	ref     *CertRef
+	filters []string // crt-list SNI filters; "!name" excludes
+}
+
+type storeIndex struct {
 	exact    map[string][]*tls.Certificate
 	wildcard map[string][]*tls.Certificate // "example.com" for *.example.com
 	def      *tls.Certificate
-	all      []*Cert
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{exact: map[string][]*tls.Certificate{}, wildcard: map[string][]*tls.Certificate{}}
+	s := &Store{}
+	s.idx.Store(&storeIndex{})
+	return s
 }
 
 // Add indexes c under its names, or under filters when given (crt-list
 // lines); "!name" filters exclude a name.
-func (s *Store) Add(c *Cert, filters []string) {
-	if s.def == nil {
-		s.def = &c.TLS
-	}
-	s.all = append(s.all, c)
-	names := c.Names
-	var excluded []string
-	if len(filters) > 0 {
-		names = nil
-		for _, f := range filters {
-			if strings.HasPrefix(f, "!") {
-				excluded = append(excluded, strings.ToLower(f[1:]))
-			} else {
-				names = append(names, strings.ToLower(f))
+func (s *Store) Add(c *Cert, filters []string) { s.AddRef(NewCertRef(c), filters) }
+
+// AddRef indexes the certificate ref holds, now and whenever it changes.
+func (s *Store) AddRef(ref *CertRef, filters []string) {
+	s.mu.Lock()
+	s.items = append(s.items, storeItem{ref, filters})
+	s.mu.Unlock()
+	ref.watch(s)
+	s.rebuild()
+}
+
+// rebuild recomputes the index from the current certificates.
+func (s *Store) rebuild() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx := &storeIndex{exact: map[string][]*tls.Certificate{}, wildcard: map[string][]*tls.Certificate{}}
+	for _, it := range s.items {
+		c := it.ref.Load()
+		if idx.def == nil {
+			idx.def = &c.TLS
+		}
+		names := c.Names
+		var excluded []string
+		if len(it.filters) > 0 {
+			names = nil
+			for _, f := range it.filters {
+				if strings.HasPrefix(f, "!") {
+					excluded = append(excluded, strings.ToLower(f[1:]))
+				} else {
+					names = append(names, strings.ToLower(f))
+				}
+			}
+			if len(names) == 0 {
+				names = c.Names
 			}
 		}
-		if len(names) == 0 {
-			names = c.Names
+		for _, n := range names {
+			if contains(excluded, n) {
+				continue
+			}
+			if strings.HasPrefix(n, "*.") {
+				idx.wildcard[n[2:]] = append(idx.wildcard[n[2:]], &c.TLS)
+			} else {
+				idx.exact[n] = append(idx.exact[n], &c.TLS)
+			}
 		}
 	}
-	for _, n := range names {
-		if contains(excluded, n) {
-			continue
-		}
-		if strings.HasPrefix(n, "*.") {
-			s.wildcard[n[2:]] = append(s.wildcard[n[2:]], &c.TLS)
-		} else {
-			s.exact[n] = append(s.exact[n], &c.TLS)
-		}
-	}
+	s.idx.Store(idx)
 }
 
 func contains(xs []string, x string) bool {
@@ -285,21 +333,26 @@ func contains(xs []string, x string) bool {
 }
 
 // Len is the number of certificates.
-func (s *Store) Len() int { return len(s.all) }
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.items)
+}
 
 // Get picks the certificate for a server name; hello, when not nil,
 // chooses among certificates of the same name by what the client supports.
 func (s *Store) Get(name string, hello *tls.ClientHelloInfo) *tls.Certificate {
+	idx := s.idx.Load()
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	if c := pick(s.exact[name], hello); c != nil {
+	if c := pick(idx.exact[name], hello); c != nil {
 		return c
 	}
 	if i := strings.IndexByte(name, '.'); i > 0 {
-		if c := pick(s.wildcard[name[i+1:]], hello); c != nil {
+		if c := pick(idx.wildcard[name[i+1:]], hello); c != nil {
 			return c
 		}
 	}
-	return s.def
+	return idx.def
 }
 
 func pick(cs []*tls.Certificate, hello *tls.ClientHelloInfo) *tls.Certificate {
@@ -321,10 +374,11 @@ func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 
 // Has reports whether a certificate other than the default covers name.
 func (s *Store) Has(name string) bool {
+	idx := s.idx.Load()
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	if len(s.exact[name]) > 0 {
+	if len(idx.exact[name]) > 0 {
 		return true
 	}
 	i := strings.IndexByte(name, '.')
-	return i > 0 && len(s.wildcard[name[i+1:]]) > 0
+	return i > 0 && len(idx.wildcard[name[i+1:]]) > 0
 }

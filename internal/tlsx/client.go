@@ -22,6 +22,9 @@ type ClientOptions struct {
 	NoVersions []string
 	Ciphers    string
 	Suites     string
+	// Registry holds the crt file, so that the runtime API can replace
+	// it (nil: a private one).
+	Registry *Registry
 }
 
 // Client is the TLS configuration towards one server. Config gives the
@@ -54,11 +57,16 @@ func ClientConfig(o ClientOptions) (*Client, Warnings, error) {
 		return nil, nil, err
 	}
 	if o.CRT != "" {
-		c, err := LoadCertFile(o.CRT)
+		reg := o.Registry
+		if reg == nil {
+			reg = NewRegistry()
+		}
+		ref, err := reg.Load(o.CRT)
 		if err != nil {
 			return nil, nil, err
 		}
-		cfg.Certificates = []tls.Certificate{c.TLS}
+		// Sent whatever CA names the server lists, as OpenSSL does.
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &ref.Load().TLS, nil }
 	}
 	// Verification is done by hand (VerifyConnection): Go's would insist
 	// on a host name even when HAProxy checks only the chain.

@@ -27,6 +27,8 @@ type BindOptions struct {
 	ALPN       []string
 	// CAIgnore and CRTIgnore are ca-ignore-err and crt-ignore-err.
 	CAIgnore, CRTIgnore IgnoreSet
+	// Registry holds the certificate files (nil: a private one).
+	Registry *Registry
 }
 
 // ErrNoCAFile says that client certificates are asked for without a
@@ -39,14 +41,18 @@ type Warnings []string
 // ServerConfig builds the tls.Config of a listener.
 func ServerConfig(o BindOptions) (*tls.Config, *Store, Warnings, error) {
 	var warn Warnings
+	reg := o.Registry
+	if reg == nil {
+		reg = NewRegistry()
+	}
 	store := NewStore()
 	for _, p := range o.Certs {
-		certs, err := LoadCerts(p)
+		refs, err := reg.LoadPath(p)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		for _, c := range certs {
-			store.Add(c, nil)
+		for _, r := range refs {
+			store.AddRef(r, nil)
 		}
 	}
 	for _, l := range o.CRTLists {
@@ -59,11 +65,11 @@ func ServerConfig(o BindOptions) (*tls.Config, *Store, Warnings, error) {
 			return nil, nil, nil, err
 		}
 		for _, e := range entries {
-			c, err := LoadCertFile(e.File)
+			r, err := reg.Load(e.File)
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("%s:%d: %w", l, e.Line, err)
 			}
-			store.Add(c, e.Filters)
+			store.AddRef(r, e.Filters)
 		}
 	}
 	if store.Len() == 0 {

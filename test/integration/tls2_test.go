@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -578,4 +579,198 @@ frontend f
 	if lines := sink.wait(t, " f~ f/<NOSRV> ", 2); len(lines) < 2 {
 		t.Errorf("log lines: %q", lines)
 	}
+}
+
+// servedCN is the CN of the certificate a TLS listener serves for sni.
+func servedCN(t *testing.T, addr, sni string) string {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{ServerName: sni, InsecureSkipVerify: true})
+	if err != nil {
+		return "handshake failed: " + err.Error()
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].Subject.CommonName
+}
+
+// opensslSubject is the subject openssl s_client prints for sni.
+func opensslSubject(t *testing.T, addr, sni string) string {
+	t.Helper()
+	for _, l := range strings.Split(sClient(t, addr, "-servername", sni), "\n") {
+		if s, ok := strings.CutPrefix(l, "subject="); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// TestTLSRuntimeCertUpdate: set/commit/abort/show ssl cert on the stats
+// socket, driven with socat and checked with openssl s_client: the new
+// certificate is served to new handshakes after commit, under its new
+// names, while an established connection keeps working; every reply is
+// byte for byte haproxy 2.6.12's for the same sequence.
+func TestTLSRuntimeCertUpdate(t *testing.T) {
+	needTools(t, "openssl", "socat")
+	p := newPKI(t, "Runtime CA")
+	dir := t.TempDir()
+	siteFile := filepath.Join(dir, "site.pem")
+	f, _ := p.issue(certOpts{file: "site-orig.pem", names: []string{"site.test"}})
+	orig, _ := os.ReadFile(f)
+	certDir := filepath.Join(dir, "certs")
+	os.Mkdir(certDir, 0o755)
+	other, _ := p.issue(certOpts{file: "other.pem", names: []string{"other.test"}})
+	otherData, _ := os.ReadFile(other)
+	os.WriteFile(filepath.Join(certDir, "other.pem"), otherData, 0o600)
+	newFile, _ := p.issue(certOpts{file: "renewed.pem", names: []string{"renewed.test", "site.test"}, rsa: true})
+	renewed, _ := os.ReadFile(newFile)
+	certOnly := renewed[:strings.Index(string(renewed), "-----BEGIN RSA PRIVATE KEY")]
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	sock := filepath.Join(dir, "admin.sock")
+	cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend f
+    bind 127.0.0.1:%d ssl crt %s crt %s
+    http-request return status 200 content-type text/plain string ok
+`, sock, port, siteFile, certDir)
+	cli := func(cmd string) string { return socatCLI(t, sock, cmd) }
+	set := func(file string, payload []byte) string {
+		return cli("set ssl cert " + file + " <<\n" + string(payload))
+	}
+	replies := map[string][]string{}
+	os.WriteFile(siteFile, orig, 0o600) // commits change memory, not the file: both runs load it
+	sideBySide(t, cfg, addr, func(t *testing.T, bin string) {
+		var out []string
+		step := func(s string) { out = append(out, s) }
+		if cn := opensslSubject(t, addr, "site.test"); !strings.Contains(cn, "CN = site.test") {
+			t.Errorf("%s: before: %q", bin, cn)
+		}
+		// An established keep-alive connection, to use after the commit.
+		kc, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "site.test", InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer kc.Close()
+		kbr := bufio.NewReader(kc)
+		ask := func() string {
+			kc.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(kc, "GET / HTTP/1.1\r\nHost: site.test\r\n\r\n")
+			resp, err := http.ReadResponse(kbr, nil)
+			if err != nil {
+				return err.Error()
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b)
+		}
+		if got := ask(); got != "ok" {
+			t.Fatalf("%s: keep-alive request: %q", bin, got)
+		}
+		step(cli("show ssl cert"))
+		step(cli("show ssl cert " + siteFile))
+		step(cli("commit ssl cert " + siteFile))
+		step(cli("abort ssl cert " + siteFile))
+		step(set(filepath.Join(dir, "unknown.pem"), renewed))
+		step(set(siteFile, []byte("garbage\n")))
+		step(set(siteFile, certOnly))
+		step(cli("commit ssl cert " + siteFile)) // no key
+		step(set(siteFile, renewed))             // updated
+		step(cli("show ssl cert"))
+		step(cli("show ssl cert *" + siteFile))
+		step(cli("commit ssl cert " + filepath.Join(certDir, "other.pem")))
+		step(cli("abort ssl cert " + filepath.Join(certDir, "other.pem")))
+		if cn := servedCN(t, addr, "site.test"); cn != "site.test" {
+			t.Errorf("%s: served %q before the commit", bin, cn)
+		}
+		step(cli("commit ssl cert " + siteFile))
+		for _, sni := range []string{"site.test", "renewed.test"} {
+			if cn := opensslSubject(t, addr, sni); !strings.Contains(cn, "CN = renewed.test") {
+				t.Errorf("%s: after commit, SNI %s: %q", bin, sni, cn)
+			}
+		}
+		if cn := servedCN(t, addr, "other.test"); cn != "other.test" {
+			t.Errorf("%s: the directory's certificate changed: %q", bin, cn)
+		}
+		if got := ask(); got != "ok" || kc.ConnectionState().PeerCertificates[0].Subject.CommonName != "site.test" {
+			t.Errorf("%s: the established connection after commit: %q", bin, got)
+		}
+		step(cli("show ssl cert"))
+		step(set(siteFile, orig))
+		step(cli("abort ssl cert " + siteFile))
+		step(cli("abort ssl cert " + siteFile))
+		replies[bin] = out
+	})
+	if len(replies["halo"]) == 0 {
+		return
+	}
+	if want, got := replies["haproxy"], replies["halo"]; want != nil {
+		t.Logf("%d runtime API replies compared with haproxy's", len(want))
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("reply %d:\nhalo:    %q\nhaproxy: %q", i, got[i], want[i])
+			}
+		}
+	}
+	for _, want := range []string{"Transaction created for certificate " + siteFile + "!\n", "Committing " + siteFile + ".\nSuccess!\n", "Status: Unused\n",
+		"Subject Alternative Name: DNS:renewed.test, DNS:site.test\nAlgorithm: RSA2048\n"} {
+		if !strings.Contains(strings.Join(replies["halo"], ""), want) {
+			t.Errorf("halo replies lack %q", want)
+		}
+	}
+}
+
+// TestTLSCertReload: a certificate file rewritten on disk is served to
+// new handshakes after a master-worker reload (SIGUSR2) and after a
+// `-sf` reload, without a restart.
+func TestTLSCertReload(t *testing.T) {
+	p := newPKI(t, "Reload CA")
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site.pem")
+	write := func(cn string) {
+		f, _ := p.issue(certOpts{file: cn + ".pem", names: []string{cn, "site.test"}})
+		b, _ := os.ReadFile(f)
+		if err := os.WriteFile(site, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("first.test")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := writeConfig(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d ssl crt %s
+    http-request return status 200 content-type text/plain string ok
+`, port, site))
+	h := startProc(t, haloBin, addr, nil, nil, "-W", "-db", "-f", cfg)
+	if cn := servedCN(t, addr, "site.test"); cn != "first.test" {
+		t.Fatalf("served %q", cn)
+	}
+	write("second.test")
+	before := strings.Count(h.stderr.String(), "Loading success.")
+	h.signal(syscall.SIGUSR2)
+	waitFor(t, "the master-worker reload", 20*time.Second, func() bool {
+		return strings.Count(h.stderr.String(), "Loading success.") > before
+	})
+	waitFor(t, "the renewed certificate after SIGUSR2", 10*time.Second, func() bool { return servedCN(t, addr, "site.test") == "second.test" })
+	h.signal(syscall.SIGTERM)
+	h.wait(t, 15*time.Second)
+
+	// -sf: a new process takes the listener over from the old one.
+	write("third.test")
+	old := startProc(t, haloBin, addr, nil, nil, "-db", "-f", cfg)
+	if cn := servedCN(t, addr, "site.test"); cn != "third.test" {
+		t.Fatalf("served %q", cn)
+	}
+	write("fourth.test")
+	startProc(t, haloBin, "", nil, nil, "-db", "-f", cfg, "-sf", fmt.Sprint(old.cmd.Process.Pid))
+	old.wait(t, 15*time.Second)
+	waitFor(t, "the renewed certificate after -sf", 10*time.Second, func() bool { return servedCN(t, addr, "site.test") == "fourth.test" })
 }
