@@ -77,8 +77,8 @@ var bindOpts = map[string]bindOpt{
 		s.Certs = append(s.Certs, f)
 		return nil
 	})},
-	"crt-list": {1, "certificate list file", bSSL(func(b *builder, s *BindSSL, v string) error {
-		s.CRTLists = append(s.CRTLists, b.resolve(b.cfg.Global.CRTBase, v))
+	"crt-list": {1, "certificate list file: relative certificate paths in it are relative to crt-base (else to the working directory), as HAProxy", bSSL(func(b *builder, s *BindSSL, v string) error {
+		s.CRTLists = append(s.CRTLists, v) // not relative to crt-base, as HAProxy
 		return nil
 	})},
 	"ca-file": {1, "CA bundle for client certificates", bSSL(func(b *builder, s *BindSSL, v string) error { s.CAFile = b.resolve(b.cfg.Global.CABase, v); return nil })},

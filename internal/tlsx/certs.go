@@ -259,9 +259,16 @@ type storeItem struct {
 }
 
 type storeIndex struct {
-	exact    map[string][]*tls.Certificate
-	wildcard map[string][]*tls.Certificate // "example.com" for *.example.com
+	exact    map[string][]idxEntry
+	wildcard map[string][]idxEntry // "example.com" for *.example.com
 	def      *tls.Certificate
+}
+
+// idxEntry is a certificate indexed under a name, with the negative SNI
+// filters of its crt-list line.
+type idxEntry struct {
+	cert *tls.Certificate
+	excl []string
 }
 
 // NewStore returns an empty store.
@@ -284,23 +291,26 @@ func (s *Store) AddRef(ref *CertRef, filters []string) {
 	s.rebuild()
 }
 
-// rebuild recomputes the index from the current certificates.
+// rebuild recomputes the index from the current certificates. As
+// HAProxy's crt-list: positive SNI filters replace the certificate's
+// names, negative ones ("!name", "!*.domain", "!*") exclude names, both
+// those of the certificate and the SNIs a wildcard filter would match.
 func (s *Store) rebuild() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	idx := &storeIndex{exact: map[string][]*tls.Certificate{}, wildcard: map[string][]*tls.Certificate{}}
+	idx := &storeIndex{exact: map[string][]idxEntry{}, wildcard: map[string][]idxEntry{}}
 	for _, it := range s.items {
 		c := it.ref.Load()
 		if idx.def == nil {
 			idx.def = &c.TLS
 		}
 		names := c.Names
-		var excluded []string
+		var excl []string
 		if len(it.filters) > 0 {
 			names = nil
 			for _, f := range it.filters {
 				if strings.HasPrefix(f, "!") {
-					excluded = append(excluded, strings.ToLower(f[1:]))
+					excl = append(excl, strings.ToLower(f[1:]))
 				} else {
 					names = append(names, strings.ToLower(f))
 				}
@@ -309,23 +319,25 @@ func (s *Store) rebuild() {
 				names = c.Names
 			}
 		}
+		e := idxEntry{&c.TLS, excl}
 		for _, n := range names {
-			if contains(excluded, n) {
+			if excluded(excl, n) {
 				continue
 			}
 			if strings.HasPrefix(n, "*.") {
-				idx.wildcard[n[2:]] = append(idx.wildcard[n[2:]], &c.TLS)
+				idx.wildcard[n[2:]] = append(idx.wildcard[n[2:]], e)
 			} else {
-				idx.exact[n] = append(idx.exact[n], &c.TLS)
+				idx.exact[n] = append(idx.exact[n], e)
 			}
 		}
 	}
 	s.idx.Store(idx)
 }
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
+// excluded reports whether a negative filter covers name.
+func excluded(excl []string, name string) bool {
+	for _, p := range excl {
+		if p == "*" || p == name || hostMatch(p, name) {
 			return true
 		}
 	}
@@ -344,27 +356,31 @@ func (s *Store) Len() int {
 func (s *Store) Get(name string, hello *tls.ClientHelloInfo) *tls.Certificate {
 	idx := s.idx.Load()
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	if c := pick(idx.exact[name], hello); c != nil {
+	if c := pick(idx.exact[name], name, hello); c != nil {
 		return c
 	}
 	if i := strings.IndexByte(name, '.'); i > 0 {
-		if c := pick(idx.wildcard[name[i+1:]], hello); c != nil {
+		if c := pick(idx.wildcard[name[i+1:]], name, hello); c != nil {
 			return c
 		}
 	}
 	return idx.def
 }
 
-func pick(cs []*tls.Certificate, hello *tls.ClientHelloInfo) *tls.Certificate {
-	for _, c := range cs {
-		if hello == nil || hello.SupportsCertificate(c) == nil {
-			return c
+func pick(es []idxEntry, name string, hello *tls.ClientHelloInfo) *tls.Certificate {
+	var first *tls.Certificate
+	for _, e := range es {
+		if excluded(e.excl, name) {
+			continue
+		}
+		if hello == nil || hello.SupportsCertificate(e.cert) == nil {
+			return e.cert
+		}
+		if first == nil {
+			first = e.cert
 		}
 	}
-	if len(cs) > 0 {
-		return cs[0]
-	}
-	return nil
+	return first
 }
 
 // GetCertificate is for tls.Config.GetCertificate.
@@ -376,9 +392,17 @@ func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 func (s *Store) Has(name string) bool {
 	idx := s.idx.Load()
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	if len(idx.exact[name]) > 0 {
-		return true
+	for _, e := range idx.exact[name] {
+		if !excluded(e.excl, name) {
+			return true
+		}
 	}
-	i := strings.IndexByte(name, '.')
-	return i > 0 && len(idx.wildcard[name[i+1:]]) > 0
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		for _, e := range idx.wildcard[name[i+1:]] {
+			if !excluded(e.excl, name) {
+				return true
+			}
+		}
+	}
+	return false
 }

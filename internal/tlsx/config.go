@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -29,6 +28,8 @@ type BindOptions struct {
 	CAIgnore, CRTIgnore IgnoreSet
 	// Registry holds the certificate files (nil: a private one).
 	Registry *Registry
+	// CRTBase is crt-base, for the relative paths of crt-list files.
+	CRTBase string
 }
 
 // ErrNoCAFile says that client certificates are asked for without a
@@ -60,11 +61,14 @@ func ServerConfig(o BindOptions) (*tls.Config, *Store, Warnings, error) {
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("unable to read crt-list '%s': %w", l, err)
 		}
-		entries, err := ParseCrtList(l, data, filepath.Dir(l))
+		entries, err := ParseCrtList(l, data, o.CRTBase)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		for _, e := range entries {
+			if _, err := os.Stat(e.File); err != nil {
+				return nil, nil, nil, fmt.Errorf("'crt-list' : %s:%d: unable to stat SSL certificate from file '%s' : %w", l, e.Line, e.File, errors.Unwrap(err))
+			}
 			r, err := reg.Load(e.File)
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("%s:%d: %w", l, e.Line, err)

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -773,4 +774,301 @@ frontend f
 	startProc(t, haloBin, "", nil, nil, "-db", "-f", cfg, "-sf", fmt.Sprint(old.cmd.Process.Pid))
 	old.wait(t, 15*time.Second)
 	waitFor(t, "the renewed certificate after -sf", 10*time.Second, func() bool { return servedCN(t, addr, "site.test") == "fourth.test" })
+}
+
+// TestSeedSSLPassthroughTLS serves the guide's ssl-passthrough.cfg
+// unchanged with TLS servers on its server ports (TCP health checks on
+// 9101/9102) and drives it with curl --cacert: TLS passes through
+// untouched, so the bodies and an upload come back byte for byte and the
+// servers see the client's own handshake (its SNI and ALPN).
+func TestSeedSSLPassthroughTLS(t *testing.T) {
+	needTools(t, "curl")
+	seed, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "seed-configs", "ssl-passthrough.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(seed); err != nil {
+		t.Skip("shared/seed-configs not found beside the checkout")
+	}
+	p := newPKI(t, "Passthrough CA")
+	body := make([]byte, 256<<10)
+	rand.Read(body)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	for _, s := range []struct{ addr, check, name string }{{"127.0.0.1:9001", "127.0.0.1:9101", "srv1"}, {"127.0.0.1:9002", "127.0.0.1:9102", "srv2"}} {
+		ln, err := net.Listen("tcp", s.addr)
+		if err != nil {
+			t.Skipf("port %s is taken: %v", s.addr, err)
+		}
+		if _, err := tryBackend(t, s.check); err != nil {
+			ln.Close()
+			t.Skipf("port %s is taken: %v", s.check, err)
+		}
+		bundle, _ := p.issue(certOpts{file: s.name + ".pem", names: []string{"localhost"}, rsa: s.name == "srv2"})
+		cert, _ := tls.LoadX509KeyPair(bundle, bundle)
+		name := s.name
+		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen[name+" sni="+r.TLS.ServerName+" alpn="+r.TLS.NegotiatedProtocol]++
+			mu.Unlock()
+			w.Header().Set("X-Server", name)
+			if r.Method == "POST" {
+				b, _ := io.ReadAll(r.Body) // echo the upload
+				w.Write(b)
+				return
+			}
+			w.Write(body)
+		}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}}
+		go hs.ServeTLS(ln, "", "")
+		t.Cleanup(func() { hs.Close() })
+	}
+	h := startProc(t, haloBin, "127.0.0.1:8443", nil, nil, "-db", "-f", seed)
+	waitFor(t, "both servers UP", 15*time.Second, func() bool {
+		out := h.stderr.String()
+		return strings.Contains(out, "Health check for server app/srv1 succeeded") && strings.Contains(out, "Health check for server app/srv2 succeeded")
+	})
+	dir := t.TempDir()
+	upload := filepath.Join(dir, "upload.bin")
+	os.WriteFile(upload, body[:100<<10], 0o600)
+	curl := func(extra ...string) []byte {
+		args := append([]string{"-s", "--max-time", "10", "--cacert", p.caFile, "--resolve", "localhost:8443:127.0.0.1"}, extra...)
+		out, err := exec.Command("curl", args...).Output()
+		if err != nil {
+			t.Fatalf("curl %v: %v", extra, err)
+		}
+		return out
+	}
+	for i := 0; i < 4; i++ {
+		if got := curl("--http1.1", "https://localhost:8443/file"); !bytes.Equal(got, body) {
+			t.Fatalf("download %d: %d bytes, not the server's %d", i, len(got), len(body))
+		}
+	}
+	if got := curl("--http2", "https://localhost:8443/file"); !bytes.Equal(got, body) {
+		t.Errorf("HTTP/2 download through the pass-through: %d bytes", len(got))
+	}
+	if got := curl("--http1.1", "--data-binary", "@"+upload, "https://localhost:8443/up"); !bytes.Equal(got, body[:100<<10]) {
+		t.Errorf("upload echo: %d bytes", len(got))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if seen["srv1 sni=localhost alpn=http/1.1"] == 0 || seen["srv2 sni=localhost alpn=http/1.1"] == 0 || seen["srv1 sni=localhost alpn=h2"]+seen["srv2 sni=localhost alpn=h2"] != 1 {
+		t.Errorf("servers saw: %v", seen)
+	}
+}
+
+// TestTLSCrtList: a crt-list with SNI filters (a wildcard with an
+// exclusion, "!*" on the first certificate) and relative paths resolved
+// against crt-base; ca-base for ca-file: halo serves the same
+// certificate as haproxy for every SNI.
+func TestTLSCrtList(t *testing.T) {
+	p := newPKI(t, "List CA")
+	base := filepath.Join(p.dir, "crts")
+	os.Mkdir(base, 0o755)
+	mk := func(file string, names ...string) {
+		f, _ := p.issue(certOpts{file: file, names: names})
+		b, _ := os.ReadFile(f)
+		os.WriteFile(filepath.Join(base, file), b, 0o600)
+	}
+	mk("fallback.pem", "fallback.test")
+	mk("wild.pem", "wild-cert.test")
+	mk("secure.pem", "secure.domain.test")
+	mk("api.pem", "api.test", "www.api.test")
+	list := filepath.Join(p.dir, "list.txt")
+	os.WriteFile(list, []byte("# the first one is the default, never chosen by name\nfallback.pem !*\n\nwild.pem *.domain.test !private.domain.test\nsecure.pem\napi.pem api.test\n"), 0o644)
+	caDir := filepath.Dir(p.caFile)
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := fmt.Sprintf(`global
+    crt-base %s
+    ca-base %s
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d ssl crt-list %s ca-file %s verify optional
+    http-request return status 200 content-type text/plain string ok
+`, base, caDir, port, list, filepath.Base(p.caFile))
+	want := map[string]string{
+		"fallback.test":       "fallback.test", // excluded by !*: the default anyway
+		"a.domain.test":       "wild-cert.test",
+		"secure.domain.test":  "secure.domain.test", // an exact name wins over the wildcard
+		"private.domain.test": "fallback.test",      // excluded from the wildcard
+		"api.test":            "api.test",
+		"www.api.test":        "fallback.test", // the filter replaces the certificate's names
+		"other.test":          "fallback.test",
+	}
+	sideBySide(t, cfg, addr, func(t *testing.T, bin string) {
+		for sni, cn := range want {
+			if got := servedCN(t, addr, sni); got != cn {
+				t.Errorf("%s: SNI %s served %q, want %q", bin, sni, got, cn)
+			}
+		}
+	})
+}
+
+// TestTLSInspectTCP: in tcp mode, tcp-request content rules on req.len
+// and req.ssl_hello_type keep clear-text clients out and let TLS
+// through untouched (same outcome under haproxy).
+func TestTLSInspectTCP(t *testing.T) {
+	p := newPKI(t, "Inspect CA")
+	bundle, _ := p.issue(certOpts{file: "app.pem", names: []string{"app.test"}})
+	app := startTLSApp(t, bundle)
+	var plain atomic.Int32
+	plainSrv := tcpServer(t, func(c net.Conn) {
+		// Counts connections that bring bytes: the readiness probe of
+		// startProc connects and closes at once, and is forwarded here.
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if n, _ := c.Read(make([]byte, 64)); n > 0 {
+			plain.Add(1)
+		}
+		io.WriteString(c, "plain\n")
+	})
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := fmt.Sprintf(`defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d
+    tcp-request inspect-delay 3s
+    tcp-request content reject if { req.len gt 0 } !{ req.ssl_hello_type 1 }
+    tcp-request content accept if { req.ssl_hello_type 1 }
+    use_backend tls if { req.ssl_sni -m end .test }
+    default_backend clear
+backend tls
+    server s %s
+backend clear
+    server s %s
+`, port, app.addr, plainSrv)
+	sideBySide(t, cfg, addr, func(t *testing.T, bin string) {
+		_, body, err := tlsGet(t, addr, "app.test", p.pool(), nil, "/")
+		if err != nil || !strings.Contains(body, "app sni=app.test") {
+			t.Errorf("%s: TLS through the inspection: %v %q", bin, err, body)
+		}
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
+		got, _ := io.ReadAll(c)
+		c.Close()
+		if len(got) != 0 {
+			t.Errorf("%s: a clear-text client got %q", bin, got)
+		}
+	})
+	if plain.Load() != 0 {
+		t.Errorf("the clear-text backend got %d connections", plain.Load())
+	}
+}
+
+// TestTLSListenerOptions: strict-sni refuses an unknown SNI (openssl
+// sees the alert), no-tls-tickets disables resumption while the default
+// listener resumes sessions.
+func TestTLSListenerOptions(t *testing.T) {
+	needTools(t, "openssl")
+	p := newPKI(t, "Options CA")
+	site, _ := p.issue(certOpts{file: "site.pem", names: []string{"site.test"}})
+	ports := []int{freePort(t), freePort(t), freePort(t)}
+	startHalo(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d ssl crt %s strict-sni
+    bind 127.0.0.1:%d ssl crt %s no-tls-tickets
+    bind 127.0.0.1:%d ssl crt %s
+    http-request return status 200 content-type text/plain string ok
+`, ports[0], site, ports[1], site, ports[2], site), fmt.Sprintf("127.0.0.1:%d", ports[0]))
+	strict := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	if out := sClient(t, strict, "-servername", "site.test"); protoOf(out) == "" {
+		t.Errorf("strict-sni refused a known SNI:\n%s", out)
+	}
+	if out := sClient(t, strict, "-servername", "unknown.test"); protoOf(out) != "" || !strings.Contains(out, "alert") {
+		t.Errorf("strict-sni accepted an unknown SNI:\n%s", out)
+	}
+	if out := sClient(t, strict, "-noservername"); protoOf(out) != "" {
+		t.Errorf("strict-sni accepted a client without SNI:\n%s", out)
+	}
+	for i, wantResume := range map[int]bool{1: false, 2: true} {
+		addr := fmt.Sprintf("127.0.0.1:%d", ports[i])
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			cfg := &tls.Config{ServerName: "site.test", RootCAs: p.pool(), MaxVersion: v, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+			resumed := false
+			for n := 0; n < 3 && !resumed; n++ {
+				c, err := tls.Dial("tcp", addr, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// TLS 1.3 tickets arrive after the handshake: read the answer.
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n")
+				io.ReadAll(c)
+				resumed = c.ConnectionState().DidResume
+				c.Close()
+			}
+			if resumed != wantResume {
+				t.Errorf("listener %d, TLS %x: resumed %v, want %v", i, v, resumed, wantResume)
+			}
+		}
+	}
+}
+
+// TestTLSToServers: alpn offered to the server, check-ssl on a server
+// reached in clear text for traffic, and session resumption towards
+// servers (the server sees resumed handshakes).
+func TestTLSToServers(t *testing.T) {
+	p := newPKI(t, "Servers CA")
+	bundle, _ := p.issue(certOpts{file: "app.pem", names: []string{"app.test"}})
+	app := startTLSApp(t, bundle)
+	chk := startTLSApp(t, bundle)
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	_, chkPort, _ := net.SplitHostPort(chk.addr)
+	h := startHalo(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    http-reuse never
+    option httpchk GET /health
+    server s %s ssl ca-file %s sni str(app.test) alpn http/1.1
+backend checked
+    option httpchk GET /health
+    server c 127.0.0.1:1 check check-ssl port %s ca-file %s check-sni app.test inter 300ms
+`, port, app.addr, p.caFile, chkPort, p.caFile), addr)
+	for i := 0; i < 4; i++ {
+		got := oneShot(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if !strings.Contains(got, "app sni=app.test proto=http/1.1") {
+			t.Fatalf("request %d: %q", i, got)
+		}
+	}
+	app.mu.Lock()
+	requests, resumed := app.requests, app.resumed
+	app.mu.Unlock()
+	if requests != 4 || resumed == 0 {
+		t.Errorf("server side: %d requests, %d on resumed TLS sessions", requests, resumed)
+	}
+	waitFor(t, "TLS health checks with check-sni", 10*time.Second, func() bool {
+		chk.mu.Lock()
+		defer chk.mu.Unlock()
+		for _, sni := range chk.sni {
+			if sni == "app.test" {
+				return true
+			}
+		}
+		return false
+	})
+	if strings.Contains(h.stderr.String(), "Server checked/c is DOWN") {
+		t.Errorf("check-ssl server went DOWN:\n%s", h.stderr.String())
+	}
 }
