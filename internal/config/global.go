@@ -129,6 +129,16 @@ var globalKeywords = mkTable(concat(
 		{Name: "ssl-default-bind-options", Sections: InGlobal, Doc: "TLS options of every bind line: ssl-min-ver, ssl-max-ver, no-sslv3, no-tlsv1x, no-tls-tickets", parse: sslDefaults(func(g *Global) *[]string { return &g.SSLBindOptions })},
 		{Name: "ssl-default-server-ciphers", Sections: InGlobal, Doc: "TLS 1.2 ciphers of server lines without 'ciphers'", parse: gStr(func(g *Global) *string { return &g.SSLServerCiphers })},
 		{Name: "ssl-default-server-ciphersuites", Sections: InGlobal, Doc: "TLS 1.3 suites of server lines (Go offers its three suites)", parse: gStr(func(g *Global) *string { return &g.SSLServerSuites })},
+		{Name: "ssl-server-verify", Sections: InGlobal, Doc: "verify of server lines without 'verify': required (default) or none", parse: func(b *builder, ln *Line) {
+			if !b.argCount(ln, 1, 1, 1, "exactly one argument") {
+				return
+			}
+			if v := ln.Words[1]; v != "none" && v != "required" {
+				b.errorf(ln.Pos, "'ssl-server-verify' expects 'none' or 'required', got '%s'", v)
+				return
+			}
+			b.cfg.Global.SSLServerVerify = ln.Words[1]
+		}},
 		{Name: "ssl-default-server-options", Sections: InGlobal, Doc: "TLS options of every server line: ssl-min-ver, ssl-max-ver, no-sslv3, no-tlsv1x, no-tls-tickets", parse: sslDefaults(func(g *Global) *[]string { return &g.SSLServerOptions })},
 		{Name: "server-state-file", Sections: InGlobal, Doc: "file written with `show servers state` before a reload; backends with load-server-state-from-file global start from it", parse: gStr(func(g *Global) *string { return &g.ServerStateFile })},
 		{Name: "server-state-base", Sections: InGlobal, Doc: "directory of relative server-state-file paths", parse: gStr(func(g *Global) *string { return &g.ServerStateBase })},
@@ -140,7 +150,7 @@ var globalKeywords = mkTable(concat(
 	unsupported(InGlobal, "", "cpu-map", "default-path", "external-check", "insecure-fork-wanted", "insecure-setuid-wanted",
 		"issuers-chain-path", "localpeer", "lua-load", "lua-load-per-thread", "lua-prepend-path", "mworker-max-reloads",
 		"numa-cpu-mapping", "pp2-never-send-local", "set-dumpable", "set-var", "ssl-default-bind-curves",
-		"ssl-dh-param-file", "ssl-server-verify", "ssl-skip-self-issued-ca", "strict-limits", "thread-group",
+		"ssl-dh-param-file", "ssl-skip-self-issued-ca", "strict-limits", "thread-group",
 		"unix-bind", "busy-polling", "max-spread-checks", "maxconnrate", "maxcomprate", "maxcompcpuusage", "maxpipes",
 		"maxsessrate", "maxsslconn", "maxsslrate", "maxzlibmem", "noepoll", "nokqueue", "noevports", "nopoll",
 		"nosplice", "nogetaddrinfo", "noreuseport", "profiling.tasks", "ssl-engine", "ssl-mode-async",

@@ -122,6 +122,7 @@ type Global struct {
 	SSLServerOptions []string
 	SSLServerCiphers string
 	SSLServerSuites  string
+	SSLServerVerify  string // ssl-server-verify: "" (required) or none
 }
 
 // StatsSocket is a `stats socket` line: the runtime API.
@@ -444,6 +445,8 @@ type ServerSSL struct {
 	MaxVer     string
 	Ciphers    string
 	Suites     string
+	NoReuse    bool // no-ssl-reuse: no session resumption
+	NoTickets  bool // no-tls-tickets
 	// Client builds the TLS configuration of each connection from the
 	// above; Config is its configuration for the fixed SNI (FixedSNI).
 	// SNIExpr is the sni expression when it depends on the request.

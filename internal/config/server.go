@@ -199,8 +199,12 @@ var serverOpts = map[string]serverOpt{
 	"force-tlsv12":         {0, true, "", nil},
 	"force-tlsv13":         {0, true, "", nil},
 	"npn":                  {1, true, "", nil},
-	"no-ssl-reuse":         {0, true, "", nil},
-	"no-tls-tickets":       {0, true, "", nil},
+	"no-ssl-reuse":         {0, true, "no TLS session resumption towards the server", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.NoReuse = true; return nil })},
+	"ssl-reuse":            {0, true, "cancel an inherited 'no-ssl-reuse'", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.NoReuse = false; return nil })},
+	"no-tls-tickets":       {0, true, "no TLS session tickets towards the server (Go then resumes no session)", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.NoTickets = true; return nil })},
+	"tls-tickets":          {0, true, "cancel an inherited 'no-tls-tickets'", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.NoTickets = false; return nil })},
+	"no-check-ssl":         {0, true, "cancel an inherited 'check-ssl'", sFlag(func(s *Server) *bool { return &s.CheckSSL }, false)},
+	"no-verifyhost":        {0, true, "cancel an inherited 'verifyhost'", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.VerifyHost = ""; return nil })},
 	"non-stick":            {0, true, "", nil},
 	"stick":                {0, true, "", nil},
 	"tcp-ut":               {1, true, "", nil},
@@ -353,6 +357,11 @@ func (b *builder) fixServers(px *Proxy) {
 			// which are HAProxy's defaults (verify required).
 			s.SSL = &ServerSSL{}
 		}
+		if s.SSL != nil && s.SSL.Verify == "" && b.cfg.Global.SSLServerVerify == "none" {
+			c := *s.SSL // ssl-server-verify none: the default of lines without verify
+			c.Verify = "none"
+			s.SSL = &c
+		}
 		if s.SSL != nil && (s.SSL.Enabled || s.CheckSSL) && s.SSL.Verify != "none" && s.SSL.CAFile == "" {
 			b.errorf(s.Pos, "'server %s/%s' : verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", px.Name, s.Name)
 		} else if s.SSL != nil && (s.SSL.Enabled || s.CheckSSL) {
@@ -369,7 +378,8 @@ func (b *builder) fixServers(px *Proxy) {
 func (b *builder) serverTLS(px *Proxy, s *Server) {
 	ss := s.SSL
 	o := tlsx.ClientOptions{Verify: ss.Verify, CAFile: ss.CAFile, CRT: ss.CRT, VerifyHost: ss.VerifyHost,
-		ALPN: ss.ALPN, Ciphers: ss.Ciphers, Suites: ss.Suites, Registry: b.certs()}
+		ALPN: ss.ALPN, Ciphers: ss.Ciphers, Suites: ss.Suites, Registry: b.certs(),
+		NoReuse: ss.NoReuse, NoTickets: ss.NoTickets || hasWord(b.cfg.Global.SSLServerOptions, "no-tls-tickets")}
 	if o.Ciphers == "" {
 		o.Ciphers = b.cfg.Global.SSLServerCiphers
 	}

@@ -152,3 +152,31 @@ func TestServerTLSChecks(t *testing.T) {
 		t.Errorf("check-ssl: checks TLS %v, traffic TLS %v, client %v", s.ChecksUseTLS(), s.SSL.Enabled, s.SSL.Client)
 	}
 }
+
+// TestServerTLSDefaults: ssl-server-verify none is the default of server
+// lines without verify, and the no-*/reset options undo what
+// default-server set.
+func TestServerTLSDefaults(t *testing.T) {
+	cfg, errs := load(t, "global\n  ssl-server-verify none\n"+base+"backend b\n  server s 127.0.0.1:443 ssl\n")
+	if len(errs) > 0 {
+		t.Fatalf("ssl-server-verify none: %s", messages(errs))
+	}
+	if v := cfg.Proxies[0].Servers[0].SSL.Verify; v != "none" {
+		t.Errorf("verify %q", v)
+	}
+	if _, errs := load(t, "global\n  ssl-server-verify none\n"+base+"backend b\n  server s 127.0.0.1:443 ssl verify required\n"); !strings.Contains(messages(errs), "no CA file specified") {
+		t.Errorf("an explicit verify required keeps the CA file rule: %s", messages(errs))
+	}
+	cfg, errs = load(t, base+"backend b\n  default-server check-ssl verifyhost a.test no-ssl-reuse no-tls-tickets verify none\n"+
+		"  server s1 127.0.0.1:443 ssl check\n  server s2 127.0.0.1:443 ssl check no-check-ssl no-verifyhost ssl-reuse tls-tickets\n")
+	if len(errs) > 0 {
+		t.Fatal(messages(errs))
+	}
+	s1, s2 := cfg.Proxies[0].Servers[0], cfg.Proxies[0].Servers[1]
+	if !s1.CheckSSL || s1.SSL.VerifyHost != "a.test" || !s1.SSL.NoReuse || !s1.SSL.NoTickets || s1.SSL.Config.ClientSessionCache != nil || !s1.SSL.Config.SessionTicketsDisabled {
+		t.Errorf("s1 inherits: %+v", s1.SSL)
+	}
+	if s2.CheckSSL || s2.SSL.VerifyHost != "" || s2.SSL.NoReuse || s2.SSL.NoTickets || s2.SSL.Config.ClientSessionCache == nil {
+		t.Errorf("s2 resets: check-ssl %v %+v", s2.CheckSSL, s2.SSL)
+	}
+}

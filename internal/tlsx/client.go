@@ -25,6 +25,9 @@ type ClientOptions struct {
 	// Registry holds the crt file, so that the runtime API can replace
 	// it (nil: a private one).
 	Registry *Registry
+	// NoReuse turns session resumption off; NoTickets turns session
+	// tickets off (Go's client then resumes nothing either).
+	NoReuse, NoTickets bool
 }
 
 // Client is the TLS configuration towards one server. Config gives the
@@ -45,7 +48,10 @@ type Client struct {
 // Session resumption is on.
 func ClientConfig(o ClientOptions) (*Client, Warnings, error) {
 	var warn Warnings
-	cfg := &tls.Config{NextProtos: o.ALPN, ClientSessionCache: tls.NewLRUClientSessionCache(256)}
+	cfg := &tls.Config{NextProtos: o.ALPN, SessionTicketsDisabled: o.NoTickets}
+	if !o.NoReuse {
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(256)
+	}
 	var err error
 	if cfg.MinVersion, cfg.MaxVersion, err = versions(o.MinVer, o.MaxVer, o.NoVersions); err != nil {
 		return nil, nil, err

@@ -1026,7 +1026,7 @@ func TestTLSToServers(t *testing.T) {
 	p := newPKI(t, "Servers CA")
 	bundle, _ := p.issue(certOpts{file: "app.pem", names: []string{"app.test"}})
 	app := startTLSApp(t, bundle)
-	chk := startTLSApp(t, bundle)
+	chk, noreuse := startTLSApp(t, bundle), startTLSApp(t, bundle)
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	_, chkPort, _ := net.SplitHostPort(chk.addr)
@@ -1037,15 +1037,19 @@ func TestTLSToServers(t *testing.T) {
     timeout server 5s
 frontend f
     bind 127.0.0.1:%d
+    use_backend noreuse if { path /noreuse }
     default_backend app
 backend app
     http-reuse never
     option httpchk GET /health
     server s %s ssl ca-file %s sni str(app.test) alpn http/1.1
+backend noreuse
+    http-reuse never
+    server s %s ssl ca-file %s no-ssl-reuse
 backend checked
     option httpchk GET /health
     server c 127.0.0.1:1 check check-ssl port %s ca-file %s check-sni app.test inter 300ms
-`, port, app.addr, p.caFile, chkPort, p.caFile), addr)
+`, port, app.addr, p.caFile, noreuse.addr, p.caFile, chkPort, p.caFile), addr)
 	for i := 0; i < 4; i++ {
 		got := oneShot(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		if !strings.Contains(got, "app sni=app.test proto=http/1.1") {
@@ -1057,6 +1061,11 @@ backend checked
 	app.mu.Unlock()
 	if requests != 4 || resumed == 0 {
 		t.Errorf("server side: %d requests, %d on resumed TLS sessions", requests, resumed)
+	}
+	for i := 0; i < 3; i++ {
+		if got := oneShot(t, addr, "GET /noreuse HTTP/1.1\r\nHost: x\r\n\r\n"); !strings.Contains(got, "resumed=false") {
+			t.Errorf("no-ssl-reuse request %d: %q", i, got)
+		}
 	}
 	waitFor(t, "TLS health checks with check-sni", 10*time.Second, func() bool {
 		chk.mu.Lock()
