@@ -100,11 +100,9 @@ func (c *Client) Config(sni string) *tls.Config {
 }
 
 // CheckConfig is the configuration of health checks: the check-sni name
-// (the server's fixed sni when empty) and the ALPN list given.
+// ("" sends none: as HAProxy, checks do not use the server's sni, even a
+// constant one) and the ALPN list given.
 func (c *Client) CheckConfig(sni string, alpn []string) *tls.Config {
-	if sni == "" {
-		sni = c.sni
-	}
 	return c.build(sni, alpn)
 }
 

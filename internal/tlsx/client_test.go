@@ -32,3 +32,26 @@ func TestMatchesHost(t *testing.T) {
 		}
 	}
 }
+
+// TestClientConfigs: per-connection configurations carry the SNI sent;
+// health checks send only check-sni (HAProxy's checks ignore sni, even a
+// constant one); the session cache is shared.
+func TestClientConfigs(t *testing.T) {
+	c, _, err := ClientConfig(ClientOptions{Verify: "none", SNI: "fixed.test", ALPN: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Config("fixed.test"); got.ServerName != "fixed.test" || got != c.Config("fixed.test") {
+		t.Error("the fixed SNI's configuration is built once")
+	}
+	dyn := c.Config("other.test")
+	if dyn.ServerName != "other.test" || dyn.ClientSessionCache != c.Base().ClientSessionCache || dyn.NextProtos[0] != "http/1.1" {
+		t.Errorf("dynamic SNI configuration: %q %v", dyn.ServerName, dyn.NextProtos)
+	}
+	if chk := c.CheckConfig("", []string{"x"}); chk.ServerName != "" || chk.NextProtos[0] != "x" {
+		t.Errorf("check configuration: SNI %q ALPN %v", chk.ServerName, chk.NextProtos)
+	}
+	if chk := c.CheckConfig("chk.test", nil); chk.ServerName != "chk.test" {
+		t.Errorf("check-sni: %q", chk.ServerName)
+	}
+}
