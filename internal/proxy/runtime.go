@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -415,7 +416,7 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 			defer rt.track(c, false)
 			fe.acceptLog(c)
 			if ssl := bl.bind.SSL; ssl != nil && ssl.Config != nil {
-				tc, err := fe.handshake(c, ssl.Config)
+				tc, err := fe.handshake(c, ssl.Config, bl)
 				if err != nil {
 					c.Close()
 					return
@@ -441,7 +442,7 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 
 // handshake terminates TLS on a new client connection, within the
 // client timeout (10s when unset).
-func (fe *frontend) handshake(c net.Conn, cfg *tls.Config) (*tls.Conn, error) {
+func (fe *frontend) handshake(c net.Conn, cfg *tls.Config, bl boundListener) (*tls.Conn, error) {
 	to := fe.cfg.Timeouts.Client
 	if to == 0 {
 		to = 10 * time.Second
@@ -452,9 +453,9 @@ func (fe *frontend) handshake(c net.Conn, cfg *tls.Config) (*tls.Conn, error) {
 	tc.SetDeadline(time.Time{})
 	if err != nil {
 		fe.stats.sslFailed.Add(1)
-		fe.rt.loggerFor(fe.cfg).Log(logging.Info, fmt.Sprintf("%s:%d [%s] %s/%s: SSL handshake failure",
+		fe.rt.loggerFor(fe.cfg).Log(logging.Info, fmt.Sprintf("%s:%d [%s] %s/%s: %s",
 			addrPort(c.RemoteAddr()).Addr().Unmap(), addrPort(c.RemoteAddr()).Port(),
-			time.Now().Format("02/Jan/2006:15:04:05.000"), fe.cfg.Name, bindName(c.LocalAddr())))
+			time.Now().Format("02/Jan/2006:15:04:05.000"), fe.cfg.Name, fe.listenerName(bl), handshakeFailure(err)))
 		return nil, err
 	}
 	fe.stats.sslSess.Add(1)
@@ -464,7 +465,31 @@ func (fe *frontend) handshake(c net.Conn, cfg *tls.Config) (*tls.Conn, error) {
 	return tc, nil
 }
 
-func bindName(a net.Addr) string { return a.String() }
+// listenerName names a listener in logs as HAProxy: its bind 'name',
+// else its number in the frontend (from 1).
+func (fe *frontend) listenerName(bl boundListener) string {
+	if bl.bind.Name != "" {
+		return bl.bind.Name
+	}
+	for i, l := range fe.listeners {
+		if l.Listener == bl.Listener {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	return "?"
+}
+
+// handshakeFailure is HAProxy's reason for a failed TLS handshake.
+func handshakeFailure(err error) string {
+	var ve *tlsx.VerifyError
+	if errors.As(err, &ve) {
+		if ve.Depth > 0 {
+			return "SSL client CA chain cannot be verified"
+		}
+		return "SSL client certificate not trusted"
+	}
+	return "SSL handshake failure"
+}
 
 // cliListener is a runtime API socket with its access level.
 type cliListener struct {

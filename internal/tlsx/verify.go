@@ -14,26 +14,25 @@ import (
 	"time"
 )
 
-// OpenSSL's X509 verification error codes (x509_vfy.h), the values
+// OpenSSL's X509 verification error codes (x509_vfy.h): the values
 // HAProxy's ssl_c_verify, ssl_c_err and ssl_c_ca_err return and that
 // ca-ignore-err and crt-ignore-err list.
 const (
-	VerifyOK                  = 0
-	ErrUnableToGetCRL         = 3
-	ErrCertSignatureFailure   = 7
-	ErrCertNotYetValid        = 9
-	ErrCertHasExpired         = 10
-	ErrCRLNotYetValid         = 11
-	ErrCRLHasExpired          = 12
-	ErrDepthZeroSelfSigned    = 18
-	ErrSelfSignedInChain      = 19
-	ErrUnableToGetIssuerLocal = 20
-	ErrUnableToVerifyLeaf     = 21
-	ErrCertRevoked            = 23
-	ErrInvalidCA              = 24
-	ErrPathLengthExceeded     = 25
-	ErrInvalidPurpose         = 26
-	ErrPermittedViolation     = 47
+	codeUnableToGetCRL         = 3
+	codeCertSignatureFailure   = 7
+	codeCertNotYetValid        = 9
+	codeCertHasExpired         = 10
+	codeCRLNotYetValid         = 11
+	codeCRLHasExpired          = 12
+	codeDepthZeroSelfSigned    = 18
+	codeSelfSignedInChain      = 19
+	codeUnableToGetIssuerLocal = 20
+	codeUnableToVerifyLeaf     = 21
+	codeCertRevoked            = 23
+	codeInvalidCA              = 24
+	codePathLengthExceeded     = 25
+	codeInvalidPurpose         = 26
+	codePermittedViolation     = 47
 
 	maxVerifyError = 94 // the highest ID HAProxy 2.6 accepts in *-ignore-err
 )
@@ -83,35 +82,35 @@ func (e *VerifyError) Error() string {
 
 func verifyText(code int) string {
 	switch code {
-	case ErrUnableToGetCRL:
+	case codeUnableToGetCRL:
 		return "unable to get certificate CRL"
-	case ErrCertSignatureFailure:
+	case codeCertSignatureFailure:
 		return "certificate signature failure"
-	case ErrCertNotYetValid:
+	case codeCertNotYetValid:
 		return "certificate is not yet valid"
-	case ErrCertHasExpired:
+	case codeCertHasExpired:
 		return "certificate has expired"
-	case ErrCRLNotYetValid:
+	case codeCRLNotYetValid:
 		return "CRL is not yet valid"
-	case ErrCRLHasExpired:
+	case codeCRLHasExpired:
 		return "CRL has expired"
-	case ErrDepthZeroSelfSigned:
+	case codeDepthZeroSelfSigned:
 		return "self-signed certificate"
-	case ErrSelfSignedInChain:
+	case codeSelfSignedInChain:
 		return "self-signed certificate in certificate chain"
-	case ErrUnableToGetIssuerLocal:
+	case codeUnableToGetIssuerLocal:
 		return "unable to get local issuer certificate"
-	case ErrUnableToVerifyLeaf:
+	case codeUnableToVerifyLeaf:
 		return "unable to verify the first certificate"
-	case ErrCertRevoked:
+	case codeCertRevoked:
 		return "certificate revoked"
-	case ErrInvalidCA:
+	case codeInvalidCA:
 		return "invalid CA certificate"
-	case ErrPathLengthExceeded:
+	case codePathLengthExceeded:
 		return "path length constraint exceeded"
-	case ErrInvalidPurpose:
+	case codeInvalidPurpose:
 		return "unsupported certificate purpose"
-	case ErrPermittedViolation:
+	case codePermittedViolation:
 		return "permitted subtree violation"
 	}
 	return "verification error"
@@ -169,13 +168,13 @@ func (v *clientVerifier) errors(certs []*x509.Certificate) []verr {
 	if !trusted {
 		switch {
 		case isSelfSigned(chain[top]) && top == 0:
-			errs = append(errs, verr{ErrDepthZeroSelfSigned, 0})
+			errs = append(errs, verr{codeDepthZeroSelfSigned, 0})
 		case isSelfSigned(chain[top]):
-			errs = append(errs, verr{ErrSelfSignedInChain, top})
+			errs = append(errs, verr{codeSelfSignedInChain, top})
 		default:
-			errs = append(errs, verr{ErrUnableToGetIssuerLocal, top})
+			errs = append(errs, verr{codeUnableToGetIssuerLocal, top})
 			if top == 0 {
-				errs = append(errs, verr{ErrUnableToVerifyLeaf, 0})
+				errs = append(errs, verr{codeUnableToVerifyLeaf, 0})
 			}
 		}
 	}
@@ -185,7 +184,7 @@ func (v *clientVerifier) errors(certs []*x509.Certificate) []verr {
 			ok = ok || u == x509.ExtKeyUsageClientAuth || u == x509.ExtKeyUsageAny
 		}
 		if !ok {
-			errs = append(errs, verr{ErrInvalidPurpose, 0})
+			errs = append(errs, verr{codeInvalidPurpose, 0})
 		}
 	}
 	if trusted && v.crls != nil {
@@ -200,9 +199,9 @@ func (v *clientVerifier) errors(certs []*x509.Certificate) []verr {
 	for i := top; i >= 0; i-- {
 		switch c := chain[i]; {
 		case now.Before(c.NotBefore):
-			errs = append(errs, verr{ErrCertNotYetValid, i})
+			errs = append(errs, verr{codeCertNotYetValid, i})
 		case now.After(c.NotAfter):
-			errs = append(errs, verr{ErrCertHasExpired, i})
+			errs = append(errs, verr{codeCertHasExpired, i})
 		}
 	}
 	if trusted && len(errs) == 0 {
@@ -225,22 +224,22 @@ func goVerifyCode(err error) int {
 	if errors.As(err, &ci) {
 		switch ci.Reason {
 		case x509.NotAuthorizedToSign:
-			return ErrInvalidCA
+			return codeInvalidCA
 		case x509.TooManyIntermediates:
-			return ErrPathLengthExceeded
+			return codePathLengthExceeded
 		case x509.CANotAuthorizedForThisName:
-			return ErrPermittedViolation
+			return codePermittedViolation
 		case x509.IncompatibleUsage:
-			return ErrInvalidPurpose
+			return codeInvalidPurpose
 		case x509.Expired:
-			return ErrCertHasExpired
+			return codeCertHasExpired
 		}
 	}
 	var ua x509.UnknownAuthorityError
 	if errors.As(err, &ua) {
-		return ErrUnableToGetIssuerLocal
+		return codeUnableToGetIssuerLocal
 	}
-	return ErrCertSignatureFailure
+	return codeCertSignatureFailure
 }
 
 // buildChain follows issuers from the leaf through the certificates the
@@ -289,18 +288,18 @@ func (v *clientVerifier) crlErrors(c, issuer *x509.Certificate, depth int, now t
 		}
 		switch {
 		case now.Before(l.ThisUpdate):
-			return []verr{{ErrCRLNotYetValid, depth}}
+			return []verr{{codeCRLNotYetValid, depth}}
 		case !l.NextUpdate.IsZero() && now.After(l.NextUpdate):
-			return []verr{{ErrCRLHasExpired, depth}}
+			return []verr{{codeCRLHasExpired, depth}}
 		}
 		for _, e := range l.RevokedCertificateEntries {
 			if e.SerialNumber.Cmp(c.SerialNumber) == 0 {
-				return []verr{{ErrCertRevoked, depth}}
+				return []verr{{codeCertRevoked, depth}}
 			}
 		}
 		return nil
 	}
-	return []verr{{ErrUnableToGetCRL, depth}}
+	return []verr{{codeUnableToGetCRL, depth}}
 }
 
 // loadCRLs reads the CRLs of a PEM (or DER) file.
