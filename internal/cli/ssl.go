@@ -55,7 +55,7 @@ func sslCommands() []command {
 		{[]string{"abort", "ssl", "cert"}, "abort ssl cert <certfile>", "abort a transaction for a certificate file", LevelAdmin, cmdAbortCert},
 		{[]string{"commit", "ssl", "cert"}, "commit ssl cert <certfile>", "commit a certificate file", LevelAdmin, cmdCommitCert},
 		{[]string{"set", "ssl", "cert"}, "set ssl cert <certfile> <payload>", "replace a certificate file", LevelAdmin, cmdSetCert},
-		{[]string{"show", "ssl", "cert"}, "show ssl cert [<certfile>]", "display the SSL certificates used in memory, or the details of a file", LevelAdmin, cmdShowCert},
+		{[]string{"show", "ssl", "cert"}, "show ssl cert [<certfile>]", "display the SSL certificates used in memory, or the details of a file", LevelOperator, cmdShowCert},
 	}
 }
 
