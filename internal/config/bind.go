@@ -137,26 +137,27 @@ var bindOpts = map[string]bindOpt{
 	"prefer-client-ciphers": {0, "Go's TLS stack already follows the client's order (with hardware support)", bSSL(func(*builder, *BindSSL, string) error { return nil })},
 	"generate-certificates": {0, "", nil},
 	"allow-0rtt":            {0, "", nil},
-	"ca-ignore-err": {1, "client certificate chain errors (OpenSSL error IDs, or all) that do not abort the handshake", bSSL(func(_ *builder, s *BindSSL, v string) (err error) {
-		s.CAIgnore, err = tlsx.ParseIgnoreErr(v)
+	"ca-ignore-err":         {1, "client certificate chain errors (OpenSSL error IDs, or all) that do not abort the handshake", bIgnoreErr(func(s *BindSSL) *tlsx.IgnoreSet { return &s.CAIgnore })},
+	"crt-ignore-err":        {1, "client certificate errors (OpenSSL error IDs, or all) that do not abort the handshake", bIgnoreErr(func(s *BindSSL) *tlsx.IgnoreSet { return &s.CRTIgnore })},
+	"ca-sign-file":          {1, "", nil},
+	"no-tls-tickets":        {0, "disable TLS session tickets", bSSL(func(_ *builder, s *BindSSL, _ string) error { s.NoTickets = true; return nil })},
+	"no-ca-names":           {0, "", nil},
+	"quic-cc-algo":          {1, "", nil},
+	"quic-force-retry":      {0, "", nil},
+	"force-sslv3":           {0, "", nil},
+	"force-tlsv10":          {0, "", nil},
+	"force-tlsv11":          {0, "", nil},
+	"force-tlsv12":          {0, "", nil},
+	"force-tlsv13":          {0, "", nil},
+	"sigalgs":               {1, "", nil},
+	"client-sigalgs":        {1, "", nil},
+}
+
+func bIgnoreErr(field func(*BindSSL) *tlsx.IgnoreSet) func(*builder, *Bind, string) error {
+	return bSSL(func(_ *builder, s *BindSSL, v string) (err error) {
+		*field(s), err = tlsx.ParseIgnoreErr(v)
 		return err
-	})},
-	"crt-ignore-err": {1, "client certificate errors (OpenSSL error IDs, or all) that do not abort the handshake", bSSL(func(_ *builder, s *BindSSL, v string) (err error) {
-		s.CRTIgnore, err = tlsx.ParseIgnoreErr(v)
-		return err
-	})},
-	"ca-sign-file":     {1, "", nil},
-	"no-tls-tickets":   {0, "disable TLS session tickets", bSSL(func(_ *builder, s *BindSSL, _ string) error { s.NoTickets = true; return nil })},
-	"no-ca-names":      {0, "", nil},
-	"quic-cc-algo":     {1, "", nil},
-	"quic-force-retry": {0, "", nil},
-	"force-sslv3":      {0, "", nil},
-	"force-tlsv10":     {0, "", nil},
-	"force-tlsv11":     {0, "", nil},
-	"force-tlsv12":     {0, "", nil},
-	"force-tlsv13":     {0, "", nil},
-	"sigalgs":          {1, "", nil},
-	"client-sigalgs":   {1, "", nil},
+	})
 }
 
 func bNoVer(name string) func(*builder, *Bind, string) error {

@@ -161,16 +161,13 @@ var serverOpts = map[string]serverOpt{
 		ss.MaxVer = v
 		return nil
 	})},
-	"no-sslv3":  {0, true, "disable SSLv3", noVer("no-sslv3")},
-	"no-tlsv10": {0, true, "disable TLS 1.0", noVer("no-tlsv10")},
-	"no-tlsv11": {0, true, "disable TLS 1.1", noVer("no-tlsv11")},
-	"no-tlsv12": {0, true, "disable TLS 1.2", noVer("no-tlsv12")},
-	"no-tlsv13": {0, true, "disable TLS 1.3", noVer("no-tlsv13")},
-	"check-sni": {1, true, "SNI for TLS health checks", func(_ *builder, s *Server, v string) error { s.CheckSNI = v; return nil }},
-	"check-alpn": {1, true, "ALPN protocols offered by TLS health checks (default: the server's alpn)", func(_ *builder, s *Server, v string) error {
-		s.CheckALPN = strings.Split(v, ",")
-		return nil
-	}},
+	"no-sslv3":             {0, true, "disable SSLv3", noVer("no-sslv3")},
+	"no-tlsv10":            {0, true, "disable TLS 1.0", noVer("no-tlsv10")},
+	"no-tlsv11":            {0, true, "disable TLS 1.1", noVer("no-tlsv11")},
+	"no-tlsv12":            {0, true, "disable TLS 1.2", noVer("no-tlsv12")},
+	"no-tlsv13":            {0, true, "disable TLS 1.3", noVer("no-tlsv13")},
+	"check-sni":            {1, true, "SNI for TLS health checks", func(_ *builder, s *Server, v string) error { s.CheckSNI = v; return nil }},
+	"check-alpn":           {1, true, "ALPN protocols offered by TLS health checks (default: the server's alpn)", sCheckALPN},
 	"resolvers":            {1, true, "", nil},
 	"init-addr":            {1, true, "", nil},
 	"agent-check":          {0, true, "", nil},
@@ -217,6 +214,11 @@ var serverOpts = map[string]serverOpt{
 	"allow-0rtt":           {0, true, "", nil},
 	"curves":               {1, true, "", nil},
 	"sigalgs":              {1, true, "", nil},
+}
+
+func sCheckALPN(_ *builder, s *Server, v string) error {
+	s.CheckALPN = strings.Split(v, ",")
+	return nil
 }
 
 func noVer(name string) func(*builder, *Server, string) error {
