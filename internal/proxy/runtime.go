@@ -447,7 +447,11 @@ func (fe *frontend) handshake(c net.Conn, cfg *tls.Config, bl boundListener) (*t
 	if to == 0 {
 		to = 10 * time.Second
 	}
-	tc := tls.Server(tlsx.WrapConn(c), cfg) // WrapConn keeps the client certificate's verdict
+	raw := c
+	if v := bl.bind.SSL.Verify; v == "optional" || v == "required" {
+		raw = tlsx.WrapConn(c) // keeps the client certificate's verdict for ssl_c_verify
+	}
+	tc := tls.Server(raw, cfg)
 	tc.SetDeadline(time.Now().Add(to))
 	err := tc.Handshake()
 	tc.SetDeadline(time.Time{})

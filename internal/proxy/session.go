@@ -355,8 +355,8 @@ func closeWrite(c net.Conn) {
 		tc.CloseWrite() // close_notify
 		c = tc.NetConn()
 	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	if tc, ok := c.(interface{ CloseWrite() error }); ok {
+		tc.CloseWrite() // *net.TCPConn, or the wrapper of a verified TLS client
 	}
 }
 

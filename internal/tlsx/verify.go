@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -341,6 +342,22 @@ type VerdictConn struct {
 
 // WrapConn prepares a raw connection for a TLS server handshake.
 func WrapConn(c net.Conn) net.Conn { return &VerdictConn{Conn: c} }
+
+// CloseWrite half-closes the underlying connection.
+func (v *VerdictConn) CloseWrite() error {
+	if cw, ok := v.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// SyscallConn gives the underlying socket (TCP_INFO for timeouts, ...).
+func (v *VerdictConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := v.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
+}
 
 // VerdictOf is the verdict on the client certificate of a TLS server
 // connection built on WrapConn, nil without one.

@@ -1093,3 +1093,42 @@ backend checked
 		t.Errorf("check-ssl server went DOWN:\n%s", h.stderr.String())
 	}
 }
+
+// TestTLSTCPModeTimeouts: a TLS-terminated tcp-mode session (on a
+// listener that verifies client certificates) still honours timeout
+// client and half-closes towards the client like a clear-text one.
+func TestTLSTCPModeTimeouts(t *testing.T) {
+	p := newPKI(t, "Timeout CA")
+	site, _ := p.issue(certOpts{file: "site.pem", names: []string{"site.test"}})
+	silent := tcpServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	answer := tcpServer(t, func(c net.Conn) { io.WriteString(c, "bye\n") }) // writes, then closes
+	ports := []int{freePort(t), freePort(t)}
+	startHalo(t, fmt.Sprintf(`defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 1s
+    timeout server 30s
+frontend silent
+    bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional
+    default_backend silent
+frontend answer
+    bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional
+    default_backend answer
+backend silent
+    server s %s
+backend answer
+    server s %s
+`, ports[0], site, p.caFile, ports[1], site, p.caFile, silent, answer), fmt.Sprintf("127.0.0.1:%d", ports[0]))
+	for i, want := range []string{"", "bye\n"} {
+		c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[i]), &tls.Config{ServerName: "site.test", RootCAs: p.pool()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(15 * time.Second))
+		got, err := io.ReadAll(c) // ends when halo closes the session
+		c.Close()
+		if string(got) != want || err != nil {
+			t.Errorf("frontend %d: read %q, %v; want %q and a clean end", i, got, err, want)
+		}
+	}
+}
