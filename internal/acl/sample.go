@@ -194,7 +194,9 @@ func splitTop(s string, sep byte) ([]string, error) {
 }
 
 // splitArgs splits the inside of a call's parentheses on commas,
-// honouring backslash escapes and quotes as HAProxy does.
+// honouring quotes as HAProxy does. A backslash escapes a backslash or
+// a quote; before anything else it is kept, so that regex escapes and
+// \1 references reach the converter.
 func splitArgs(inner string) []string {
 	var out []string
 	var b strings.Builder
@@ -203,8 +205,11 @@ func splitArgs(inner string) []string {
 		c := inner[i]
 		switch {
 		case c == '\\' && i+1 < len(inner):
-			i++
-			b.WriteByte(inner[i])
+			if n := inner[i+1]; n == '\\' || n == '\'' || n == '"' {
+				i++
+				c = n
+			}
+			b.WriteByte(c)
 		case quote != 0:
 			if c == quote {
 				quote = 0
@@ -340,42 +345,29 @@ func buildRegsub(a []string) (conv, error) {
 	if err != nil {
 		return conv{}, fmt.Errorf("invalid regex '%s': %v", a[0], err)
 	}
-	repl := backrefs(a[1])
+	repl, err := ParseReplacement(a[1])
+	if err != nil {
+		return conv{}, err
+	}
 	return conv{out: kStr, fn: func(v sample, k kind) (sample, bool) {
 		s := asString(v, k).s
+		// As sed's s///: the matched part is replaced, the rest kept; with
+		// g every non-overlapping match.
+		n := 1
 		if global {
-			return sample{s: re.ReplaceAllString(s, repl)}, true
+			n = -1
 		}
-		loc := re.FindStringSubmatchIndex(s)
-		if loc == nil {
-			return sample{s: s}, true
+		var out []byte
+		pos := 0
+		for _, loc := range re.FindAllStringSubmatchIndex(s, n) {
+			out = append(out, s[pos:loc[0]]...)
+			out = repl.Expand(out, s, loc)
+			pos = loc[1]
 		}
-		out := re.ExpandString(nil, repl, s, loc)
-		return sample{s: s[:loc[0]] + string(out) + s[loc[1]:]}, true
+		out = append(out, s[pos:]...)
+		return sample{s: string(out)}, true
 	}}, nil
 }
-
-// backrefs turns HAProxy's \1 references into Go's ${1}.
-func backrefs(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
-			b.WriteString("${" + string(s[i+1]) + "}")
-			i++
-			continue
-		}
-		if s[i] == '$' {
-			b.WriteString("$$")
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// Backrefs converts a replacement string with HAProxy's \N references
-// to the form regexp.Expand understands.
-func Backrefs(s string) string { return backrefs(s) }
 
 // buildField implements field() (every delimiter separates) and word()
 // (runs of delimiters separate, empty words skipped).

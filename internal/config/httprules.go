@@ -11,7 +11,8 @@ import (
 )
 
 var httpReqActions = []string{"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
-	"replace-header", "replace-value", "set-path", "set-query", "set-uri", "replace-path", "set-method", "auth",
+	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri", "replace-path", "replace-pathq",
+	"replace-uri", "set-method", "auth",
 	"set-var", "use-service", "tarpit"}
 
 var httpResActions = []string{"allow", "deny", "return", "set-header", "add-header", "del-header", "replace-header",
@@ -19,9 +20,9 @@ var httpResActions = []string{"allow", "deny", "return", "set-header", "add-head
 
 // knownHTTPActions are the other actions of HAProxy 2.6, refused as not supported yet.
 var knownHTTPActions = setOf("add-acl", "cache-use", "cache-store", "capture", "del-acl", "del-map", "disable-l7-retry",
-	"do-resolve", "early-hint", "normalize-uri", "reject", "replace-pathq", "sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1",
+	"do-resolve", "early-hint", "normalize-uri", "reject", "sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1",
 	"sc-set-gpt", "sc-set-gpt0", "send-spoe-group", "set-dst", "set-dst-port", "set-log-level", "set-map", "set-mark",
-	"set-nice", "set-pathq", "set-priority-class", "set-priority-offset", "set-src", "set-src-port", "set-timeout",
+	"set-nice", "set-priority-class", "set-priority-offset", "set-src", "set-src-port", "set-timeout",
 	"set-tos", "set-var-fmt", "silent-drop", "strict-mode", "track-sc0", "track-sc1", "track-sc2", "unset-var",
 	"wait-for-body", "wait-for-handshake", "set-bandwidth-limit")
 
@@ -105,20 +106,24 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 			r.Action = ActReplaceValue
 		}
 		if ok = need(3, "exactly 3 arguments: <name> <regex> <replacement>"); ok {
-			r.Name, r.Replace = args[0], acl.Backrefs(args[2])
-			r.Regexp, ok = b.regex(ln, args[1])
+			r.Name = args[0]
+			if r.Regexp, ok = b.regex(ln, args[1]); ok {
+				ok = b.replacement(ln, r, args[2])
+			}
 		}
-	case "set-path", "set-query", "set-uri", "set-method":
-		r.Action = map[string]HTTPAction{"set-path": ActSetPath, "set-query": ActSetQuery, "set-uri": ActSetURI, "set-method": ActSetMethod}[act]
+	case "set-path", "set-pathq", "set-query", "set-uri", "set-method":
+		r.Action = map[string]HTTPAction{"set-path": ActSetPath, "set-pathq": ActSetPathQ, "set-query": ActSetQuery,
+			"set-uri": ActSetURI, "set-method": ActSetMethod}[act]
 		if ok = need(1, "exactly 1 argument"); ok {
 			r.Value = args[0]
 			r.Fmt, ok = b.compileFormat(ln, r.Value)
 		}
-	case "replace-path":
-		r.Action = ActReplacePath
+	case "replace-path", "replace-pathq", "replace-uri":
+		r.Action = map[string]HTTPAction{"replace-path": ActReplacePath, "replace-pathq": ActReplacePathQ, "replace-uri": ActReplaceURI}[act]
 		if ok = need(2, "exactly 2 arguments: <regex> <replacement>"); ok {
-			r.Replace = acl.Backrefs(args[1])
-			r.Regexp, ok = b.regex(ln, args[0])
+			if r.Regexp, ok = b.regex(ln, args[0]); ok {
+				ok = b.replacement(ln, r, args[1])
+			}
 		}
 	case "auth":
 		r.Action = ActAuth
@@ -213,6 +218,27 @@ func (b *builder) regex(ln *Line, s string) (*regexp.Regexp, bool) {
 		return nil, false
 	}
 	return re, true
+}
+
+// replacement compiles the replace-fmt of replace-header, replace-value,
+// replace-path and replace-uri: a log-format string whose result has its
+// \N references to the regex's groups expanded. Without %[...] the
+// expansion template is computed once here.
+func (b *builder) replacement(ln *Line, r *HTTPRule, s string) bool {
+	if !strings.Contains(s, "%") {
+		rep, err := acl.ParseReplacement(s)
+		if err != nil {
+			b.errorf(ln.Pos, "'%s %s' %v", ln.Words[0], ln.Words[1], err)
+			return false
+		}
+		r.Replace = rep
+		return true
+	}
+	// The log-format compiler takes a backslash as an escape: double them
+	// so that \1 reaches the expansion.
+	f, ok := b.compileFormat(ln, strings.ReplaceAll(s, `\`, `\\`))
+	r.ReplaceFmt = f
+	return ok
 }
 
 func (b *builder) compileFormat(ln *Line, s string) (*Format, bool) {

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"net/url"
+
+	"github.com/halo-lb/halo/internal/acl"
 	"strconv"
 	"strings"
 
@@ -119,46 +121,57 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			if r.Response {
 				hs = v.rhdr
 			}
-			repl := r.Replace
+			repl, ok := tx.replacement(r)
+			if !ok {
+				continue
+			}
 			for i := range hs {
 				if !strings.EqualFold(hs[i].name, r.Name) {
 					continue
 				}
 				if r.Action == config.ActReplaceHeader {
-					hs[i].value = replaceFull(r, hs[i].value, repl)
+					hs[i].value, _ = repl.ReplaceMatch(r.Regexp, hs[i].value)
 					continue
 				}
-				// Each comma-separated value is matched without its
-				// surrounding blanks; untouched values keep them, as in HAProxy.
-				parts := strings.Split(hs[i].value, ",")
-				for j, p := range parts {
-					tp := strings.TrimSpace(p)
-					if out := replaceFull(r, tp, repl); out != tp {
-						parts[j] = out
-					}
-				}
-				hs[i].value = strings.Join(parts, ",")
+				hs[i].value = replaceValues(r, repl, hs[i].value)
 			}
 		case config.ActSetMethod:
 			v.method = tx.format(r.Fmt)
 		case config.ActSetURI:
 			v.target = tx.format(r.Fmt)
-		case config.ActSetPath:
-			p, q := splitTarget(v.target)
-			p = tx.format(r.Fmt)
-			v.target = joinTarget(p, q)
+		case config.ActSetPath, config.ActSetPathQ:
+			v.target = setPath(v.target, tx.format(r.Fmt), r.Action == config.ActSetPathQ)
 		case config.ActSetQuery:
-			p, _ := splitTarget(v.target)
-			q := tx.format(r.Fmt)
-			if q == "" {
-				v.target = p
-			} else {
-				v.target = p + "?" + strings.TrimPrefix(q, "?")
+			v.target = setQuery(v.target, tx.format(r.Fmt))
+		case config.ActReplacePath, config.ActReplacePathQ, config.ActReplaceURI:
+			repl, ok := tx.replacement(r)
+			if !ok {
+				continue
 			}
-		case config.ActReplacePath:
-			p, q := splitTarget(v.target)
-			p = r.Regexp.ReplaceAllString(p, r.Replace)
-			v.target = joinTarget(p, q)
+			in := v.target
+			if r.Action != config.ActReplaceURI {
+				start, ok := pathStart(v.target)
+				if !ok {
+					continue
+				}
+				in = v.target[start:]
+				if r.Action == config.ActReplacePath {
+					in, _, _ = strings.Cut(in, "?")
+				}
+			}
+			if in == "" {
+				continue
+			}
+			out, ok := repl.ReplaceMatch(r.Regexp, in)
+			if !ok {
+				continue
+			}
+			switch r.Action {
+			case config.ActReplaceURI:
+				v.target = out
+			default:
+				v.target = setPath(v.target, out, r.Action == config.ActReplacePathQ)
+			}
 		case config.ActSetVar:
 			if val, ok := r.Expr.Eval(&tx.acl); ok {
 				tx.acl.SetVar(r.Name, val)
@@ -174,31 +187,94 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 	return ruleContinue
 }
 
-// replaceFull applies a replace-header/replace-value regex, which in
-// HAProxy must match the whole value for the replacement to happen.
-func replaceFull(r *config.HTTPRule, val, repl string) string {
-	loc := r.Regexp.FindStringSubmatchIndex(val)
-	if loc == nil || loc[0] != 0 || loc[1] != len(val) {
-		return val
+// replacement returns a rule's replacement template, rendering its
+// %[...] expressions first when it has some. A rendered text that is not
+// a valid template makes the rewrite fail, as in HAProxy.
+func (tx *httpTxn) replacement(r *config.HTTPRule) (*acl.Replacement, bool) {
+	if r.ReplaceFmt == nil {
+		return r.Replace, true
 	}
-	return string(r.Regexp.ExpandString(nil, repl, val, loc))
+	rep, err := acl.ParseReplacement(tx.format(r.ReplaceFmt))
+	return rep, err == nil
 }
 
-// splitTarget separates a request target into path (with the scheme and
-// authority of an absolute URI) and query ("" when absent).
-func splitTarget(t string) (string, string) {
-	p, q, ok := strings.Cut(t, "?")
-	if !ok {
-		return p, ""
+// replaceValues applies replace-value to a header line: each
+// comma-separated value is matched without its surrounding blanks and,
+// when the regex matches, replaced as a whole by the expansion; values
+// left untouched keep their blanks, as in HAProxy.
+func replaceValues(r *config.HTTPRule, repl *acl.Replacement, line string) string {
+	parts := strings.Split(line, ",")
+	changed := false
+	for j, p := range parts {
+		if out, ok := repl.ReplaceMatch(r.Regexp, strings.Trim(p, " \t")); ok {
+			parts[j], changed = out, true
+		}
 	}
-	return p, "?" + q
+	if !changed {
+		return line
+	}
+	return strings.Join(parts, ",")
 }
 
-func joinTarget(p, q string) string {
-	if p == "" {
-		p = "/"
+// pathStart returns where the path (and the query after it) begins in a
+// request target, as HAProxy's URI parser finds it: at 0 in origin form,
+// after scheme://authority in absolute form. ok is false when the target
+// has no path: "*", the authority form of CONNECT, or an absolute URI
+// that ends after its authority.
+func pathStart(t string) (int, bool) {
+	if t == "" || t == "*" {
+		return 0, false
 	}
-	return p + q
+	if t[0] == '/' {
+		return 0, true
+	}
+	i := strings.Index(t, "://")
+	if i <= 0 || !isScheme(t[:i]) {
+		return 0, false
+	}
+	j := strings.IndexByte(t[i+3:], '/')
+	if j < 0 {
+		return 0, false
+	}
+	return i + 3 + j, true
+}
+
+func isScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
+}
+
+// setPath replaces the path of a request target, keeping the scheme and
+// authority of an absolute URI and, unless withQuery, the query string.
+// A target without a path is replaced whole (so `OPTIONS *` becomes
+// `OPTIONS <path>`), as HAProxy does.
+func setPath(t, path string, withQuery bool) string {
+	start, _ := pathStart(t)
+	rest := ""
+	if !withQuery {
+		if q := strings.IndexByte(t[start:], '?'); q >= 0 {
+			rest = t[start+q:]
+		}
+	}
+	return t[:start] + path + rest
+}
+
+// setQuery implements set-query: the text after the first '?' is
+// replaced; a target without one gets "?" and the query unless the query
+// is empty.
+func setQuery(t, q string) string {
+	if i := strings.IndexByte(t, '?'); i >= 0 {
+		return t[:i+1] + q
+	}
+	if q == "" {
+		return t
+	}
+	return t + "?" + q
 }
 
 // format expands a log-format string in the transaction's context.
