@@ -537,10 +537,12 @@ func (b *builder) parseCookie(ln *Line) {
 		return
 	}
 	c := &Cookie{Name: w[1], Mode: "rewrite"}
+	modes := 0
 	for i := 2; i < len(w); i++ {
 		switch w[i] {
 		case "insert", "rewrite", "prefix":
 			c.Mode = w[i]
+			modes++
 		case "indirect":
 			c.Indirect = true
 		case "nocache":
@@ -558,14 +560,35 @@ func (b *builder) parseCookie(ln *Line) {
 				b.errorf(ln.Pos, "'cookie' 'domain' expects a domain name")
 				return
 			}
-			c.Domain = append(c.Domain, w[i+1])
+			d := w[i+1]
+			if !strings.Contains(strings.TrimPrefix(d, "."), ".") {
+				b.warnf(ln.Pos, "domain '%s' contains no embedded dot, this configuration may not work properly (see RFC6265#5.2.3).", d)
+			}
+			c.Domain = append(c.Domain, d)
+			i++
+		case "attr":
+			if i+1 >= len(w) {
+				b.errorf(ln.Pos, "'cookie' 'attr' expects a value")
+				return
+			}
+			for _, ch := range []byte(w[i+1]) {
+				if ch < 0x20 || ch == 0x7f || ch == ';' {
+					b.errorf(ln.Pos, "character '%%x%02X' is not permitted in attribute value.", ch)
+					return
+				}
+			}
+			c.Attrs = append(c.Attrs, w[i+1])
 			i++
 		case "maxidle", "maxlife":
 			if i+1 >= len(w) {
-				b.errorf(ln.Pos, "'cookie' '%s' expects a time", w[i])
+				b.errorf(ln.Pos, "'%s' expects <%stime> in seconds as argument.", w[i], strings.TrimPrefix(w[i], "max"))
 				return
 			}
-			d, err := parseTime(w[i+1])
+			v := w[i+1]
+			if strings.Trim(v, "0123456789") == "" {
+				v += "s" // a bare number is seconds here, not milliseconds
+			}
+			d, err := parseTime(v)
 			if err != nil {
 				b.errorf(ln.Pos, "'cookie' '%s' %v", w[i], err)
 				return
@@ -576,13 +599,24 @@ func (b *builder) parseCookie(ln *Line) {
 				c.MaxLife = d
 			}
 			i++
-		case "dynamic", "attr":
-			b.errorf(ln.Pos, "'cookie' option '%s' is not supported by halo yet", w[i])
+		case "dynamic":
+			b.errorf(ln.Pos, "'cookie' option 'dynamic' is not supported by halo yet (servers need an explicit 'cookie' value)")
 			return
 		default:
-			b.errorf(ln.Pos, "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', 'domain', 'maxidle', 'maxlife', 'httponly', 'secure' and 'preserve' options (got '%s')", w[i])
+			b.errorf(ln.Pos, "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', 'domain', 'maxidle', 'dynamic', 'maxlife', 'attr', 'preserve', 'httponly' and 'secure' options (got '%s')", w[i])
 			return
 		}
+	}
+	switch {
+	case modes > 1:
+		b.errorf(ln.Pos, "cookie 'rewrite', 'insert' and 'prefix' modes are incompatible.")
+		return
+	case c.Mode == "rewrite" && c.Indirect:
+		b.errorf(ln.Pos, "cookie 'rewrite' and 'indirect' modes are incompatible.")
+		return
+	case c.Preserve && c.Mode != "insert" && !c.Indirect:
+		b.errorf(ln.Pos, "cookie 'preserve' requires at least 'insert' or 'indirect'.")
+		return
 	}
 	b.px.Cookie = c
 }

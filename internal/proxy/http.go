@@ -50,7 +50,7 @@ type httpTxn struct {
 	lastSrv   *server // server of the connection's previous request
 	srv       *server // server that answered
 
-	cookieValid bool
+	cookieState persistCookie
 	cookieIn    byte   // 3rd termination letter: what the persistence cookie said
 	cookieOut   byte   // 4th: what halo did with it
 	local       []byte // locally generated response
@@ -72,7 +72,7 @@ type httpTxn struct {
 func (tx *httpTxn) reset() {
 	tx.be, tx.persisted, tx.srv = nil, nil, nil
 	tx.cookieIn, tx.cookieOut = 'N', 'N'
-	tx.cookieValid, tx.local, tx.status, tx.term, tx.state = false, nil, 0, '-', '-'
+	tx.cookieState, tx.local, tx.status, tx.term, tx.state = persistCookie{}, nil, 0, '-', '-'
 	tx.captReq, tx.captRes = tx.captReq[:0], tx.captRes[:0]
 	tx.view.status, tx.view.reason = 0, ""
 	tx.view.hdr, tx.view.rhdr = tx.view.hdr[:0], tx.view.rhdr[:0]

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -291,4 +292,221 @@ backend be
 			{name: "emptyquery-none", req: "GET /p HTTP/1.1\r\nHost: example.com"},
 		},
 	})
+}
+
+// cookieDate encodes a date as HAProxy writes it in persistence cookies
+// (unix time / 4, five base64 digits, most significant first).
+func cookieDate(t time.Time) string {
+	const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	v := (t.Unix() + 3) >> 2
+	var b [5]byte
+	for i := 4; i >= 0; i-- {
+		b[i] = a[v&63]
+		v >>= 6
+	}
+	return string(b[:])
+}
+
+// nowDates replaces the cookie dates within a minute of now by <now>:
+// halo and haproxy run one after the other, so the current date is the
+// only thing allowed to differ in what they set.
+func nowDates(s string) string {
+	const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	now := time.Now().Unix()
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '|' && i+5 < len(s) {
+			var v int64
+			ok := true
+			for _, c := range []byte(s[i+1 : i+6]) {
+				d := strings.IndexByte(a, c)
+				ok = ok && d >= 0
+				v = v<<6 | int64(d)
+			}
+			if d := v<<2 - now; ok && d > -60 && d < 60 {
+				b.WriteString("|<now>")
+				i += 5
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// TestCookieDiff: cookie persistence in every mode, with and without
+// indirect and nocache, and the options postonly, preserve, maxidle,
+// maxlife, domain, httponly, secure and attr, compared byte for byte
+// with haproxy: what the server receives (the cookie kept, stripped of
+// its prefix or removed) and what the client gets (inserted, rewritten
+// or removed Set-Cookie, Cache-Control: private).
+func TestCookieDiff(t *testing.T) {
+	cfg := diffDefaults + "frontend fe\n    bind {{BIND}}\n    use_backend %[req.hdr(x-be)]\n"
+	var cases []diffCase
+	add := func(name, be, method, hdrs, res string) {
+		cases = append(cases, diffCase{name: name, req: method + " / HTTP/1.1\r\nHost: e\r\nX-Be: " + be + hdrs, res: res})
+	}
+	// s2 has weight 0: only a valid cookie leads there, so "x-srv: 2" in
+	// an answer proves persistence.
+	backend := func(name, opts string) {
+		cfg += "backend " + name + "\n    cookie SRV " + opts + "\n    server s1 {{SRV}} cookie s1\n    server s2 {{SRV2}} cookie s2 weight 0\n"
+	}
+	expires := "HTTP/1.1 200 OK\r\nExpires: Thu, 01 Jan 2099 00:00:00 GMT\r\n"
+	for _, mode := range []string{"insert", "rewrite", "prefix"} {
+		for _, ind := range []string{"", " indirect"} {
+			for _, nc := range []string{"", " nocache"} {
+				if mode == "rewrite" && ind != "" {
+					continue // refused by both
+				}
+				be := mode + strings.ReplaceAll(ind+nc, " ", "-")
+				backend(be, mode+ind+nc)
+				val := "s2"
+				if mode == "prefix" {
+					val = "s2~app"
+				}
+				add(be+"-none", be, "GET", "", "")
+				add(be+"-valid", be, "GET", "\r\nCookie: a=1; SRV="+val+"; b=2", "")
+				add(be+"-only", be, "GET", "\r\nCookie: SRV="+val, "")
+				add(be+"-invalid", be, "GET", "\r\nCookie: SRV=zz", "")
+				add(be+"-unknown-prefix", be, "GET", "\r\nCookie: SRV=zz~app; b=1", "")
+				add(be+"-server-sets", be, "GET", "", "HTTP/1.1 200 OK\r\nSet-Cookie: SRV=app; path=/\r\n")
+				add(be+"-server-sets-valid", be, "GET", "\r\nCookie: SRV="+val, "HTTP/1.1 200 OK\r\nSet-Cookie: SRV=app; path=/\r\n")
+				add(be+"-cacheable", be, "GET", "", expires)
+				add(be+"-cacheable-valid", be, "GET", "\r\nCookie: SRV="+val, expires)
+				add(be+"-post", be, "POST", "", "")
+			}
+		}
+	}
+	// The cacheability nocache protects: method, status, directives,
+	// freshness and validators.
+	for _, c := range []struct{ name, method, res string }{
+		{"public-only", "GET", "HTTP/1.1 200 OK\r\nCache-Control: public\r\n"},
+		{"max-age", "GET", "HTTP/1.1 200 OK\r\nCache-Control: public, max-age=60\r\n"},
+		{"s-maxage", "GET", "HTTP/1.1 200 OK\r\nCache-Control: s-maxage=30\r\n"},
+		{"max-age-0", "GET", "HTTP/1.1 200 OK\r\nCache-Control: max-age=0\r\n"},
+		{"private", "GET", "HTTP/1.1 200 OK\r\nCache-Control: PRIVATE, max-age=60\r\n"},
+		{"no-store", "GET", expires + "Cache-Control: no-store\r\n"},
+		{"pragma", "GET", expires + "Pragma: no-cache\r\n"},
+		{"no-cache-set-cookie", "GET", "HTTP/1.1 200 OK\r\nCache-Control: no-cache=\"set-cookie\", max-age=60\r\n"},
+		{"etag", "GET", "HTTP/1.1 200 OK\r\nETag: \"x\"\r\n"},
+		{"last-modified", "GET", "HTTP/1.1 200 OK\r\nLast-Modified: Thu, 01 Jan 2015 00:00:00 GMT\r\n"},
+		{"head", "HEAD", expires},
+		{"put", "PUT", expires},
+		{"404", "GET", "HTTP/1.1 404 Not Found\r\nExpires: Thu, 01 Jan 2099 00:00:00 GMT\r\n"},
+		{"302", "GET", "HTTP/1.1 302 Found\r\nLocation: /x\r\nExpires: Thu, 01 Jan 2099 00:00:00 GMT\r\n"},
+		{"500", "GET", "HTTP/1.1 500 Oops\r\nExpires: Thu, 01 Jan 2099 00:00:00 GMT\r\n"},
+	} {
+		add("nocache-"+c.name, "insert-nocache", c.method, "", c.res)
+	}
+	// Options.
+	backend("postonly", "insert postonly")
+	add("postonly-get", "postonly", "GET", "", "")
+	add("postonly-post", "postonly", "POST", "", "")
+	backend("preserve", "insert preserve")
+	add("preserve-server-sets", "preserve", "GET", "", "HTTP/1.1 200 OK\r\nSet-Cookie: SRV=; Max-Age=0\r\n")
+	add("preserve-nothing", "preserve", "GET", "", "")
+	backend("preserve-ind", "prefix indirect preserve")
+	add("preserve-ind-valid-sets", "preserve-ind", "GET", "\r\nCookie: SRV=s2~app", "HTTP/1.1 200 OK\r\nSet-Cookie: SRV=new\r\n")
+	add("preserve-ind-sets", "preserve-ind", "GET", "", "HTTP/1.1 200 OK\r\nSet-Cookie: SRV=new\r\n")
+	backend("attrs", "insert domain a.example domain .b.example httponly secure attr SameSite=Lax attr x=y")
+	add("attrs", "attrs", "GET", "", "")
+	cfg += "backend nocookie\n    cookie SRV insert\n    server s1 {{SRV}}\n"
+	add("server-without-cookie", "nocookie", "GET", "\r\nCookie: SRV=zz", "")
+	// Cookie header editing.
+	for name, ck := range map[string]string{
+		"first": "SRV=s2; a=1", "last": "a=1;SRV=s2", "spaces": "a=1 ;  SRV=s2 ;b=2", "spaces-last": "a = 1 ; SRV=s2",
+		"twice": "a=1; SRV=zz; SRV=s2; b=2", "no-equal": "SRV; a=1", "empty": "SRV=", "quoted": "SRV=\"s2\"",
+	} {
+		add("indirect-"+name, "insert-indirect", "GET", "\r\nCookie: "+ck, "")
+		add("plain-"+name, "insert", "GET", "\r\nCookie: "+ck, "")
+	}
+	add("indirect-two-headers", "insert-indirect", "GET", "\r\nCookie: a=1\r\nCookie: SRV=s2", "")
+	add("plain-space-equal", "insert", "GET", "\r\nCookie: SRV =s2;b= 1", "")
+	add("plain-untouched", "insert", "GET", "\r\nCookie: a=1 ;  b=2", "")
+	// Dates: maxidle and maxlife.
+	now := time.Now()
+	recent, old := cookieDate(now.Add(-10*time.Minute)), cookieDate(now.Add(-2*time.Hour))
+	future, soon := cookieDate(now.Add(48*time.Hour)), cookieDate(now.Add(2*time.Hour))
+	backend("idle", "insert maxidle 1h")
+	backend("life", "insert maxlife 1h")
+	backend("both", "insert indirect maxidle 1h maxlife 3h")
+	backend("rwidle", "rewrite maxidle 3600")
+	backend("pfxidle", "prefix maxidle 1h")
+	for name, ck := range map[string]string{
+		"recent": "SRV=s2|" + recent, "old": "SRV=s2|" + old, "future": "SRV=s2|" + future, "soon": "SRV=s2|" + soon,
+		"plus": "SRV=s2|" + old[:4] + "+", "slash": "SRV=s2|" + old[:4] + "/", "bad-digit": "SRV=s2|" + old[:4] + "-",
+		"short": "SRV=s2|abc", "long": "SRV=s2|" + recent + "xyz", "empty": "SRV=s2|", "no-id": "SRV=|" + recent,
+		"nodate": "SRV=s2", "first-recent": "SRV=s2|" + recent + "|" + recent, "first-old": "SRV=s2|" + recent + "|" + old,
+		"first-future": "SRV=s2|" + recent + "|" + future, "first-only": "SRV=s2||" + recent, "first-short": "SRV=s2|" + recent + "|abcd",
+		"last-old-first-ok": "SRV=s2|" + old + "|" + recent, "invalid-dated": "SRV=zz|" + recent + "|" + recent,
+	} {
+		for _, be := range []string{"idle", "life", "both", "rwidle", "insert"} {
+			add(be+"-"+name, be, "GET", "\r\nCookie: a=1; "+ck, "")
+		}
+	}
+	add("pfxidle-dated", "pfxidle", "GET", "\r\nCookie: SRV=s2|"+recent+"~app", "")
+	add("pfxidle-plain", "pfxidle", "GET", "\r\nCookie: SRV=s2~app", "")
+	cfg += "backend nocookie-idle\n    cookie SRV insert maxidle 1h\n    server s1 {{SRV}}\n"
+	add("server-without-cookie-idle", "nocookie-idle", "GET", "", "")
+	sort.Slice(cases, func(i, j int) bool { return cases[i].name < cases[j].name })
+	cases = append(cases, diffCase{name: "dates-set", req: "GET / HTTP/1.1\r\nHost: e\r\nX-Be: both",
+		check: func(t *testing.T, resp, _ string) {
+			// SRV=s1|<last>|<first>, both the current date.
+			i := strings.Index(resp, "set-cookie: SRV=s1|")
+			if i < 0 || nowDates(resp[i:i+len("set-cookie: SRV=s1|aaaaa|aaaaa")]) != "set-cookie: SRV=s1|<now>|<now>" {
+				t.Errorf("dated cookie: %q", resp)
+			}
+		}})
+	runDiff(t, diffGroup{cfg: cfg, cases: cases, norm: nowDates})
+}
+
+// TestRulesCheckSideBySide runs `-c` on rule, ACL and cookie lines under
+// halo and haproxy: both must accept, warn or refuse alike, and halo's
+// refusals and warnings name the line.
+func TestRulesCheckSideBySide(t *testing.T) {
+	const head = "userlist ul\n    user u insecure-password p\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend f\n    bind 127.0.0.1:1\n    default_backend b\nbackend b\n    server s 127.0.0.1:2 cookie a\n"
+	const line = 13 // the line each case adds
+	cases := []struct {
+		name, line string
+		rc         int  // 0 accepted, 1 refused
+		warn       bool // accepted with a warning
+	}{
+		{"cookie insert", "cookie SRV insert indirect nocache preserve postonly httponly secure", 0, false},
+		{"cookie two modes", "cookie SRV insert rewrite", 1, false},
+		{"cookie prefix insert", "cookie SRV prefix insert", 1, false},
+		{"cookie rewrite indirect", "cookie SRV rewrite indirect", 1, false},
+		{"cookie preserve alone", "cookie SRV preserve", 1, false},
+		{"cookie preserve indirect", "cookie SRV prefix indirect preserve", 0, false},
+		{"cookie maxidle seconds", "cookie SRV insert maxidle 30 maxlife 2h", 0, false},
+		{"cookie maxidle missing", "cookie SRV insert maxidle", 1, false},
+		{"cookie attr", "cookie SRV insert attr SameSite=Strict attr Partitioned", 0, false},
+		{"cookie attr semicolon", "cookie SRV insert attr a;b", 1, false},
+		{"cookie domain without dot", "cookie SRV insert domain localhost", 0, true},
+		{"cookie unknown option", "cookie SRV insert bogus", 1, false},
+	}
+	haproxy, _ := exec.LookPath("haproxy")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "t.cfg")
+			os.WriteFile(f, []byte(head+"    "+tc.line+"\n"), 0o644)
+			rc, so, se := runCheck(t, haloBin, f)
+			if rc != tc.rc {
+				t.Errorf("halo -c rc=%d, want %d\n%s%s", rc, tc.rc, so, se)
+			}
+			named := strings.Contains(se, fmt.Sprintf("t.cfg:%d: ", line))
+			if (tc.rc != 0 || tc.warn) && !named {
+				t.Errorf("halo must name t.cfg:%d:\n%s", line, se)
+			}
+			if tc.rc == 0 && tc.warn != strings.Contains(so, "Warnings were found") {
+				t.Errorf("halo warning: want %v\n%s%s", tc.warn, so, se)
+			}
+			if haproxy == "" {
+				return
+			}
+			hrc, hso, hse := runCheck(t, haproxy, f)
+			if hrc != rc || tc.rc == 0 && tc.warn != strings.Contains(hso, "Warnings were found") {
+				t.Errorf("haproxy -c rc=%d (halo %d)\n%s%s", hrc, rc, hso, hse)
+			}
+		})
+	}
 }
