@@ -177,10 +177,76 @@ func (b *builder) addHTTPRule(ln *Line, r *HTTPRule, end int) {
 		}
 		r.Cond = c
 	}
+	list := &b.px.HTTPRequest
 	if r.Response {
-		b.px.HTTPResponse = append(b.px.HTTPResponse, r)
+		list = &b.px.HTTPResponse
 	} else {
-		b.px.HTTPRequest = append(b.px.HTTPRequest, r)
+		b.warnRuleOrder(ln, phaseHTTPRequest)
+	}
+	if n := len(*list); n > 0 && b.ownRule((*list)[n-1].Pos) && (*list)[n-1].final() && (*list)[n-1].Cond == nil {
+		b.warnf(ln.Pos, "previous '%s' action is final and has no condition attached, further entries are NOOP.", ln.Words[0])
+	}
+	*list = append(*list, r)
+}
+
+// final reports whether the rule ends the evaluation of its list when it
+// applies.
+func (r *HTTPRule) final() bool {
+	switch r.Action {
+	case ActAllow, ActDeny, ActTarpit, ActReturn, ActRedirect, ActAuth:
+		return true
+	}
+	return false
+}
+
+// ownRule reports whether a rule at pos was written in the current
+// proxy section rather than inherited from a defaults section.
+func (b *builder) ownRule(pos Pos) bool {
+	return pos.File == b.px.Pos.File && pos.Line > b.px.Pos.Line
+}
+
+// Rule phases of a proxy, in the order HAProxy evaluates them whatever
+// the order they are written in.
+const (
+	phaseTCPConnection = iota
+	phaseTCPContent
+	phaseHTTPRequest
+	phaseRedirect
+	phaseUseBackend
+)
+
+// warnRuleOrder warns, as HAProxy does, about a rule written after a
+// rule of a later phase: it is still evaluated first.
+func (b *builder) warnRuleOrder(ln *Line, phase int) {
+	px := b.px
+	seen := func(p int) bool {
+		switch p {
+		case phaseTCPContent:
+			for _, r := range px.TCPRequest {
+				if r.Layer == "content" {
+					return true
+				}
+			}
+		case phaseHTTPRequest:
+			for _, r := range px.HTTPRequest {
+				if b.ownRule(r.Pos) {
+					return true
+				}
+			}
+		case phaseRedirect:
+			return len(px.Redirects) > 0
+		case phaseUseBackend:
+			return len(px.UseBackends) > 0
+		}
+		return false
+	}
+	names := map[int]string{phaseTCPContent: "a 'tcp-request content'", phaseHTTPRequest: "an 'http-request'",
+		phaseRedirect: "a 'redirect'", phaseUseBackend: "a 'use_backend'"}
+	for p := phase + 1; p <= phaseUseBackend; p++ {
+		if seen(p) {
+			b.warnf(ln.Pos, "a '%s' rule placed after %s rule will still be processed before.", ln.Words[0], names[p])
+			return
+		}
 	}
 }
 
@@ -369,10 +435,11 @@ func (b *builder) parseRedirect(ln *Line, i int, r *HTTPRule) bool {
 				b.errorf(ln.Pos, "'redirect' '%s' expects a cookie", w[j])
 				return false
 			}
+			// The rule carries one cookie: the last of these options wins.
 			if w[j] == "set-cookie" {
-				r.SetCookie = w[j+1]
+				r.SetCookie, r.ClearCookie = w[j+1], ""
 			} else {
-				r.ClearCookie = w[j+1]
+				r.ClearCookie, r.SetCookie = w[j+1], ""
 			}
 			j++
 		case "if", "unless":

@@ -42,6 +42,7 @@ var proxyKeywords = mkTable(concat(
 				b.errorf(ln.Pos, "'use_backend' expects a backend name")
 				return
 			}
+			b.warnRuleOrder(ln, phaseUseBackend)
 			ub := &UseBackend{BackendRef: *b.backendRef(ln, ln.Words[1])}
 			if len(ln.Words) > 2 {
 				c, err := b.cond(ln, 2)
@@ -166,6 +167,7 @@ var proxyKeywords = mkTable(concat(
 		{Name: "http-response", Sections: inFE | InBackend, Doc: "response rules (mode http)", parse: func(b *builder, ln *Line) { b.parseHTTPRule(ln, true) }},
 		{Name: "redirect", Sections: inFEnoDef | InBackend, Doc: "redirect location|prefix|scheme <to> [code N] [if cond]", parse: func(b *builder, ln *Line) {
 			r := &HTTPRule{Pos: ln.Pos, Action: ActRedirect}
+			b.warnRuleOrder(ln, phaseRedirect)
 			if b.parseRedirect(ln, 1, r) {
 				b.px.Redirects = append(b.px.Redirects, r)
 			}
@@ -495,6 +497,11 @@ func (b *builder) parseTCPRequest(ln *Line) {
 		default:
 			b.errorf(ln.Pos, "'tcp-request %s %s' is not supported by halo yet (supported actions: accept, reject)", w[1], w[2])
 			return
+		}
+		if w[1] == "connection" {
+			b.warnRuleOrder(ln, phaseTCPConnection)
+		} else {
+			b.warnRuleOrder(ln, phaseTCPContent)
 		}
 		r := &TCPRule{Pos: ln.Pos, Layer: w[1], Action: w[2]}
 		if len(w) > 3 {

@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"net/url"
-
 	"github.com/halo-lb/halo/internal/acl"
 	"strconv"
 	"strings"
@@ -327,50 +325,54 @@ func (tx *httpTxn) returnRule(px *config.Proxy, r *config.HTTPRule) {
 	tx.setLocal(r.Status, []byte(b.String()), 'L')
 }
 
-// redirect builds a redirect response as HAProxy does.
+// redirect builds a redirect response as HAProxy does: location, then
+// cache-control: no-cache for the temporary codes (302, 303, 307), then
+// the rule's cookie. prefix and scheme append the request's path and
+// query (the origin part of an absolute URI); drop-query cuts the query
+// and append-slash adds a '/' when the result does not end with one.
 func (tx *httpTxn) redirect(r *config.HTTPRule) {
 	v := &tx.view
-	host := ""
-	if h := v.Header("host"); len(h) > 0 {
-		host = h[0]
-	}
-	to := tx.format(r.RedirectFmt)
-	loc := to
-	path := v.target
-	if u, err := url.Parse(path); err == nil && u.Host != "" {
-		path = u.RequestURI()
-	}
-	if r.DropQuery {
-		path, _, _ = strings.Cut(path, "?")
-	}
-	if r.AppendSlash && !strings.HasSuffix(path, "/") && !strings.Contains(path, "?") {
-		path += "/"
-	}
-	switch r.RedirectKind {
-	case "prefix":
-		if to == "/" {
-			loc = path
-		} else {
-			loc = strings.TrimSuffix(to, "/") + path
+	loc := tx.format(r.RedirectFmt)
+	if r.RedirectKind != "location" {
+		path := v.target
+		if start, ok := pathStart(path); ok {
+			path = path[start:]
 		}
-	case "scheme":
-		loc = to + "://" + host + path
+		if r.DropQuery {
+			path, _, _ = strings.Cut(path, "?")
+		}
+		if r.AppendSlash && !strings.HasSuffix(path, "/") {
+			path += "/"
+		}
+		switch r.RedirectKind {
+		case "prefix":
+			if loc == "/" {
+				loc = path
+			} else {
+				loc += path
+			}
+		case "scheme":
+			host := ""
+			if h := v.Header("host"); len(h) > 0 {
+				host = h[0]
+			}
+			loc += "://" + host + path
+		}
 	}
 	var b strings.Builder
 	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.Status) + " " + httpx.Reason(r.Status) + "\r\n")
 	b.WriteString("content-length: 0\r\nlocation: " + loc + "\r\n")
-	if r.SetCookie != "" {
-		c := r.SetCookie
-		if !strings.Contains(c, "=") {
-			c += "="
-		}
-		b.WriteString("set-cookie: " + c + "; path=/\r\n")
+	switch r.Status {
+	case 302, 303, 307:
+		b.WriteString("cache-control: no-cache\r\n")
 	}
-	if r.ClearCookie != "" {
-		c := strings.TrimSuffix(r.ClearCookie, "=")
-		b.WriteString("set-cookie: " + c + "=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/\r\n")
+	switch {
+	case r.SetCookie != "":
+		b.WriteString("set-cookie: " + r.SetCookie + "; path=/;\r\n")
+	case r.ClearCookie != "":
+		b.WriteString("set-cookie: " + r.ClearCookie + "; path=/; Max-Age=0;\r\n")
 	}
-	b.WriteString("cache-control: no-cache\r\n\r\n")
+	b.WriteString("\r\n")
 	tx.setLocal(r.Status, []byte(b.String()), 'L')
 }
 

@@ -464,37 +464,48 @@ func TestCookieDiff(t *testing.T) {
 // halo and haproxy: both must accept, warn or refuse alike, and halo's
 // refusals and warnings name the line.
 func TestRulesCheckSideBySide(t *testing.T) {
-	const head = "userlist ul\n    user u insecure-password p\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend f\n    bind 127.0.0.1:1\n    default_backend b\nbackend b\n    server s 127.0.0.1:2 cookie a\n"
-	const line = 13 // the line each case adds
+	const head = "userlist ul\n    user u insecure-password p\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n" +
+		"backend b\n    server s 127.0.0.1:2\nlisten l\n    bind 127.0.0.1:1\n    server s 127.0.0.1:3 cookie a\n"
+	const first = 13 // the line of a case's first line
 	cases := []struct {
-		name, line string
-		rc         int  // 0 accepted, 1 refused
-		warn       bool // accepted with a warning
+		name  string
+		lines []string
+		rc    int  // 0 accepted, 1 refused
+		warn  bool // accepted with a warning
 	}{
-		{"cookie insert", "cookie SRV insert indirect nocache preserve postonly httponly secure", 0, false},
-		{"cookie two modes", "cookie SRV insert rewrite", 1, false},
-		{"cookie prefix insert", "cookie SRV prefix insert", 1, false},
-		{"cookie rewrite indirect", "cookie SRV rewrite indirect", 1, false},
-		{"cookie preserve alone", "cookie SRV preserve", 1, false},
-		{"cookie preserve indirect", "cookie SRV prefix indirect preserve", 0, false},
-		{"cookie maxidle seconds", "cookie SRV insert maxidle 30 maxlife 2h", 0, false},
-		{"cookie maxidle missing", "cookie SRV insert maxidle", 1, false},
-		{"cookie attr", "cookie SRV insert attr SameSite=Strict attr Partitioned", 0, false},
-		{"cookie attr semicolon", "cookie SRV insert attr a;b", 1, false},
-		{"cookie domain without dot", "cookie SRV insert domain localhost", 0, true},
-		{"cookie unknown option", "cookie SRV insert bogus", 1, false},
+		{"cookie insert", []string{"cookie SRV insert indirect nocache preserve postonly httponly secure"}, 0, false},
+		{"cookie two modes", []string{"cookie SRV insert rewrite"}, 1, false},
+		{"cookie prefix insert", []string{"cookie SRV prefix insert"}, 1, false},
+		{"cookie rewrite indirect", []string{"cookie SRV rewrite indirect"}, 1, false},
+		{"cookie preserve alone", []string{"cookie SRV preserve"}, 1, false},
+		{"cookie preserve indirect", []string{"cookie SRV prefix indirect preserve"}, 0, false},
+		{"cookie maxidle seconds", []string{"cookie SRV insert maxidle 30 maxlife 2h"}, 0, false},
+		{"cookie maxidle missing", []string{"cookie SRV insert maxidle"}, 1, false},
+		{"cookie attr", []string{"cookie SRV insert attr SameSite=Strict attr Partitioned"}, 0, false},
+		{"cookie attr semicolon", []string{"cookie SRV insert attr a;b"}, 1, false},
+		{"cookie domain without dot", []string{"cookie SRV insert domain localhost"}, 0, true},
+		{"cookie unknown option", []string{"cookie SRV insert bogus"}, 1, false},
+		{"http-request after redirect", []string{"redirect location /x if { path /y }", "http-request deny if { path /z }"}, 0, true},
+		{"http-request after use_backend", []string{"use_backend b if { path /y }", "http-request deny if { path /z }"}, 0, true},
+		{"redirect after use_backend", []string{"use_backend b if { path /y }", "redirect location /x if { path /z }"}, 0, true},
+		{"tcp-request after http-request", []string{"http-request deny if { path /z }", "tcp-request content reject if { path /y }"}, 0, true},
+		{"tcp connection after content", []string{"tcp-request content reject if { path /y }", "tcp-request connection reject if { src 10.0.0.1 }"}, 0, true},
+		{"rules in order", []string{"tcp-request content reject if { path /y }", "http-request deny if { path /z }", "redirect location /x if { path /w }", "use_backend b if { path /v }"}, 0, false},
+		{"after a final rule", []string{"http-request deny", "http-request set-header a b"}, 0, true},
+		{"after a final response rule", []string{"http-response return status 200", "http-response set-header a b"}, 0, true},
+		{"after a conditional final rule", []string{"http-request deny if { path /z }", "http-request set-header a b"}, 0, false},
 	}
 	haproxy, _ := exec.LookPath("haproxy")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := filepath.Join(t.TempDir(), "t.cfg")
-			os.WriteFile(f, []byte(head+"    "+tc.line+"\n"), 0o644)
+			os.WriteFile(f, []byte(head+"    "+strings.Join(tc.lines, "\n    ")+"\n"), 0o644)
 			rc, so, se := runCheck(t, haloBin, f)
 			if rc != tc.rc {
 				t.Errorf("halo -c rc=%d, want %d\n%s%s", rc, tc.rc, so, se)
 			}
-			named := strings.Contains(se, fmt.Sprintf("t.cfg:%d: ", line))
-			if (tc.rc != 0 || tc.warn) && !named {
+			line := first + len(tc.lines) - 1
+			if (tc.rc != 0 || tc.warn) && !strings.Contains(se, fmt.Sprintf("t.cfg:%d: ", line)) {
 				t.Errorf("halo must name t.cfg:%d:\n%s", line, se)
 			}
 			if tc.rc == 0 && tc.warn != strings.Contains(so, "Warnings were found") {
@@ -507,6 +518,59 @@ func TestRulesCheckSideBySide(t *testing.T) {
 			if hrc != rc || tc.rc == 0 && tc.warn != strings.Contains(hso, "Warnings were found") {
 				t.Errorf("haproxy -c rc=%d (halo %d)\n%s%s", hrc, rc, hso, hse)
 			}
+			// Warnings say the same thing as haproxy's.
+			for _, l := range strings.Split(se, "\n") {
+				if i := strings.Index(l, fmt.Sprintf("t.cfg:%d: ", line)); i >= 0 && strings.Contains(l, "WARNING") {
+					if msg := l[i+len(fmt.Sprintf("t.cfg:%d: ", line)):]; !strings.Contains(hse, msg) {
+						t.Errorf("halo warns %q, haproxy:\n%s", msg, hse)
+					}
+				}
+			}
 		})
 	}
+}
+
+// TestRedirectDiff: redirect answers byte for byte, every code, with and
+// without set-cookie/clear-cookie, drop-query and append-slash, in the
+// location, prefix and scheme forms, from http-request redirect and the
+// redirect keyword.
+func TestRedirectDiff(t *testing.T) {
+	cfg := diffDefaults + "frontend fe\n    bind {{BIND}}\n"
+	var cases []diffCase
+	add := func(name, rule, target string) {
+		cfg += "    http-request redirect " + rule + " if { hdr(x-case) -m str " + name + " }\n"
+		cases = append(cases, diffCase{name: name, req: "GET " + target + " HTTP/1.1\r\nHost: example.com"})
+	}
+	for _, code := range []string{"301", "302", "303", "307", "308"} {
+		add("loc-"+code, "location /new code "+code, "/old?q=1")
+		add("prefix-"+code, "prefix https://example.net code "+code, "/old?q=1")
+		add("scheme-"+code, "scheme https code "+code, "/old?q=1")
+		add("setck-"+code, "location /new code "+code+" set-cookie S=1", "/")
+		add("clearck-"+code, "location /new code "+code+" clear-cookie S=", "/")
+	}
+	add("setck-noval", "location /new set-cookie S", "/")
+	add("clearck-noeq", "location /new clear-cookie S", "/")
+	add("both-cookies", "location /new set-cookie A=1 clear-cookie B", "/")
+	add("drop-query", "prefix /p drop-query", "/x/y?q=1")
+	add("append-slash", "prefix /p append-slash", "/x/y")
+	add("append-slash-query", "prefix /p append-slash", "/x/y?q=1")
+	add("append-slash-drop", "prefix /p append-slash drop-query", "/x/y?q=1")
+	add("append-slash-has", "prefix /p append-slash", "/x/")
+	add("prefix-slash", "prefix / code 301", "/x?q=1")
+	add("prefix-trailing", "prefix https://a.example/ code 301", "/x")
+	add("prefix-abs", "prefix https://a.example", "http://example.com/x?q=1")
+	add("scheme-abs", "scheme https", "http://example.com/x?q=1")
+	add("scheme-drop", "scheme https drop-query", "/x?q=1")
+	add("scheme-port", "scheme https", "/x")
+	add("loc-fmt", "location https://%[hdr(host)]%[path],lower", "/X")
+	add("loc-drop", "location /new?a=1 drop-query", "/x?q=1")
+	add("loc-append", "location /new append-slash", "/x")
+	cfg += "    redirect prefix /kw code 307 if { hdr(x-case) -m str keyword }\n"
+	cases = append(cases, diffCase{name: "keyword", req: "GET /k?q HTTP/1.1\r\nHost: example.com"})
+	cfg += "    redirect location /kw2 if { hdr(x-case) -m str keyword2 }\n"
+	cases = append(cases, diffCase{name: "keyword2", req: "GET /k HTTP/1.1\r\nHost: example.com"})
+	cases = append(cases, diffCase{name: "scheme-nohost", req: "GET /x HTTP/1.0"})
+	cfg += "    http-request redirect scheme https if { hdr(x-case) -m str scheme-nohost }\n"
+	cfg += "    default_backend be\nbackend be\n    server s {{SRV}}\n"
+	runDiff(t, diffGroup{cfg: cfg, cases: cases})
 }
