@@ -72,8 +72,11 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 			r.Action = ActTarpit
 		}
 		r.Status = 403
-		if response {
+		switch {
+		case response:
 			r.Status = 502 // a denied response is a bad gateway for the client
+		case act == "tarpit":
+			r.Status = 500
 		}
 		ok = b.parseReturnArgs(ln, kw+" "+act, args, r, true)
 	case "return":

@@ -1,10 +1,14 @@
 package proxy
 
 import (
-	"github.com/halo-lb/halo/internal/acl"
+	"bufio"
+	"errors"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/httpx"
 )
@@ -74,8 +78,18 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 		case config.ActAllow:
 			return ruleAllow
 		case config.ActDeny, config.ActTarpit:
+			if r.Action == config.ActTarpit && !tx.tarpit(px) {
+				// The client left while held: no answer, as HAProxy.
+				tx.setLocal(0, []byte{}, 'C')
+				tx.state, tx.reqKeep = 'T', false
+				tx.pxStats(px).deniedReq.Add(1)
+				return ruleLocal
+			}
 			tx.deny(px, r)
-			if r.Response {
+			if r.Action == config.ActTarpit {
+				tx.state = 'T'
+				tx.pxStats(px).deniedReq.Add(1)
+			} else if r.Response {
 				tx.term = 'P'
 			} else {
 				tx.state = 'R'
@@ -281,6 +295,43 @@ func (tx *httpTxn) format(f *config.Format) string {
 		return ""
 	}
 	return f.String(&tx.rec)
+}
+
+// tarpit holds a request for the rule's proxy `timeout tarpit` (or, in a
+// proxy with backend capability, `timeout connect`), as HAProxy does
+// before answering a tarpitted request. It reports false when the client
+// closed the connection meanwhile. Bytes the client sends while held stay
+// buffered for the next request.
+func (tx *httpTxn) tarpit(px *config.Proxy) bool {
+	d := px.Timeouts.Tarpit
+	if d == 0 && px.Cap&config.CapBackend != 0 {
+		d = px.Timeouts.Connect
+	}
+	if d <= 0 {
+		return true
+	}
+	c := tx.client
+	deadline := time.Now().Add(d)
+	saved := c.to
+	c.to = 0 // the deadline below rules the reads
+	defer func() {
+		c.to = saved
+		c.Conn.SetReadDeadline(time.Time{})
+	}()
+	c.Conn.SetReadDeadline(deadline)
+	for {
+		_, err := tx.br.Peek(tx.br.Buffered() + 1)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return true
+		case errors.Is(err, bufio.ErrBufferFull):
+			time.Sleep(time.Until(deadline))
+			return true
+		}
+		return false
+	}
 }
 
 // deny answers a deny/tarpit rule: the built-in page for its status, or

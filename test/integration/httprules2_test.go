@@ -574,3 +574,100 @@ func TestRedirectDiff(t *testing.T) {
 	cfg += "    default_backend be\nbackend be\n    server s {{SRV}}\n"
 	runDiff(t, diffGroup{cfg: cfg, cases: cases})
 }
+
+// TestTarpit: a tarpitted request is held for `timeout tarpit` (or the
+// connect timeout in a proxy with backend capability, never in a plain
+// frontend) and then answered with 500 (or deny_status, or the custom
+// response); the connection then stays usable. The answers are compared
+// with haproxy's byte for byte; the delay is only checked from below so
+// that a slow machine cannot fail the test.
+func TestTarpit(t *testing.T) {
+	cfg := `defaults
+    mode http
+    timeout connect 30s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind {{BIND}}
+    http-request tarpit if { path /now }
+    use_backend held if { path_beg /held }
+    default_backend tp
+backend tp
+    timeout tarpit 400ms
+    http-request tarpit deny_status 429 if { path /429 }
+    http-request tarpit status 403 content-type text/plain string "go away" hdr X-A b if { path /custom }
+    http-request tarpit
+    server s {{SRV}}
+backend held
+    timeout connect 400ms
+    http-request tarpit
+    server s {{SRV}}
+`
+	type result struct {
+		resp    string
+		elapsed time.Duration
+	}
+	paths := []string{"/now", "/429", "/custom", "/plain", "/held"}
+	run := func(bin string) map[string]result {
+		rb := startRecBackend(t)
+		port := freePort(t)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		c := strings.NewReplacer("{{BIND}}", addr, "{{SRV}}", rb.addr).Replace(cfg)
+		h := startProc(t, bin, addr, nil, nil, "-db", "-f", writeConfig(t, c))
+		defer func() { h.cmd.Process.Kill(); <-h.done }()
+		out := map[string]result{}
+		for _, p := range paths {
+			start := time.Now()
+			resp := sendCase(t, addr, diffCase{name: p, req: "GET " + p + " HTTP/1.1\r\nHost: e"})
+			out[p] = result{resp, time.Since(start)}
+			if got := rb.take(p); got != "<nothing>" {
+				t.Errorf("%s: %s: a tarpitted request reached the server: %q", bin, p, got)
+			}
+		}
+		// Keep-alive: the connection serves the next request after a tarpit.
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(conn, "GET /now HTTP/1.1\r\nHost: e\r\n\r\nGET /429 HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n")
+		all, _ := io.ReadAll(conn)
+		if n := strings.Count(string(all), "HTTP/1.1 "); n != 2 || !strings.Contains(string(all), "HTTP/1.1 429 ") {
+			t.Errorf("%s: two tarpits on one connection: %q", bin, all)
+		}
+		// A client that leaves while held gets nothing and breaks nothing.
+		early, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(early, "GET /plain HTTP/1.1\r\nHost: e\r\n\r\n")
+		early.Close()
+		return out
+	}
+	halo := run(haloBin)
+	for p, min := range map[string]time.Duration{"/429": 400 * time.Millisecond, "/custom": 400 * time.Millisecond,
+		"/plain": 400 * time.Millisecond, "/held": 400 * time.Millisecond} {
+		if halo[p].elapsed < min {
+			t.Errorf("%s answered after %v, before the %v tarpit", p, halo[p].elapsed, min)
+		}
+	}
+	if !strings.HasPrefix(halo["/now"].resp, "HTTP/1.1 500 Internal Server Error\r\n") ||
+		!strings.HasPrefix(halo["/custom"].resp, "HTTP/1.1 403 Forbidden\r\nx-a: b\r\n") {
+		t.Errorf("answers: %q %q", halo["/now"].resp, halo["/custom"].resp)
+	}
+	hp, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Log("haproxy not installed: no side-by-side comparison")
+		return
+	}
+	ref := run(hp)
+	for _, p := range paths {
+		if halo[p].resp != ref[p].resp {
+			t.Errorf("%s:\nhalo:    %q\nhaproxy: %q", p, halo[p].resp, ref[p].resp)
+		}
+		if ref[p].elapsed >= 400*time.Millisecond != (halo[p].elapsed >= 400*time.Millisecond) && p != "/now" {
+			t.Errorf("%s: halo held %v, haproxy %v", p, halo[p].elapsed, ref[p].elapsed)
+		}
+	}
+}
