@@ -99,6 +99,7 @@ func NewSet() *Set { return &Set{named: map[string]*ACL{}} }
 type ACL struct {
 	Name  string
 	Exprs []*Expr
+	anon  bool // a { ... } ACL of a condition
 }
 
 func (a *ACL) match(t *Txn) bool {
@@ -200,7 +201,7 @@ func ParseCond(words []string, s *Set) (*Cond, error) {
 				return nil, fmt.Errorf("anonymous ACL: %w", err)
 			}
 			anon++
-			cur = append(cur, term{neg: neg, acl: &ACL{Name: fmt.Sprintf("anonymous#%d", anon), Exprs: []*Expr{e}}})
+			cur = append(cur, term{neg: neg, acl: &ACL{Name: fmt.Sprintf("anonymous#%d", anon), Exprs: []*Expr{e}, anon: true}})
 			neg = false
 			i = end
 			continue
@@ -296,4 +297,58 @@ func init() {
 		}
 		predefined[name] = &ACL{Name: name, Exprs: []*Expr{e}}
 	}
+}
+
+// Ref is a userlist a sample fetch names (http_auth, http_auth_group),
+// which the configuration must define; Groups are the groups an
+// http_auth_group ACL matches, which the userlist must declare.
+type Ref struct {
+	Fetch    string
+	Userlist string
+	Groups   []string
+}
+
+// Refs lists the userlists the sample's fetch refers to.
+func (s *Sample) Refs() []Ref {
+	switch s.name {
+	case "http_auth", "http_auth_group":
+		return []Ref{{Fetch: s.name, Userlist: s.args[0]}}
+	}
+	return nil
+}
+
+// Refs lists the userlists the expression refers to, with the groups an
+// http_auth_group expression matches.
+func (e *Expr) Refs() []Ref {
+	refs := e.smp.Refs()
+	if len(refs) == 1 && refs[0].Fetch == "http_auth_group" && len(e.smp.convs) == 0 {
+		refs[0].Groups = e.strs
+	}
+	return refs
+}
+
+// Refs lists the userlists the last expression added to the named ACL
+// refers to.
+func (s *Set) Refs(name string) []Ref {
+	a := s.named[name]
+	if a == nil || len(a.Exprs) == 0 {
+		return nil
+	}
+	return a.Exprs[len(a.Exprs)-1].Refs()
+}
+
+// Refs lists the userlists the condition's anonymous ACLs refer to (its
+// named ACLs are reported by their Set).
+func (c *Cond) Refs() []Ref {
+	var refs []Ref
+	for _, g := range c.groups {
+		for _, tm := range g {
+			if tm.acl.anon {
+				for _, e := range tm.acl.Exprs {
+					refs = append(refs, e.Refs()...)
+				}
+			}
+		}
+	}
+	return refs
 }

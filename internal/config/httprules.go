@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/halo-lb/halo/internal/acl"
+	"github.com/halo-lb/halo/internal/logging"
 	"github.com/halo-lb/halo/internal/suggest"
 )
 
@@ -277,6 +278,7 @@ func (b *builder) parseSetVar(ln *Line, r *HTTPRule, response bool) {
 		return
 	}
 	r.Expr, r.Value = smp, w[2]
+	b.noteRefs(ln.Pos, "sample fetch", smp.Refs())
 	b.addHTTPRule(ln, r, end)
 }
 
@@ -311,7 +313,13 @@ func (b *builder) replacement(ln *Line, r *HTTPRule, s string) bool {
 }
 
 func (b *builder) compileFormat(ln *Line, s string) (*Format, bool) {
-	f, err := CompileFormat(s)
+	f, err := logging.Compile(s, func(expr string) (logging.Expr, error) {
+		e, err := compileSample(expr)
+		if err == nil {
+			b.noteRefs(ln.Pos, "sample fetch", e.(sampleExpr).s.Refs())
+		}
+		return e, err
+	})
 	if err != nil {
 		n := 2
 		if len(ln.Words) < 2 {
@@ -471,4 +479,36 @@ func condStart(w []string, from int) int {
 		}
 	}
 	return len(w)
+}
+
+// authRef is a userlist (and groups) a fetch names, checked once every
+// userlist is known since one may be declared after the proxy using it.
+type authRef struct {
+	pos   Pos
+	proxy string
+	what  string // "ACL" or "sample fetch"
+	acl.Ref
+}
+
+func (b *builder) noteRefs(pos Pos, what string, refs []acl.Ref) {
+	for _, r := range refs {
+		b.authRefs = append(b.authRefs, authRef{pos, b.px.Name, what, r})
+	}
+}
+
+// checkAuthRefs refuses, as HAProxy does, http_auth and http_auth_group
+// naming a userlist that does not exist or a group it does not declare.
+func (b *builder) checkAuthRefs() {
+	for _, r := range b.authRefs {
+		ul := b.cfg.Userlist[r.Userlist]
+		if ul == nil {
+			b.errorf(r.pos, "unable to find userlist '%s' referenced in arg 1 of %s keyword '%s' in proxy '%s'.", r.Userlist, r.what, r.Fetch, r.proxy)
+			continue
+		}
+		for _, g := range r.Groups {
+			if _, ok := ul.Groups[g]; !ok {
+				b.errorf(r.pos, "proxy '%s': %s(%s): invalid group '%s'.", r.proxy, r.Fetch, r.Userlist, g)
+			}
+		}
+	}
 }

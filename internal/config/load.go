@@ -203,6 +203,7 @@ type builder struct {
 	httpErrors map[string]map[int]string
 	curErrors  map[int]string
 	proxyPos   map[*Proxy]Pos
+	authRefs   []authRef // userlists named by http_auth fetches, checked in finish
 	// deferred checks done in finish, on fully parsed proxies
 	optNeg bool // the option being parsed was written "no option"
 }

@@ -60,6 +60,8 @@ var proxyKeywords = mkTable(concat(
 			}
 			if err := b.px.ACLs.Add(ln.Words[1], ln.Words[2:]); err != nil {
 				b.errorf(ln.Pos, "error detected while parsing ACL '%s' : %v", ln.Words[1], err)
+			} else {
+				b.noteRefs(ln.Pos, "ACL", b.px.ACLs.Refs(ln.Words[1]))
 			}
 		}},
 		{Name: "maxconn", Sections: inFE, Doc: "limit of concurrent connections accepted by a frontend", parse: func(b *builder, ln *Line) {
@@ -269,6 +271,7 @@ func (b *builder) cond(ln *Line, i int) (*acl.Cond, error) {
 		b.errorf(ln.Pos, "error detected while parsing '%s' condition : %v", w, err)
 		return nil, err
 	}
+	b.noteRefs(ln.Pos, "ACL", c.Refs())
 	return c, nil
 }
 

@@ -14,6 +14,7 @@ import (
 // between proxies, modes, servers and timeouts.
 func (b *builder) finish() {
 	cfg := b.cfg
+	b.checkAuthRefs()
 	for _, px := range cfg.Proxies {
 		if px.Cap&CapBackend != 0 {
 			b.fixServers(px)

@@ -464,9 +464,9 @@ func TestCookieDiff(t *testing.T) {
 // halo and haproxy: both must accept, warn or refuse alike, and halo's
 // refusals and warnings name the line.
 func TestRulesCheckSideBySide(t *testing.T) {
-	const head = "userlist ul\n    user u insecure-password p\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n" +
+	const head = "userlist ul\n    group admins users u\n    user u insecure-password p\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n" +
 		"backend b\n    server s 127.0.0.1:2\nlisten l\n    bind 127.0.0.1:1\n    server s 127.0.0.1:3 cookie a\n"
-	const first = 13 // the line of a case's first line
+	const first = 14 // the line of a case's first line
 	cases := []struct {
 		name  string
 		lines []string
@@ -493,6 +493,13 @@ func TestRulesCheckSideBySide(t *testing.T) {
 		{"rules in order", []string{"tcp-request content reject if { path /y }", "http-request deny if { path /z }", "redirect location /x if { path /w }", "use_backend b if { path /v }"}, 0, false},
 		{"after a final rule", []string{"http-request deny", "http-request set-header a b"}, 0, true},
 		{"after a final response rule", []string{"http-response return status 200", "http-response set-header a b"}, 0, true},
+		{"http_auth unknown userlist", []string{"acl a http_auth(nope)"}, 1, false},
+		{"http_auth anonymous", []string{"http-request deny if { http_auth(nope) }"}, 1, false},
+		{"http_auth in a log-format", []string{"http-request set-header x %[http_auth(nope)]"}, 1, false},
+		{"http_auth in set-var", []string{"http-request set-var(txn.a) http_auth(nope)"}, 1, false},
+		{"http_auth_group unknown group", []string{"acl a http_auth_group(ul) nogroup"}, 1, false},
+		{"http_auth_group", []string{"acl a http_auth_group(ul) admins", "http-request auth if !a"}, 0, false},
+		{"http_auth userlist declared later", []string{"acl a http_auth(late)", "userlist late", "user x insecure-password y"}, 0, false},
 		{"after a conditional final rule", []string{"http-request deny if { path /z }", "http-request set-header a b"}, 0, false},
 	}
 	haproxy, _ := exec.LookPath("haproxy")
