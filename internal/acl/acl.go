@@ -90,6 +90,8 @@ type BackendCounter interface {
 // the same ACL: it matches when any of its lines matches.
 type Set struct {
 	named map[string]*ACL
+	// Resolve, when set, resolves host names in IP patterns (unless -n).
+	Resolve Resolver
 }
 
 // NewSet returns an empty set.
@@ -121,7 +123,7 @@ func (s *Set) Add(name string, words []string) error {
 	if _, pre := predefined[name]; pre {
 		return fmt.Errorf("'%s' is a predefined ACL and cannot be redefined", name)
 	}
-	e, err := ParseExpr(words)
+	e, err := parseExpr(words, s.Resolve)
 	if err != nil {
 		return err
 	}
@@ -196,7 +198,7 @@ func ParseCond(words []string, s *Set) (*Cond, error) {
 			if end < 0 {
 				return nil, errors.New("missing closing '}' in condition")
 			}
-			e, err := ParseExpr(words[i+1 : end])
+			e, err := parseExpr(words[i+1:end], s.Resolve)
 			if err != nil {
 				return nil, fmt.Errorf("anonymous ACL: %w", err)
 			}
@@ -327,28 +329,28 @@ func (e *Expr) Refs() []Ref {
 	return refs
 }
 
-// Refs lists the userlists the last expression added to the named ACL
-// refers to.
-func (s *Set) Refs(name string) []Ref {
+// Last returns the expression last added to the named ACL.
+func (s *Set) Last(name string) *Expr {
 	a := s.named[name]
 	if a == nil || len(a.Exprs) == 0 {
 		return nil
 	}
-	return a.Exprs[len(a.Exprs)-1].Refs()
+	return a.Exprs[len(a.Exprs)-1]
 }
 
-// Refs lists the userlists the condition's anonymous ACLs refer to (its
-// named ACLs are reported by their Set).
-func (c *Cond) Refs() []Ref {
-	var refs []Ref
+// Anonymous returns the expressions of the condition's { ... } ACLs (its
+// named ACLs belong to their Set).
+func (c *Cond) Anonymous() []*Expr {
+	var out []*Expr
 	for _, g := range c.groups {
 		for _, tm := range g {
 			if tm.acl.anon {
-				for _, e := range tm.acl.Exprs {
-					refs = append(refs, e.Refs()...)
-				}
+				out = append(out, tm.acl.Exprs...)
 			}
 		}
 	}
-	return refs
+	return out
 }
+
+// FetchText is the fetch and converters as written, for messages.
+func (e *Expr) FetchText() string { return e.smp.text }

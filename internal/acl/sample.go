@@ -19,6 +19,7 @@ import (
 // `req.hdr(host),lower,map(/etc/halo/hosts.map,default)`. It is what
 // %[...] in log-format strings and rule arguments evaluates.
 type Sample struct {
+	text  string // as written
 	name  string
 	fetch fetchDef
 	args  []string
@@ -81,7 +82,7 @@ func parseSample(spec string) (*Sample, method, error) {
 			return nil, -1, fmt.Errorf("fetch method '%s': %w", name, err)
 		}
 	}
-	s := &Sample{name: name, fetch: f, args: args, kind: f.kind}
+	s := &Sample{text: spec, name: name, fetch: f, args: args, kind: f.kind}
 	for _, c := range parts[1:] {
 		cn, cargs, err := splitCall(c)
 		if err != nil {

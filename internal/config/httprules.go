@@ -1,10 +1,15 @@
 package config
 
 import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/logging"
@@ -481,8 +486,15 @@ func condStart(w []string, from int) int {
 	return len(w)
 }
 
-// authRef is a userlist (and groups) a fetch names, checked once every
-// userlist is known since one may be declared after the proxy using it.
+// aclChecks is what the builder checks across proxies: the userlists
+// ACLs and samples name (a userlist may be declared after the proxy
+// using it) and the ACL -u ids, unique in the whole configuration.
+type aclChecks struct {
+	refs []authRef
+	ids  map[int]bool
+}
+
+// authRef is a userlist (and groups) a fetch names.
 type authRef struct {
 	pos   Pos
 	proxy string
@@ -492,14 +504,59 @@ type authRef struct {
 
 func (b *builder) noteRefs(pos Pos, what string, refs []acl.Ref) {
 	for _, r := range refs {
-		b.authRefs = append(b.authRefs, authRef{pos, b.px.Name, what, r})
+		b.aclChecks.refs = append(b.aclChecks.refs, authRef{pos, b.px.Name, what, r})
 	}
+}
+
+// checkExpr checks an ACL expression just parsed in `where` (such as
+// "ACL 'a'"): its userlists, its -u id, and warns when it never matches.
+func (b *builder) checkExpr(ln *Line, where string, e *acl.Expr) {
+	if e == nil {
+		return
+	}
+	b.noteRefs(ln.Pos, "ACL", e.Refs())
+	if e.NeverMatches() {
+		b.warnf(ln.Pos, "parsing acl keyword '%s' : no pattern to match against were provided, so this ACL will never match. "+
+			"If this is what you intended, please add '--' to get rid of this warning. If you intended to match only for existence, "+
+			"please use '-m found'. If you wanted to force an int to match as a bool, please use '-m bool'.", e.FetchText())
+	}
+	if id, ok := e.UniqueID(); ok {
+		if b.aclChecks.ids[id] {
+			b.errorf(ln.Pos, "error detected while parsing %s : the id is already used.", where)
+			return
+		}
+		if b.aclChecks.ids == nil {
+			b.aclChecks.ids = map[int]bool{}
+		}
+		b.aclChecks.ids[id] = true
+		b.warnf(ln.Pos, "ACL flag '-u %d' has no effect in halo: the id names an ACL for the runtime API's 'show acl'/'add acl', which halo does not have", id)
+	}
+}
+
+// resolveACLHost resolves a host name of an IP pattern to its first
+// IPv4 address (else its first address), as HAProxy does at load time.
+func resolveACLHost(host string) (netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(addrs) == 0 {
+		return netip.Addr{}, fmt.Errorf("no address for '%s'", host)
+	}
+	for _, a := range addrs {
+		if a.Unmap().Is4() {
+			return a.Unmap(), nil
+		}
+	}
+	return addrs[0], nil
 }
 
 // checkAuthRefs refuses, as HAProxy does, http_auth and http_auth_group
 // naming a userlist that does not exist or a group it does not declare.
 func (b *builder) checkAuthRefs() {
-	for _, r := range b.authRefs {
+	for _, r := range b.aclChecks.refs {
 		ul := b.cfg.Userlist[r.Userlist]
 		if ul == nil {
 			b.errorf(r.pos, "unable to find userlist '%s' referenced in arg 1 of %s keyword '%s' in proxy '%s'.", r.Userlist, r.what, r.Fetch, r.proxy)

@@ -61,7 +61,7 @@ var proxyKeywords = mkTable(concat(
 			if err := b.px.ACLs.Add(ln.Words[1], ln.Words[2:]); err != nil {
 				b.errorf(ln.Pos, "error detected while parsing ACL '%s' : %v", ln.Words[1], err)
 			} else {
-				b.noteRefs(ln.Pos, "ACL", b.px.ACLs.Refs(ln.Words[1]))
+				b.checkExpr(ln, "ACL '"+ln.Words[1]+"'", b.px.ACLs.Last(ln.Words[1]))
 			}
 		}},
 		{Name: "maxconn", Sections: inFE, Doc: "limit of concurrent connections accepted by a frontend", parse: func(b *builder, ln *Line) {
@@ -265,13 +265,16 @@ func (b *builder) cond(ln *Line, i int) (*acl.Cond, error) {
 	set := b.px.ACLs
 	if set == nil {
 		set = acl.NewSet()
+		set.Resolve = resolveACLHost
 	}
 	c, err := acl.ParseCond(ln.Words[i:], set)
 	if err != nil {
 		b.errorf(ln.Pos, "error detected while parsing '%s' condition : %v", w, err)
 		return nil, err
 	}
-	b.noteRefs(ln.Pos, "ACL", c.Refs())
+	for _, e := range c.Anonymous() {
+		b.checkExpr(ln, "an '"+strings.Join(ln.Words[:min(2, i)], " ")+"' condition", e)
+	}
 	return c, nil
 }
 
