@@ -59,6 +59,8 @@ type HTTPMessage interface {
 	ResStatus() int
 	// ResHeader returns response header values, as Header.
 	ResHeader(name string) []string
+	// HeadLen is the size of the request head (req.len in HTTP mode).
+	HeadLen() int
 }
 
 // SSLInfo is the view of a TLS connection that ssl_* fetches need.
@@ -354,3 +356,35 @@ func (c *Cond) Anonymous() []*Expr {
 
 // FetchText is the fetch and converters as written, for messages.
 func (e *Expr) FetchText() string { return e.smp.text }
+
+// Layer6 reports whether the expression reads the raw request buffer
+// (req.len, req.payload, the TLS ClientHello fetches), which HAProxy
+// ignores on HTTP proxies.
+func (e *Expr) Layer6() bool { return e.smp.Layer6() }
+
+// Layer6 reports whether the sample reads the raw request buffer.
+func (s *Sample) Layer6() bool {
+	switch s.name {
+	case "req.len", "req.ssl_sni", "req.ssl_hello_type":
+		return true
+	}
+	return false
+}
+
+// Layer6 reports whether the condition uses a predefined ACL that reads
+// the raw request buffer (REQ_CONTENT); named and anonymous ACLs are
+// checked where they are written.
+func (c *Cond) Layer6() bool {
+	for _, g := range c.groups {
+		for _, tm := range g {
+			if predefined[tm.acl.Name] == tm.acl {
+				for _, e := range tm.acl.Exprs {
+					if e.Layer6() {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}

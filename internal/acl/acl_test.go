@@ -23,6 +23,7 @@ func (f *fakeHTTP) Version() string             { return f.ver }
 func (f *fakeHTTP) Header(n string) []string    { return f.hdr[strings.ToLower(n)] }
 func (f *fakeHTTP) ResStatus() int              { return f.status }
 func (f *fakeHTTP) ResHeader(n string) []string { return nil }
+func (f *fakeHTTP) HeadLen() int                { return len(f.method) + len(f.uri) + len(f.ver) + 4 }
 
 func TestCondMatch(t *testing.T) {
 	set := NewSet()

@@ -197,7 +197,14 @@ var fetches = map[string]fetchDef{
 		}
 		return t.SSL.ClientIssuerDN(), true
 	})},
-	"req.len": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return int64(len(t.Payload)), true })},
+	"req.len": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
+		if t.HTTP != nil && t.Payload == nil {
+			// In HTTP mode HAProxy measures its buffered request, never
+			// empty: the size of the request head stands for it.
+			return int64(t.HTTP.HeadLen()), true
+		}
+		return int64(len(t.Payload)), true
+	})},
 	"req.ssl_sni": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
 		h, err := ParseClientHello(t.Payload)
 		if err != nil || h.SNI == "" {
@@ -248,22 +255,22 @@ var fetches = map[string]fetchDef{
 		}
 		return h[0] + path(t.HTTP.URI()), true
 	})},
-	"url_param": {kStr, mStr, 1, strFetch(func(t *Txn, a []string) (string, bool) {
+	"url_param": {kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
 		if t.HTTP == nil {
-			return "", false
+			return false
 		}
 		_, q, ok := strings.Cut(t.HTTP.URI(), "?")
 		if !ok {
-			return "", false
+			return false
 		}
+		// Every occurrence is matched; as a sample, the first counts.
 		for _, kv := range strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' }) {
-			k, v, _ := strings.Cut(kv, "=")
-			if k == a[0] {
-				return v, true
+			if k, v, _ := strings.Cut(kv, "="); k == a[0] && fn(sample{s: v}) {
+				return true
 			}
 		}
-		return "", false
-	})},
+		return false
+	}},
 	"req.ver": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
 		if t.HTTP == nil {
 			return "", false
@@ -309,11 +316,8 @@ var fetches = map[string]fetchDef{
 			return false
 		}
 		for _, h := range t.HTTP.Header("cookie") {
-			for _, c := range strings.Split(h, ";") {
-				k, v, _ := strings.Cut(strings.TrimSpace(c), "=")
-				if k == a[0] && fn(sample{s: v}) {
-					return true
-				}
+			if eachCookie(h, a[0], fn) {
+				return true
 			}
 		}
 		return false
@@ -332,6 +336,32 @@ var fetches = map[string]fetchDef{
 		return int64(n), ok
 	})},
 }
+
+// eachCookie calls fn with the value of every cookie called name in a
+// Cookie header line, blanks around '=' ignored, until fn returns true.
+// As in HAProxy, a cookie without '=' has no value, and neither has a
+// line made of a single empty cookie ("c="): it is not found.
+func eachCookie(line, name string, fn func(sample) bool) bool {
+	parts := strings.Split(line, ";")
+	for _, c := range parts {
+		k, v, eq := strings.Cut(c, "=")
+		if !eq || strings.TrimSpace(k) != name {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if v == "" && len(parts) == 1 {
+			continue
+		}
+		if fn(sample{s: v}) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstValue are the fetches that give their first value as a sample
+// (outside an ACL), where hdr() and the others give their last one.
+var firstValue = map[string]bool{"url_param": true}
 
 // aliases maps HAProxy's other names of the same fetches.
 var aliases = map[string]string{
@@ -372,7 +402,11 @@ type Expr struct {
 	boolNeed bool
 	uid      int  // -u <id>
 	hasUID   bool // -u was given
-	bare     bool // no flag and no pattern: HAProxy warns that it never matches
+	// methods is set for the method fetch matched its own way: per
+	// pattern, whether it names one of HTTP's methods, which only match
+	// exactly (with or without -i).
+	methods []bool
+	bare    bool // no flag and no pattern: HAProxy warns that it never matches
 }
 
 // pattern is a pattern and whether -i applies to it.
@@ -406,7 +440,7 @@ func parseExpr(words []string, resolve Resolver) (*Expr, error) {
 	}
 	// -i applies to the patterns after it, those of a later -f included.
 	var filePats []pattern
-	icase, noDNS := false, false
+	icase, noDNS, explicitM := false, false, false
 	i := 1
 	for ; i < len(words); i++ {
 		w := words[i]
@@ -442,7 +476,7 @@ func parseExpr(words []string, resolve Resolver) (*Expr, error) {
 			if f.kind == kInt && m != mInt && m != mFound && m != mBool {
 				return nil, fmt.Errorf("'-m %s' cannot be used with the integer fetch '%s'", words[i+1], name)
 			}
-			e.m = m
+			e.m, explicitM = m, true
 			i++
 		case "-f":
 			if i+1 >= len(words) {
@@ -529,17 +563,33 @@ patterns:
 			e.regs = append(e.regs, re)
 		}
 	default:
+		meth := name == "method" && !explicitM && len(smp.convs) == 0
 		for _, pt := range pats {
 			p := pt.text
-			if pt.icase {
+			if meth {
+				e.methods = append(e.methods, knownMethod(p))
+			}
+			if pt.icase && !(meth && knownMethod(p)) {
 				p = strings.ToLower(p)
 				e.anyFold = true
+			} else {
+				pt.icase = false
 			}
 			e.strs = append(e.strs, p)
 			e.fold = append(e.fold, pt.icase)
 		}
 	}
 	return e, nil
+}
+
+// knownMethod reports one of the methods HAProxy knows by name; the
+// method ACL matches those exactly and compares other names as strings.
+func knownMethod(m string) bool {
+	switch m {
+	case "OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT":
+		return true
+	}
+	return false
 }
 
 // ipPattern parses an IP pattern: an address, a network in CIDR or
@@ -716,7 +766,14 @@ func (e *Expr) matchOne(v sample) bool {
 			}
 		}
 	case mStr, mBeg, mEnd, mSub, mDir, mDom:
+		known := e.methods != nil && knownMethod(s)
 		for i, p := range e.strs {
+			if e.methods != nil && (known || e.methods[i]) {
+				if s == p {
+					return true
+				}
+				continue
+			}
 			in := s
 			if e.fold[i] {
 				in = low

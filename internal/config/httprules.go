@@ -322,6 +322,9 @@ func (b *builder) compileFormat(ln *Line, s string) (*Format, bool) {
 		e, err := compileSample(expr)
 		if err == nil {
 			b.noteRefs(ln.Pos, "sample fetch", e.(sampleExpr).s.Refs())
+			if e.(sampleExpr).s.Layer6() {
+				b.noteL6(ln.Pos)
+			}
 		}
 		return e, err
 	})
@@ -492,6 +495,18 @@ func condStart(w []string, from int) int {
 type aclChecks struct {
 	refs []authRef
 	ids  map[int]bool
+	l6   map[*Proxy]Pos // first use of a layer-6 fetch in each proxy
+}
+
+// noteL6 records a fetch of the raw request buffer, warned about in
+// finish if the proxy turns out to be in HTTP mode.
+func (b *builder) noteL6(pos Pos) {
+	if b.aclChecks.l6 == nil {
+		b.aclChecks.l6 = map[*Proxy]Pos{}
+	}
+	if _, ok := b.aclChecks.l6[b.px]; !ok {
+		b.aclChecks.l6[b.px] = pos
+	}
 }
 
 // authRef is a userlist (and groups) a fetch names.
@@ -515,6 +530,9 @@ func (b *builder) checkExpr(ln *Line, where string, e *acl.Expr) {
 		return
 	}
 	b.noteRefs(ln.Pos, "ACL", e.Refs())
+	if e.Layer6() {
+		b.noteL6(ln.Pos)
+	}
 	if e.NeverMatches() {
 		b.warnf(ln.Pos, "parsing acl keyword '%s' : no pattern to match against were provided, so this ACL will never match. "+
 			"If this is what you intended, please add '--' to get rid of this warning. If you intended to match only for existence, "+
@@ -556,6 +574,11 @@ func resolveACLHost(host string) (netip.Addr, error) {
 // checkAuthRefs refuses, as HAProxy does, http_auth and http_auth_group
 // naming a userlist that does not exist or a group it does not declare.
 func (b *builder) checkAuthRefs() {
+	for _, px := range b.cfg.Proxies {
+		if pos, ok := b.aclChecks.l6[px]; ok && px.Mode == ModeHTTP {
+			b.warnf(pos, "Proxy '%s': L6 sample fetches ignored on HTTP proxies (declared at %s).", px.Name, pos)
+		}
+	}
 	for _, r := range b.aclChecks.refs {
 		ul := b.cfg.Userlist[r.Userlist]
 		if ul == nil {

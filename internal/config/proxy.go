@@ -272,6 +272,9 @@ func (b *builder) cond(ln *Line, i int) (*acl.Cond, error) {
 		b.errorf(ln.Pos, "error detected while parsing '%s' condition : %v", w, err)
 		return nil, err
 	}
+	if c.Layer6() {
+		b.noteL6(ln.Pos)
+	}
 	for _, e := range c.Anonymous() {
 		b.checkExpr(ln, "an '"+strings.Join(ln.Words[:min(2, i)], " ")+"' condition", e)
 	}

@@ -34,6 +34,15 @@ func (v *httpView) Header(name string) []string {
 	return values(v.hdr, name)
 }
 func (v *httpView) ResStatus() int { return v.status }
+
+// HeadLen is the size of the request head as it stands.
+func (v *httpView) HeadLen() int {
+	n := len(v.method) + len(v.target) + len(v.version) + 4
+	for _, h := range v.hdr {
+		n += len(h.name) + len(h.value) + 4
+	}
+	return n + 2
+}
 func (v *httpView) ResHeader(name string) []string {
 	return values(v.rhdr, name)
 }
