@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -591,4 +592,47 @@ func (b *builder) checkAuthRefs() {
 			}
 		}
 	}
+}
+
+// normalizeErrorPage rewrites an errorfile as HAProxy serves it once it
+// has parsed it: lines end with CRLF, header names are in lower case and
+// Connection headers are dropped (the proxy adds its own). The status
+// line and the body are kept as written. A chunked body is refused, as
+// by haproxy.
+func normalizeErrorPage(data []byte) ([]byte, error) {
+	text := string(data)
+	var out []byte
+	for first := true; ; first = false {
+		line, rest, ok := strings.Cut(text, "\n")
+		if !ok {
+			return nil, errors.New("unable to find the end of the headers")
+		}
+		text = rest
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			if first {
+				return nil, errors.New("missing status line")
+			}
+			out = append(out, "\r\n"...)
+			break
+		}
+		if !first {
+			name, value, ok := strings.Cut(line, ":")
+			if !ok || name == "" || strings.ContainsAny(name, " \t") {
+				return nil, fmt.Errorf("invalid header line '%s'", line)
+			}
+			name = strings.ToLower(name)
+			value = strings.TrimSpace(value)
+			switch {
+			case name == "connection":
+				continue
+			case name == "transfer-encoding" && strings.Contains(strings.ToLower(value), "chunked"):
+				return nil, errors.New("chunk-encoded payload not supported")
+			}
+			line = name + ": " + value
+		}
+		out = append(out, line...)
+		out = append(out, "\r\n"...)
+	}
+	return append(out, text...), nil
 }

@@ -123,6 +123,10 @@ func (b *builder) loadErrorPages(px *Proxy) {
 			b.errorf(px.Pos, "proxy '%s': error opening file <%s>: %s", px.Name, f, unwrapPathErr(err))
 			continue
 		}
+		if data, err = normalizeErrorPage(data); err != nil {
+			b.errorf(px.Pos, "proxy '%s': errorfile : '%s': %v", px.Name, f, err)
+			continue
+		}
 		if px.ErrorPages == nil {
 			px.ErrorPages = map[int][]byte{}
 		}

@@ -66,6 +66,8 @@ type httpTxn struct {
 	tHead       time.Time // request head received
 	tSent       time.Time // request sent to the server
 	tResp       time.Time // response head received
+
+	tarpitWait time.Duration // how long a tarpit rule held the request (logged as %Tw)
 }
 
 // reset prepares tx, owned by one client connection, for its next request.
@@ -78,7 +80,7 @@ func (tx *httpTxn) reset() {
 	tx.view.hdr, tx.view.rhdr = tx.view.hdr[:0], tx.view.rhdr[:0]
 	tx.acl.Backend = ""
 	tx.ci = connInfo{}
-	tx.tSent, tx.tResp = time.Time{}, time.Time{}
+	tx.tSent, tx.tResp, tx.tarpitWait = time.Time{}, time.Time{}, 0
 }
 
 // setLocal makes resp the answer to the client.
@@ -295,7 +297,7 @@ func (fe *frontend) errorPageOr(status int, def []byte) []byte {
 // request had no body left to read and the client wants keep-alive.
 func (tx *httpTxn) answerLocal() (bool, bool) {
 	keep := tx.reqKeep && tx.body == httpx.BodyNone && tx.fe.cfg.HTTPConnMode != config.HTTPClose &&
-		!httpx.ClosesConnection(tx.status)
+		!httpx.ClosesConnection(tx.status) && !closeDelimited(tx.local)
 	out := tx.local
 	if !keep {
 		out = withConnClose(out, tx.pbuf[:0])
@@ -310,8 +312,8 @@ func (tx *httpTxn) answerLocal() (bool, bool) {
 // Connection header, as HAProxy does when it closes after a local answer.
 func withConnClose(resp, buf []byte) []byte {
 	end := bytes.Index(resp, []byte("\r\n\r\n"))
-	if end < 0 {
-		return resp
+	if end < 0 || bytes.HasPrefix(resp, []byte("HTTP/1.0 ")) {
+		return resp // an HTTP/1.0 answer closes without saying so
 	}
 	for _, line := range bytes.Split(resp[:end], []byte("\r\n"))[1:] {
 		if len(line) > 11 && bytes.EqualFold(line[:11], []byte("connection:")) {

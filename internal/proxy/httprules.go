@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"os"
 	"strconv"
@@ -201,7 +202,7 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			v.status = r.Status
 			v.reason = r.Reason
 			if v.reason == "" {
-				v.reason = httpx.Reason(r.Status)
+				v.reason = statusReason(r.Status)
 			}
 		}
 	}
@@ -320,7 +321,9 @@ func (tx *httpTxn) tarpit(px *config.Proxy) bool {
 		return true
 	}
 	c := tx.client
-	deadline := time.Now().Add(d)
+	start := time.Now()
+	deadline := start.Add(d)
+	defer func() { tx.tarpitWait = time.Since(start) }()
 	saved := c.to
 	c.to = 0 // the deadline below rules the reads
 	defer func() {
@@ -362,6 +365,11 @@ func (tx *httpTxn) returnRule(px *config.Proxy, r *config.HTTPRule) {
 		tx.setLocal(r.Status, r.Raw, 'L')
 		return
 	}
+	if r.Response {
+		// The server's response is gone once a rule replaces it: its
+		// status and headers are no longer there for %[...], as in HAProxy.
+		tx.view.status, tx.view.rhdr = 0, tx.view.rhdr[:0]
+	}
 	body := r.Body
 	if r.BodyFormat != nil {
 		body = tx.format(r.BodyFormat)
@@ -373,7 +381,7 @@ func (tx *httpTxn) returnRule(px *config.Proxy, r *config.HTTPRule) {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.Status) + " " + httpx.Reason(r.Status) + "\r\n")
+	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.Status) + " " + statusReason(r.Status) + "\r\n")
 	for i, h := range r.Headers {
 		b.WriteString(strings.ToLower(h[0]) + ": " + tx.format(r.HeaderFmts[i]) + "\r\n")
 	}
@@ -434,6 +442,22 @@ func (tx *httpTxn) redirect(r *config.HTTPRule) {
 	}
 	b.WriteString("\r\n")
 	tx.setLocal(r.Status, []byte(b.String()), 'L')
+}
+
+// closeDelimited reports a local answer that ends with the connection:
+// an HTTP/1.0 one, or one without Content-Length (an errorfile can be
+// either), which HAProxy sends and then closes.
+func closeDelimited(resp []byte) bool {
+	if bytes.HasPrefix(resp, []byte("HTTP/1.0 ")) {
+		return true
+	}
+	head, _, _ := bytes.Cut(resp, []byte("\r\n\r\n"))
+	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+		if len(line) > 15 && bytes.EqualFold(line[:15], []byte("content-length:")) {
+			return false
+		}
+	}
+	return true
 }
 
 // authResponse is HAProxy's 401 page with the rule's realm.

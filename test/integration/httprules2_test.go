@@ -811,3 +811,195 @@ func TestFetchDiff(t *testing.T) {
 	}
 	runDiff(t, diffGroup{cfg: cfg, files: files, cases: cases, norm: norm})
 }
+
+// TestResponseRulesDiff: http-request allow and add-header, the
+// http-response rules (add-header, set-header, del-header, replace-header,
+// replace-value, set-status, return, deny, allow) with status and res.hdr
+// conditions, errorfile, and option forwardfor header/if-none, compared
+// with haproxy byte for byte on both sides.
+func TestResponseRulesDiff(t *testing.T) {
+	extraFiles := map[string]string{}
+	cfg := diffDefaults + `frontend fe
+    bind {{BIND}}
+    option forwardfor header X-Client if-none
+    http-request add-header x-before-allow 1
+    http-request allow if { path_beg /allow }
+    http-request add-header x-after-allow 1
+    http-request deny if { path_beg /deny }
+    http-request deny deny_status 404 if { path_beg /d404 }
+    use_backend files if { path_beg /files }
+    default_backend be
+backend be
+    http-response add-header x-added a
+    http-response add-header x-added b
+    http-response set-header x-status %[status] if { status 200:299 }
+    http-response set-header x-nf yes if { status 404 }
+    http-response del-header x-secret
+    http-response replace-header x-loc ^http://(.*)$ https://\1
+    http-response replace-value x-list ^b$ B
+    http-response set-status 203 if { res.hdr(x-make) -m str 203 }
+    http-response set-status 299 reason "All Good" if { res.hdr(x-make) -m str 299 }
+    http-response set-status 418 if { res.hdr(x-make) -m str 418 }
+    http-response set-status 302 if { res.hdr(x-make) -m str 302 }
+    http-response return status 201 content-type text/plain string "made here" hdr x-r here if { res.hdr(x-make) -m str return }
+    http-response return status 413 content-type text/plain lf-string "was %[status]" if { res.hdr(x-make) -m str return413 }
+    http-response allow if { res.hdr(x-make) -m str allow }
+    http-response deny if { res.hdr(x-make) -m str deny }
+    http-response deny deny_status 500 if { status 500 }
+    http-response add-header x-last 1
+    server s {{SRV}}
+backend files
+    errorfile 503 {{DIR}}/503.http
+    errorfile 403 {{DIR}}/403.http
+    errorfile 400 {{DIR}}/400.http
+    errorfile 404 {{DIR}}/404.http
+    errorfile 429 {{DIR}}/429.http
+    http-request deny if { path /files/deny }
+    http-request deny deny_status 400 if { path /files/400 }
+    http-request deny deny_status 404 if { path /files/404 }
+    http-request deny deny_status 429 if { path /files/429 }
+    server s 127.0.0.1:1
+`
+	if debian, err := os.ReadFile("/etc/haproxy/errors/403.http"); err == nil {
+		cfg = strings.Replace(cfg, "{{DIR}}/403.http", "{{DIR}}/debian403.http", 1)
+		defer func() { _ = debian }()
+		extraFiles["debian403.http"] = string(debian)
+	}
+	files := map[string]string{
+		"503.http": "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 8\r\n\r\ncustom!\n",
+		"403.http": "HTTP/1.0 403 Forbidden\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n<html>no</html>\n",
+		"400.http": "HTTP/1.1 400 Bad\r\nX-A:  1 \r\n\r\nno length\n",
+		"404.http": "HTTP/1.1 404 Nope\nConnection: close\nContent-Length: 2\n\nno",
+		"429.http": "HTTP/1.0 429 Slow\r\nContent-Length: 4\r\n\r\nslow",
+	}
+	for k, v := range extraFiles {
+		files[k] = v
+	}
+	ok := func(extra string) string { return "HTTP/1.1 200 OK\r\n" + extra }
+	g := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: e" }
+	cases := []diffCase{
+		{name: "plain", req: g("/")},
+		{name: "allow", req: g("/allow")},
+		{name: "xff-present", req: g("/") + "\r\nX-Client: 10.9.9.9"},
+		{name: "xff-other", req: g("/") + "\r\nX-Forwarded-For: 10.9.9.9"},
+		{name: "deny", req: g("/deny")},
+		{name: "deny-404", req: g("/d404")},
+		{name: "status-404", req: g("/"), res: "HTTP/1.1 404 Not Found\r\n"},
+		{name: "status-301", req: g("/"), res: "HTTP/1.1 301 Moved\r\nLocation: /x\r\n"},
+		{name: "headers", req: g("/"), res: ok("X-Secret: s\r\nX-Loc: http://a/b\r\nX-List: a, b,c\r\nX-List: b\r\nX-Added: srv\r\n")},
+		{name: "set-status-203", req: g("/"), res: ok("X-Make: 203\r\n")},
+		{name: "set-status-reason", req: g("/"), res: ok("X-Make: 299\r\n")},
+		{name: "return", req: g("/"), res: ok("X-Make: return\r\n")},
+		{name: "allow-response", req: g("/"), res: ok("X-Make: allow\r\n")},
+		{name: "deny-response", req: g("/"), res: ok("X-Make: deny\r\n")},
+		{name: "deny-500", req: g("/"), res: "HTTP/1.1 500 Oops\r\n"},
+		{name: "set-status-418", req: g("/"), res: ok("X-Make: 418\r\n")},
+		{name: "set-status-302", req: g("/"), res: ok("X-Make: 302\r\n")},
+		{name: "return-413", req: g("/"), res: ok("X-Make: return413\r\n")},
+		{name: "errorfile-503", req: g("/files/x")},
+		{name: "errorfile-403", req: g("/files/deny")},
+		{name: "errorfile-400", req: g("/files/400")},
+		{name: "errorfile-404", req: g("/files/404")},
+		{name: "errorfile-429", req: g("/files/429")},
+	}
+	runDiff(t, diffGroup{cfg: cfg, files: files, cases: cases})
+}
+
+// TestCapturesAndCloseDiff: capture request/response header values in
+// the httplog line (and a tarpitted request's PT flags), compared with
+// haproxy's log line; and an HTTP/1.0 or length-less errorfile ends a
+// keep-alive connection, as with haproxy.
+func TestCapturesAndCloseDiff(t *testing.T) {
+	rb := startRecBackend(t)
+	rb.res["cap"] = "HTTP/1.1 200 OK\r\nX-Srv: backend-one\r\nX-Empty: \r\n"
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "403.http"), []byte("HTTP/1.0 403 Forbidden\r\nContent-Type: text/html\r\n\r\nno\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "404.http"), []byte("HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\r\nnope\n"), 0o644)
+	type result struct {
+		logs   []string
+		closed map[string]bool
+	}
+	run := func(bin string) result {
+		sink := newSyslogSink(t)
+		port := freePort(t)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		cfg := fmt.Sprintf(`global
+    log %s local2
+    log-tag lb
+defaults
+    mode http
+    log global
+    option httplog
+    option dontlognull
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind %s
+    capture request header Host len 4
+    capture request header X-None len 10
+    capture response header X-Srv len 7
+    capture response header X-Empty len 5
+    http-request tarpit if { path /tarpit }
+    default_backend be
+backend be
+    timeout tarpit 100ms
+    errorfile 403 %s/403.http
+    errorfile 404 %s/404.http
+    http-request deny if { path /e403 }
+    http-request deny deny_status 404 if { path /e404 }
+    http-request deny deny_status 429 if { path /e429 }
+    server s %s
+`, sink.addr(), addr, dir, dir, rb.addr)
+		h := startProc(t, bin, addr, nil, nil, "-db", "-f", writeConfig(t, cfg))
+		defer func() { h.cmd.Process.Kill(); <-h.done }()
+		sendCase(t, addr, diffCase{name: "cap", req: "GET /cap HTTP/1.1\r\nHost: example.com"})
+		sendCase(t, addr, diffCase{name: "tp", req: "GET /tarpit HTTP/1.1\r\nHost: e"})
+		res := result{closed: map[string]bool{}}
+		for _, p := range []string{"/e403", "/e404", "/e429"} {
+			// Keep-alive request: does the proxy close after the answer?
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(3 * time.Second))
+			io.WriteString(c, "GET "+p+" HTTP/1.1\r\nHost: e\r\n\r\n")
+			_, err = io.ReadAll(c)
+			res.closed[p] = err == nil // EOF before the deadline
+			c.Close()
+		}
+		for _, l := range sink.wait(t, " fe ", 5) {
+			if strings.Contains(l, "BADREQ") {
+				continue // the keep-alive connections closed without a request
+			}
+			res.logs = append(res.logs, normalize(l))
+		}
+		sort.Strings(res.logs)
+		return res
+	}
+	halo := run(haloBin)
+	joined := strings.Join(halo.logs, "\n")
+	for _, want := range []string{"{exam|} {backend|} ", " -1/N/-1/-1/T 500 B - - PT-- ", "{e|} {|} \"GET /e403"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("log lacks %q:\n%s", want, joined)
+		}
+	}
+	if !halo.closed["/e403"] || !halo.closed["/e404"] || halo.closed["/e429"] {
+		t.Errorf("connection closed after the answer: %v (want 403 and 404 closed, 429 kept)", halo.closed)
+	}
+	hp, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Log("haproxy not installed: no side-by-side comparison")
+		return
+	}
+	ref := run(hp)
+	if fmt.Sprint(ref.closed) != fmt.Sprint(halo.closed) {
+		t.Errorf("closed after the answer: halo %v, haproxy %v", halo.closed, ref.closed)
+	}
+	for i := range ref.logs {
+		if i >= len(halo.logs) || halo.logs[i] != ref.logs[i] {
+			t.Errorf("log lines differ:\nhalo:    %q\nhaproxy: %q", halo.logs, ref.logs)
+			break
+		}
+	}
+}
