@@ -59,6 +59,8 @@ type HTTPMessage interface {
 	ResStatus() int
 	// ResHeader returns response header values, as Header.
 	ResHeader(name string) []string
+	// HeadLen is the size of the request head (req.len in HTTP mode).
+	HeadLen() int
 }
 
 // SSLInfo is the view of a TLS connection that ssl_* fetches need.
@@ -92,6 +94,8 @@ type BackendCounter interface {
 // the same ACL: it matches when any of its lines matches.
 type Set struct {
 	named map[string]*ACL
+	// Resolve, when set, resolves host names in IP patterns (unless -n).
+	Resolve Resolver
 }
 
 // NewSet returns an empty set.
@@ -101,6 +105,7 @@ func NewSet() *Set { return &Set{named: map[string]*ACL{}} }
 type ACL struct {
 	Name  string
 	Exprs []*Expr
+	anon  bool // a { ... } ACL of a condition
 }
 
 func (a *ACL) match(t *Txn) bool {
@@ -122,7 +127,7 @@ func (s *Set) Add(name string, words []string) error {
 	if _, pre := predefined[name]; pre {
 		return fmt.Errorf("'%s' is a predefined ACL and cannot be redefined", name)
 	}
-	e, err := ParseExpr(words)
+	e, err := parseExpr(words, s.Resolve)
 	if err != nil {
 		return err
 	}
@@ -197,12 +202,12 @@ func ParseCond(words []string, s *Set) (*Cond, error) {
 			if end < 0 {
 				return nil, errors.New("missing closing '}' in condition")
 			}
-			e, err := ParseExpr(words[i+1 : end])
+			e, err := parseExpr(words[i+1:end], s.Resolve)
 			if err != nil {
 				return nil, fmt.Errorf("anonymous ACL: %w", err)
 			}
 			anon++
-			cur = append(cur, term{neg: neg, acl: &ACL{Name: fmt.Sprintf("anonymous#%d", anon), Exprs: []*Expr{e}}})
+			cur = append(cur, term{neg: neg, acl: &ACL{Name: fmt.Sprintf("anonymous#%d", anon), Exprs: []*Expr{e}, anon: true}})
 			neg = false
 			i = end
 			continue
@@ -298,4 +303,90 @@ func init() {
 		}
 		predefined[name] = &ACL{Name: name, Exprs: []*Expr{e}}
 	}
+}
+
+// Ref is a userlist a sample fetch names (http_auth, http_auth_group),
+// which the configuration must define; Groups are the groups an
+// http_auth_group ACL matches, which the userlist must declare.
+type Ref struct {
+	Fetch    string
+	Userlist string
+	Groups   []string
+}
+
+// Refs lists the userlists the sample's fetch refers to.
+func (s *Sample) Refs() []Ref {
+	switch s.name {
+	case "http_auth", "http_auth_group":
+		return []Ref{{Fetch: s.name, Userlist: s.args[0]}}
+	}
+	return nil
+}
+
+// Refs lists the userlists the expression refers to, with the groups an
+// http_auth_group expression matches.
+func (e *Expr) Refs() []Ref {
+	refs := e.smp.Refs()
+	if len(refs) == 1 && refs[0].Fetch == "http_auth_group" && len(e.smp.convs) == 0 {
+		refs[0].Groups = e.strs
+	}
+	return refs
+}
+
+// Last returns the expression last added to the named ACL.
+func (s *Set) Last(name string) *Expr {
+	a := s.named[name]
+	if a == nil || len(a.Exprs) == 0 {
+		return nil
+	}
+	return a.Exprs[len(a.Exprs)-1]
+}
+
+// Anonymous returns the expressions of the condition's { ... } ACLs (its
+// named ACLs belong to their Set).
+func (c *Cond) Anonymous() []*Expr {
+	var out []*Expr
+	for _, g := range c.groups {
+		for _, tm := range g {
+			if tm.acl.anon {
+				out = append(out, tm.acl.Exprs...)
+			}
+		}
+	}
+	return out
+}
+
+// FetchText is the fetch and converters as written, for messages.
+func (e *Expr) FetchText() string { return e.smp.text }
+
+// Layer6 reports whether the expression reads the raw request buffer
+// (req.len, req.payload, the TLS ClientHello fetches), which HAProxy
+// ignores on HTTP proxies.
+func (e *Expr) Layer6() bool { return e.smp.Layer6() }
+
+// Layer6 reports whether the sample reads the raw request buffer.
+func (s *Sample) Layer6() bool {
+	switch s.name {
+	case "req.len", "req.ssl_sni", "req.ssl_hello_type":
+		return true
+	}
+	return false
+}
+
+// Layer6 reports whether the condition uses a predefined ACL that reads
+// the raw request buffer (REQ_CONTENT); named and anonymous ACLs are
+// checked where they are written.
+func (c *Cond) Layer6() bool {
+	for _, g := range c.groups {
+		for _, tm := range g {
+			if predefined[tm.acl.Name] == tm.acl {
+				for _, e := range tm.acl.Exprs {
+					if e.Layer6() {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }

@@ -2,8 +2,10 @@ package acl
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ func (f *fakeHTTP) Version() string             { return f.ver }
 func (f *fakeHTTP) Header(n string) []string    { return f.hdr[strings.ToLower(n)] }
 func (f *fakeHTTP) ResStatus() int              { return f.status }
 func (f *fakeHTTP) ResHeader(n string) []string { return nil }
+func (f *fakeHTTP) HeadLen() int                { return len(f.method) + len(f.uri) + len(f.ver) + 4 }
 
 func TestCondMatch(t *testing.T) {
 	set := NewSet()
@@ -80,7 +83,9 @@ func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ cond, want string }{
 		{"if nosuch", "no such ACL : 'nosuch'"},
 		{"if { patth /x }", "anonymous ACL: unknown fetch method 'patth'; did you mean 'path'?"},
-		{"if { src }", "anonymous ACL: missing ACL pattern"},
+		{"if { path -u x /a }", "anonymous ACL: the argument of -u must be an integer."},
+		{"if { path -x /a }", "anonymous ACL: '-x' is not a valid ACL option. Please use '--' before any pattern beginning with a '-'."},
+		{"if { src -n localhost }", "anonymous ACL: 'localhost' is not a valid IPv4 or IPv6 address"},
 		{"if { src 1.2.3.400 }", "anonymous ACL: '1.2.3.400' is not a valid IPv4 or IPv6 address"},
 		{"if { dst_port -m beg 8 }", "anonymous ACL: '-m beg' cannot be used with the integer fetch 'dst_port'"},
 		{"if { src 1.2.3.4", "missing closing '}' in condition"},
@@ -169,5 +174,64 @@ func BenchmarkCondMatch(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		c.Match(tx)
+	}
+}
+
+// TestFlags: -i applies to the patterns after it (a later -f file
+// included), -u takes an integer id that is not a pattern, -n forbids
+// resolving host names in IP patterns, and an expression without flag
+// nor pattern never matches.
+func TestFlags(t *testing.T) {
+	dir := t.TempDir()
+	exact, generic := dir+"/exact.lst", dir+"/generic.lst"
+	os.WriteFile(exact, []byte("Exact\n"), 0o644)
+	os.WriteFile(generic, []byte("# comment\n  Generic\n"), 0o644)
+	set := NewSet()
+	set.Resolve = func(host string) (netip.Addr, error) {
+		if host == "db.internal" {
+			return netip.MustParseAddr("10.1.2.3"), nil
+		}
+		return netip.Addr{}, errors.New("unknown host")
+	}
+	for _, tc := range []struct {
+		expr  string
+		path  string
+		src   string
+		want  bool
+		never bool
+	}{
+		{"path -f " + exact + " -i -f " + generic + " Test", "Exact", "1.1.1.1", true, false},
+		{"path -f " + exact + " -i -f " + generic + " Test", "exact", "1.1.1.1", false, false},
+		{"path -f " + exact + " -i -f " + generic + " Test", "GENERIC", "1.1.1.1", true, false},
+		{"path -f " + exact + " -i -f " + generic + " Test", "tEST", "1.1.1.1", true, false},
+		{"path -u 1 /x", "/x", "1.1.1.1", true, false},
+		{"path -u 1 /x", "1", "1.1.1.1", false, false},
+		{"path -u 1", "1", "1.1.1.1", false, false},
+		{"path", "/", "1.1.1.1", false, true},
+		{"path --", "/", "1.1.1.1", false, false},
+		{"src db.internal", "/", "10.1.2.3", true, false},
+		{"src db.internal/16", "/", "10.1.9.9", true, false},
+		{"src -n 10.1.2.3", "/", "10.1.2.3", true, false},
+	} {
+		e, err := parseExpr(strings.Fields(tc.expr), set.Resolve)
+		if err != nil {
+			t.Errorf("%s: %v", tc.expr, err)
+			continue
+		}
+		tx := &Txn{Src: netip.MustParseAddrPort(tc.src + ":1"), HTTP: &fakeHTTP{method: "GET", uri: tc.path, ver: "HTTP/1.1"}}
+		if got := e.Match(tx); got != tc.want {
+			t.Errorf("%s on %s %s: got %v, want %v", tc.expr, tc.path, tc.src, got, tc.want)
+		}
+		if e.NeverMatches() != tc.never {
+			t.Errorf("%s: NeverMatches %v", tc.expr, !tc.never)
+		}
+	}
+	if _, err := parseExpr([]string{"src", "-n", "db.internal"}, set.Resolve); err == nil {
+		t.Error("-n db.internal: resolved")
+	}
+	if e, _ := ParseExpr([]string{"path", "-u", "7", "/"}); e != nil {
+		if id, ok := e.UniqueID(); !ok || id != 7 {
+			t.Errorf("-u 7: %d %v", id, ok)
+		}
 	}
 }

@@ -197,7 +197,14 @@ var fetches = map[string]fetchDef{
 		}
 		return t.SSL.ClientIssuerDN(), true
 	})},
-	"req.len": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return int64(len(t.Payload)), true })},
+	"req.len": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
+		if t.HTTP != nil && t.Payload == nil {
+			// In HTTP mode HAProxy measures its buffered request, never
+			// empty: the size of the request head stands for it.
+			return int64(t.HTTP.HeadLen()), true
+		}
+		return int64(len(t.Payload)), true
+	})},
 	"req.ssl_sni": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
 		h, err := ParseClientHello(t.Payload)
 		if err != nil || h.SNI == "" {
@@ -248,22 +255,22 @@ var fetches = map[string]fetchDef{
 		}
 		return h[0] + path(t.HTTP.URI()), true
 	})},
-	"url_param": {kStr, mStr, 1, strFetch(func(t *Txn, a []string) (string, bool) {
+	"url_param": {kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
 		if t.HTTP == nil {
-			return "", false
+			return false
 		}
 		_, q, ok := strings.Cut(t.HTTP.URI(), "?")
 		if !ok {
-			return "", false
+			return false
 		}
+		// Every occurrence is matched; as a sample, the first counts.
 		for _, kv := range strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' }) {
-			k, v, _ := strings.Cut(kv, "=")
-			if k == a[0] {
-				return v, true
+			if k, v, _ := strings.Cut(kv, "="); k == a[0] && fn(sample{s: v}) {
+				return true
 			}
 		}
-		return "", false
-	})},
+		return false
+	}},
 	"req.ver": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
 		if t.HTTP == nil {
 			return "", false
@@ -309,11 +316,8 @@ var fetches = map[string]fetchDef{
 			return false
 		}
 		for _, h := range t.HTTP.Header("cookie") {
-			for _, c := range strings.Split(h, ";") {
-				k, v, _ := strings.Cut(strings.TrimSpace(c), "=")
-				if k == a[0] && fn(sample{s: v}) {
-					return true
-				}
+			if eachCookie(h, a[0], fn) {
+				return true
 			}
 		}
 		return false
@@ -332,6 +336,32 @@ var fetches = map[string]fetchDef{
 		return int64(n), ok
 	})},
 }
+
+// eachCookie calls fn with the value of every cookie called name in a
+// Cookie header line, blanks around '=' ignored, until fn returns true.
+// As in HAProxy, a cookie without '=' has no value, and neither has a
+// line made of a single empty cookie ("c="): it is not found.
+func eachCookie(line, name string, fn func(sample) bool) bool {
+	parts := strings.Split(line, ";")
+	for _, c := range parts {
+		k, v, eq := strings.Cut(c, "=")
+		if !eq || strings.TrimSpace(k) != name {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if v == "" && len(parts) == 1 {
+			continue
+		}
+		if fn(sample{s: v}) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstValue are the fetches that give their first value as a sample
+// (outside an ACL), where hdr() and the others give their last one.
+var firstValue = map[string]bool{"url_param": true}
 
 // aliases maps HAProxy's other names of the same fetches.
 var aliases = map[string]string{
@@ -362,17 +392,38 @@ func buildDerived() map[string]derivedFetch {
 type Expr struct {
 	smp      *Sample
 	m        method
-	icase    bool
 	op       string // for int: eq ge gt le lt
 	strs     []string
+	fold     []bool // strs[i] is matched ignoring case (-i before it)
+	anyFold  bool
 	regs     []*regexp.Regexp
 	nets     []netip.Prefix
 	ranges   [][2]int64
 	boolNeed bool
+	uid      int  // -u <id>
+	hasUID   bool // -u was given
+	// methods is set for the method fetch matched its own way: per
+	// pattern, whether it names one of HTTP's methods, which only match
+	// exactly (with or without -i).
+	methods []bool
+	bare    bool // no flag and no pattern: HAProxy warns that it never matches
 }
 
-// ParseExpr parses the words of an ACL expression.
-func ParseExpr(words []string) (*Expr, error) {
+// pattern is a pattern and whether -i applies to it.
+type pattern struct {
+	text  string
+	icase bool
+}
+
+// Resolver turns a host name of an IP pattern into an address, as
+// HAProxy resolves them when it loads the configuration.
+type Resolver func(host string) (netip.Addr, error)
+
+// ParseExpr parses the words of an ACL expression. Host names in IP
+// patterns are not resolved (see Set.Resolve).
+func ParseExpr(words []string) (*Expr, error) { return parseExpr(words, nil) }
+
+func parseExpr(words []string, resolve Resolver) (*Expr, error) {
 	if len(words) == 0 {
 		return nil, errors.New("missing fetch method")
 	}
@@ -381,13 +432,15 @@ func ParseExpr(words []string) (*Expr, error) {
 		return nil, err
 	}
 	name := smp.name
-	e := &Expr{smp: smp}
+	e := &Expr{smp: smp, bare: len(words) == 1}
 	f := fetchDef{kind: smp.kind, def: defaultMethod(smp)}
 	e.m = f.def
 	if forced >= 0 {
 		e.m = forced
 	}
-	var filePats []string
+	// -i applies to the patterns after it, those of a later -f included.
+	var filePats []pattern
+	icase, noDNS, explicitM := false, false, false
 	i := 1
 	for ; i < len(words); i++ {
 		w := words[i]
@@ -396,8 +449,19 @@ func ParseExpr(words []string) (*Expr, error) {
 		}
 		switch w {
 		case "-i":
-			e.icase = true
-		case "-n", "-u":
+			icase = true
+		case "-n":
+			noDNS = true
+		case "-u":
+			if i+1 >= len(words) {
+				continue
+			}
+			id, err := strconv.Atoi(words[i+1])
+			if err != nil {
+				return nil, errors.New("the argument of -u must be an integer.")
+			}
+			e.uid, e.hasUID = id, true
+			i++
 		case "--":
 			i++
 			goto patterns
@@ -412,7 +476,7 @@ func ParseExpr(words []string) (*Expr, error) {
 			if f.kind == kInt && m != mInt && m != mFound && m != mBool {
 				return nil, fmt.Errorf("'-m %s' cannot be used with the integer fetch '%s'", words[i+1], name)
 			}
-			e.m = m
+			e.m, explicitM = m, true
 			i++
 		case "-f":
 			if i+1 >= len(words) {
@@ -423,7 +487,7 @@ func ParseExpr(words []string) (*Expr, error) {
 				return nil, err
 			}
 			for _, l := range lines {
-				filePats = append(filePats, l.text)
+				filePats = append(filePats, pattern{l.text, icase})
 			}
 			i++
 		case "-M":
@@ -432,11 +496,14 @@ func ParseExpr(words []string) (*Expr, error) {
 			if _, err := strconv.Atoi(w); err == nil && e.m == mInt {
 				goto patterns
 			}
-			return nil, fmt.Errorf("unknown ACL flag '%s' (expected -i, -m, -n, -u, --)", w)
+			return nil, fmt.Errorf("'%s' is not a valid ACL option. Please use '--' before any pattern beginning with a '-'.", w)
 		}
 	}
 patterns:
-	pats := append(words[i:len(words):len(words)], filePats...)
+	pats := filePats
+	for _, w := range words[i:] {
+		pats = append(pats, pattern{w, icase})
+	}
 	switch e.m {
 	case mFound:
 		if len(pats) > 0 {
@@ -448,15 +515,13 @@ patterns:
 		}
 	case mInt, mLen:
 		if len(pats) > 0 {
-			switch pats[0] {
+			switch pats[0].text {
 			case "eq", "ge", "gt", "le", "lt":
-				e.op, pats = pats[0], pats[1:]
+				e.op, pats = pats[0].text, pats[1:]
 			}
 		}
-		if len(pats) == 0 {
-			return nil, errors.New("missing ACL pattern")
-		}
-		for _, p := range pats {
+		for _, pt := range pats {
+			p := pt.text
 			lo, hi, isRange := strings.Cut(p, ":")
 			var r [2]int64
 			var err1, err2 error
@@ -478,51 +543,97 @@ patterns:
 			e.ranges = append(e.ranges, r)
 		}
 	case mIP:
-		if len(pats) == 0 {
-			return nil, errors.New("missing ACL pattern")
-		}
-		for _, p := range pats {
-			pf, err := netip.ParsePrefix(p)
+		for _, pt := range pats {
+			pf, err := ipPattern(pt.text, resolve, noDNS)
 			if err != nil {
-				a, err2 := netip.ParseAddr(p)
-				if err2 != nil {
-					if q, err3 := maskPrefix(p); err3 == nil {
-						pf = q
-					} else {
-						return nil, fmt.Errorf("'%s' is not a valid IPv4 or IPv6 address", p)
-					}
-				} else {
-					pf = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-				}
+				return nil, err
 			}
-			e.nets = append(e.nets, pf.Masked())
+			e.nets = append(e.nets, pf)
 		}
 	case mReg:
-		if len(pats) == 0 {
-			return nil, errors.New("missing ACL pattern")
-		}
-		for _, p := range pats {
-			if e.icase {
+		for _, pt := range pats {
+			p := pt.text
+			if pt.icase {
 				p = "(?i)" + p
 			}
 			re, err := regexp.Compile(p)
 			if err != nil {
-				return nil, fmt.Errorf("invalid regex '%s': %v", p, err)
+				return nil, fmt.Errorf("invalid regex '%s': %v", pt.text, err)
 			}
 			e.regs = append(e.regs, re)
 		}
 	default:
-		if len(pats) == 0 {
-			return nil, errors.New("missing ACL pattern")
-		}
-		for _, p := range pats {
-			if e.icase {
+		meth := name == "method" && !explicitM && len(smp.convs) == 0
+		for _, pt := range pats {
+			p := pt.text
+			if meth {
+				e.methods = append(e.methods, knownMethod(p))
+			}
+			if pt.icase && !(meth && knownMethod(p)) {
 				p = strings.ToLower(p)
+				e.anyFold = true
+			} else {
+				pt.icase = false
 			}
 			e.strs = append(e.strs, p)
+			e.fold = append(e.fold, pt.icase)
 		}
 	}
 	return e, nil
+}
+
+// knownMethod reports one of the methods HAProxy knows by name; the
+// method ACL matches those exactly and compares other names as strings.
+func knownMethod(m string) bool {
+	switch m {
+	case "OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT":
+		return true
+	}
+	return false
+}
+
+// ipPattern parses an IP pattern: an address, a network in CIDR or
+// netmask form, or, unless noDNS (-n), a host name resolved now, as
+// HAProxy does when it loads the configuration.
+func ipPattern(p string, resolve Resolver, noDNS bool) (netip.Prefix, error) {
+	if pf, err := netip.ParsePrefix(p); err == nil {
+		return pf.Masked(), nil
+	}
+	if a, err := netip.ParseAddr(p); err == nil {
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	if q, err := maskPrefix(p); err == nil {
+		return q.Masked(), nil
+	}
+	bad := fmt.Errorf("'%s' is not a valid IPv4 or IPv6 address", p)
+	if noDNS || resolve == nil {
+		return netip.Prefix{}, bad
+	}
+	host, bits, hasBits := strings.Cut(p, "/")
+	a, err := resolve(host)
+	if err != nil {
+		return netip.Prefix{}, bad
+	}
+	a = a.Unmap()
+	n := a.BitLen()
+	if hasBits {
+		if n, err = strconv.Atoi(bits); err != nil || n < 0 || n > a.BitLen() {
+			return netip.Prefix{}, bad
+		}
+	}
+	return netip.PrefixFrom(a, n).Masked(), nil
+}
+
+// UniqueID returns the -u id of the expression, for the configuration
+// to check that ids are unique.
+func (e *Expr) UniqueID() (int, bool) { return e.uid, e.hasUID }
+
+// NeverMatches reports an expression written with neither flag nor
+// pattern although its matching method needs patterns: it never
+// matches, which HAProxy accepts with a warning.
+func (e *Expr) NeverMatches() bool {
+	return e.bare && e.m != mFound && e.m != mBool
 }
 
 // maskPrefix accepts "a.b.c.d/255.255.0.0" netmask notation.
@@ -587,9 +698,9 @@ func (e *Expr) Match(t *Txn) bool {
 }
 
 func (e *Expr) matchOne(v sample) bool {
-	s := v.s
-	if e.icase {
-		s = strings.ToLower(s)
+	s, low := v.s, v.s
+	if e.anyFold {
+		low = strings.ToLower(s)
 	}
 	switch e.m {
 	case mFound:
@@ -654,42 +765,42 @@ func (e *Expr) matchOne(v sample) bool {
 				return true
 			}
 		}
+	case mStr, mBeg, mEnd, mSub, mDir, mDom:
+		known := e.methods != nil && knownMethod(s)
+		for i, p := range e.strs {
+			if e.methods != nil && (known || e.methods[i]) {
+				if s == p {
+					return true
+				}
+				continue
+			}
+			in := s
+			if e.fold[i] {
+				in = low
+			}
+			if strMatch(e.m, in, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// strMatch applies a string matching method to one pattern.
+func strMatch(m method, s, p string) bool {
+	switch m {
 	case mStr:
-		for _, p := range e.strs {
-			if s == p {
-				return true
-			}
-		}
+		return s == p
 	case mBeg:
-		for _, p := range e.strs {
-			if strings.HasPrefix(s, p) {
-				return true
-			}
-		}
+		return strings.HasPrefix(s, p)
 	case mEnd:
-		for _, p := range e.strs {
-			if strings.HasSuffix(s, p) {
-				return true
-			}
-		}
+		return strings.HasSuffix(s, p)
 	case mSub:
-		for _, p := range e.strs {
-			if strings.Contains(s, p) {
-				return true
-			}
-		}
+		return strings.Contains(s, p)
 	case mDir:
-		for _, p := range e.strs {
-			if delimited(s, p, '/') {
-				return true
-			}
-		}
+		return delimited(s, p, '/')
 	case mDom:
-		for _, p := range e.strs {
-			if delimited(s, p, '.') || delimited(s, p, '/') {
-				return true
-			}
-		}
+		return delimited(s, p, '.') || delimited(s, p, '/')
 	}
 	return false
 }

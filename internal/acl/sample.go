@@ -19,6 +19,7 @@ import (
 // `req.hdr(host),lower,map(/etc/halo/hosts.map,default)`. It is what
 // %[...] in log-format strings and rule arguments evaluates.
 type Sample struct {
+	text  string // as written
 	name  string
 	fetch fetchDef
 	args  []string
@@ -81,7 +82,7 @@ func parseSample(spec string) (*Sample, method, error) {
 			return nil, -1, fmt.Errorf("fetch method '%s': %w", name, err)
 		}
 	}
-	s := &Sample{name: name, fetch: f, args: args, kind: f.kind}
+	s := &Sample{text: spec, name: name, fetch: f, args: args, kind: f.kind}
 	for _, c := range parts[1:] {
 		cn, cargs, err := splitCall(c)
 		if err != nil {
@@ -132,10 +133,10 @@ func (s *Sample) each(t *Txn, fn func(sample) bool) bool {
 // when the fetch finds nothing.
 func (s *Sample) Eval(t *Txn) (string, bool) {
 	var last sample
-	found := false
+	found, first := false, firstValue[s.name]
 	s.each(t, func(v sample) bool {
 		last, found = v, true
-		return false
+		return first
 	})
 	if !found {
 		return "", false
@@ -194,7 +195,9 @@ func splitTop(s string, sep byte) ([]string, error) {
 }
 
 // splitArgs splits the inside of a call's parentheses on commas,
-// honouring backslash escapes and quotes as HAProxy does.
+// honouring quotes as HAProxy does. A backslash escapes a backslash or
+// a quote; before anything else it is kept, so that regex escapes and
+// \1 references reach the converter.
 func splitArgs(inner string) []string {
 	var out []string
 	var b strings.Builder
@@ -203,8 +206,11 @@ func splitArgs(inner string) []string {
 		c := inner[i]
 		switch {
 		case c == '\\' && i+1 < len(inner):
-			i++
-			b.WriteByte(inner[i])
+			if n := inner[i+1]; n == '\\' || n == '\'' || n == '"' {
+				i++
+				c = n
+			}
+			b.WriteByte(c)
 		case quote != 0:
 			if c == quote {
 				quote = 0
@@ -281,7 +287,7 @@ func init() {
 		"rtrim": {1, 1, "(<chars>)", func(a []string) (conv, error) {
 			return strConv(func(s string) string { return strings.TrimRight(s, a[0]) })(a)
 		}},
-		"json":    {0, 1, "([<input-code>])", strConv(jsonEscape)},
+		"json":    {0, 1, "([<input-code>])", buildJSON},
 		"add":     {1, 1, "(<integer>)", intArith(func(a, b int64) int64 { return a + b })},
 		"sub":     {1, 1, "(<integer>)", intArith(func(a, b int64) int64 { return a - b })},
 		"mul":     {1, 1, "(<integer>)", intArith(func(a, b int64) int64 { return a * b })},
@@ -340,42 +346,29 @@ func buildRegsub(a []string) (conv, error) {
 	if err != nil {
 		return conv{}, fmt.Errorf("invalid regex '%s': %v", a[0], err)
 	}
-	repl := backrefs(a[1])
+	repl, err := ParseReplacement(a[1])
+	if err != nil {
+		return conv{}, err
+	}
 	return conv{out: kStr, fn: func(v sample, k kind) (sample, bool) {
 		s := asString(v, k).s
+		// As sed's s///: the matched part is replaced, the rest kept; with
+		// g every non-overlapping match.
+		n := 1
 		if global {
-			return sample{s: re.ReplaceAllString(s, repl)}, true
+			n = -1
 		}
-		loc := re.FindStringSubmatchIndex(s)
-		if loc == nil {
-			return sample{s: s}, true
+		var out []byte
+		pos := 0
+		for _, loc := range re.FindAllStringSubmatchIndex(s, n) {
+			out = append(out, s[pos:loc[0]]...)
+			out = repl.Expand(out, s, loc)
+			pos = loc[1]
 		}
-		out := re.ExpandString(nil, repl, s, loc)
-		return sample{s: s[:loc[0]] + string(out) + s[loc[1]:]}, true
+		out = append(out, s[pos:]...)
+		return sample{s: string(out)}, true
 	}}, nil
 }
-
-// backrefs turns HAProxy's \1 references into Go's ${1}.
-func backrefs(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
-			b.WriteString("${" + string(s[i+1]) + "}")
-			i++
-			continue
-		}
-		if s[i] == '$' {
-			b.WriteString("$$")
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// Backrefs converts a replacement string with HAProxy's \N references
-// to the form regexp.Expand understands.
-func Backrefs(s string) string { return backrefs(s) }
 
 // buildField implements field() (every delimiter separates) and word()
 // (runs of delimiters separate, empty words skipped).
@@ -498,20 +491,96 @@ func buildBytes(a []string) (conv, error) {
 	})(a)
 }
 
-func jsonEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20:
-			fmt.Fprintf(&b, "\\u%04x", r)
-		default:
-			b.WriteRune(r)
-		}
+// buildJSON implements json([ascii|utf8|utf8s|utf8p|utf8ps]): the
+// output is ASCII; quote, backslash and slash are escaped, \b \f \n \r
+// \t have their short forms and other controls and non-ASCII characters
+// are \u00XX (ascii: each byte) or \uXXXX (utf8: each code point). The
+// utf8 decoders fail on a bad sequence, or drop it (s), and accept an
+// overlong encoding (p).
+func buildJSON(a []string) (conv, error) {
+	code := "ascii"
+	if len(a) == 1 && a[0] != "" {
+		code = a[0]
 	}
-	return b.String()
+	switch code {
+	case "ascii", "utf8", "utf8s", "utf8p", "utf8ps":
+	default:
+		return conv{}, fmt.Errorf("unknown input code '%s' (expected ascii, utf8, utf8s, utf8p or utf8ps)", code)
+	}
+	skip, permissive := strings.HasSuffix(code, "s"), strings.Contains(code, "p")
+	return conv{out: kStr, fn: func(v sample, k kind) (sample, bool) {
+		in := asString(v, k).s
+		var b strings.Builder
+		for i := 0; i < len(in); {
+			r, n := rune(in[i]), 1
+			if code != "ascii" && in[i] >= 0x80 {
+				var ok bool
+				if r, n, ok = decodeUTF8(in[i:], permissive); !ok || r > 0xffff {
+					if !skip {
+						return sample{}, false
+					}
+					i += n
+					continue
+				}
+			}
+			i += n
+			switch r {
+			case '"', '\\', '/':
+				b.WriteByte('\\')
+				b.WriteRune(r)
+			case '\b':
+				b.WriteString(`\b`)
+			case '\f':
+				b.WriteString(`\f`)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			case '\t':
+				b.WriteString(`\t`)
+			default:
+				if r < 0x20 || r >= 0x7f {
+					fmt.Fprintf(&b, "\\u%04x", r)
+				} else {
+					b.WriteRune(r)
+				}
+			}
+		}
+		return sample{s: b.String()}, true
+	}}, nil
+}
+
+// decodeUTF8 decodes the sequence at the start of s. It reports the
+// bytes taken (at least 1) and whether the sequence is valid: well
+// formed, outside the surrogates, not overlong unless permissive.
+func decodeUTF8(s string, permissive bool) (rune, int, bool) {
+	c := s[0]
+	var n int
+	var r rune
+	switch {
+	case c&0xe0 == 0xc0:
+		n, r = 2, rune(c&0x1f)
+	case c&0xf0 == 0xe0:
+		n, r = 3, rune(c&0x0f)
+	case c&0xf8 == 0xf0:
+		n, r = 4, rune(c&0x07)
+	default:
+		return 0, 1, false // a continuation byte or an invalid lead
+	}
+	if len(s) < n {
+		return 0, 1, false
+	}
+	for j := 1; j < n; j++ {
+		if s[j]&0xc0 != 0x80 {
+			return 0, j, false
+		}
+		r = r<<6 | rune(s[j]&0x3f)
+	}
+	min := [...]rune{0, 0, 0x80, 0x800, 0x10000}[n]
+	if r < min && !permissive || r >= 0xd800 && r <= 0xdfff || r > 0x10ffff {
+		return 0, n, false
+	}
+	return r, n, true
 }
 
 // mapEntry is one line of a map file.
@@ -726,11 +795,7 @@ func init() {
 		n := 0
 		if t.HTTP != nil {
 			for _, h := range t.HTTP.Header("cookie") {
-				for _, c := range strings.Split(h, ";") {
-					if k, _, _ := strings.Cut(strings.TrimSpace(c), "="); k == a[0] {
-						n++
-					}
-				}
+				eachCookie(h, a[0], func(sample) bool { n++; return false })
 			}
 		}
 		return int64(n), t.HTTP != nil

@@ -1,17 +1,25 @@
 package config
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/halo-lb/halo/internal/acl"
+	"github.com/halo-lb/halo/internal/logging"
 	"github.com/halo-lb/halo/internal/suggest"
 )
 
 var httpReqActions = []string{"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
-	"replace-header", "replace-value", "set-path", "set-query", "set-uri", "replace-path", "set-method", "auth",
+	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri", "replace-path", "replace-pathq",
+	"replace-uri", "set-method", "auth",
 	"set-var", "use-service", "tarpit"}
 
 var httpResActions = []string{"allow", "deny", "return", "set-header", "add-header", "del-header", "replace-header",
@@ -19,9 +27,9 @@ var httpResActions = []string{"allow", "deny", "return", "set-header", "add-head
 
 // knownHTTPActions are the other actions of HAProxy 2.6, refused as not supported yet.
 var knownHTTPActions = setOf("add-acl", "cache-use", "cache-store", "capture", "del-acl", "del-map", "disable-l7-retry",
-	"do-resolve", "early-hint", "normalize-uri", "reject", "replace-pathq", "sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1",
+	"do-resolve", "early-hint", "normalize-uri", "reject", "sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1",
 	"sc-set-gpt", "sc-set-gpt0", "send-spoe-group", "set-dst", "set-dst-port", "set-log-level", "set-map", "set-mark",
-	"set-nice", "set-pathq", "set-priority-class", "set-priority-offset", "set-src", "set-src-port", "set-timeout",
+	"set-nice", "set-priority-class", "set-priority-offset", "set-src", "set-src-port", "set-timeout",
 	"set-tos", "set-var-fmt", "silent-drop", "strict-mode", "track-sc0", "track-sc1", "track-sc2", "unset-var",
 	"wait-for-body", "wait-for-handshake", "set-bandwidth-limit")
 
@@ -71,8 +79,11 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 			r.Action = ActTarpit
 		}
 		r.Status = 403
-		if response {
+		switch {
+		case response:
 			r.Status = 502 // a denied response is a bad gateway for the client
+		case act == "tarpit":
+			r.Status = 500
 		}
 		ok = b.parseReturnArgs(ln, kw+" "+act, args, r, true)
 	case "return":
@@ -105,20 +116,24 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 			r.Action = ActReplaceValue
 		}
 		if ok = need(3, "exactly 3 arguments: <name> <regex> <replacement>"); ok {
-			r.Name, r.Replace = args[0], acl.Backrefs(args[2])
-			r.Regexp, ok = b.regex(ln, args[1])
+			r.Name = args[0]
+			if r.Regexp, ok = b.regex(ln, args[1]); ok {
+				ok = b.replacement(ln, r, args[2])
+			}
 		}
-	case "set-path", "set-query", "set-uri", "set-method":
-		r.Action = map[string]HTTPAction{"set-path": ActSetPath, "set-query": ActSetQuery, "set-uri": ActSetURI, "set-method": ActSetMethod}[act]
+	case "set-path", "set-pathq", "set-query", "set-uri", "set-method":
+		r.Action = map[string]HTTPAction{"set-path": ActSetPath, "set-pathq": ActSetPathQ, "set-query": ActSetQuery,
+			"set-uri": ActSetURI, "set-method": ActSetMethod}[act]
 		if ok = need(1, "exactly 1 argument"); ok {
 			r.Value = args[0]
 			r.Fmt, ok = b.compileFormat(ln, r.Value)
 		}
-	case "replace-path":
-		r.Action = ActReplacePath
+	case "replace-path", "replace-pathq", "replace-uri":
+		r.Action = map[string]HTTPAction{"replace-path": ActReplacePath, "replace-pathq": ActReplacePathQ, "replace-uri": ActReplaceURI}[act]
 		if ok = need(2, "exactly 2 arguments: <regex> <replacement>"); ok {
-			r.Replace = acl.Backrefs(args[1])
-			r.Regexp, ok = b.regex(ln, args[0])
+			if r.Regexp, ok = b.regex(ln, args[0]); ok {
+				ok = b.replacement(ln, r, args[1])
+			}
 		}
 	case "auth":
 		r.Action = ActAuth
@@ -172,10 +187,76 @@ func (b *builder) addHTTPRule(ln *Line, r *HTTPRule, end int) {
 		}
 		r.Cond = c
 	}
+	list := &b.px.HTTPRequest
 	if r.Response {
-		b.px.HTTPResponse = append(b.px.HTTPResponse, r)
+		list = &b.px.HTTPResponse
 	} else {
-		b.px.HTTPRequest = append(b.px.HTTPRequest, r)
+		b.warnRuleOrder(ln, phaseHTTPRequest)
+	}
+	if n := len(*list); n > 0 && b.ownRule((*list)[n-1].Pos) && (*list)[n-1].final() && (*list)[n-1].Cond == nil {
+		b.warnf(ln.Pos, "previous '%s' action is final and has no condition attached, further entries are NOOP.", ln.Words[0])
+	}
+	*list = append(*list, r)
+}
+
+// final reports whether the rule ends the evaluation of its list when it
+// applies.
+func (r *HTTPRule) final() bool {
+	switch r.Action {
+	case ActAllow, ActDeny, ActTarpit, ActReturn, ActRedirect, ActAuth:
+		return true
+	}
+	return false
+}
+
+// ownRule reports whether a rule at pos was written in the current
+// proxy section rather than inherited from a defaults section.
+func (b *builder) ownRule(pos Pos) bool {
+	return pos.File == b.px.Pos.File && pos.Line > b.px.Pos.Line
+}
+
+// Rule phases of a proxy, in the order HAProxy evaluates them whatever
+// the order they are written in.
+const (
+	phaseTCPConnection = iota
+	phaseTCPContent
+	phaseHTTPRequest
+	phaseRedirect
+	phaseUseBackend
+)
+
+// warnRuleOrder warns, as HAProxy does, about a rule written after a
+// rule of a later phase: it is still evaluated first.
+func (b *builder) warnRuleOrder(ln *Line, phase int) {
+	px := b.px
+	seen := func(p int) bool {
+		switch p {
+		case phaseTCPContent:
+			for _, r := range px.TCPRequest {
+				if r.Layer == "content" {
+					return true
+				}
+			}
+		case phaseHTTPRequest:
+			for _, r := range px.HTTPRequest {
+				if b.ownRule(r.Pos) {
+					return true
+				}
+			}
+		case phaseRedirect:
+			return len(px.Redirects) > 0
+		case phaseUseBackend:
+			return len(px.UseBackends) > 0
+		}
+		return false
+	}
+	names := map[int]string{phaseTCPContent: "a 'tcp-request content'", phaseHTTPRequest: "an 'http-request'",
+		phaseRedirect: "a 'redirect'", phaseUseBackend: "a 'use_backend'"}
+	for p := phase + 1; p <= phaseUseBackend; p++ {
+		if seen(p) {
+			b.warnf(ln.Pos, "a '%s' rule placed after %s rule will still be processed before.", ln.Words[0], names[p])
+			return
+		}
 	}
 }
 
@@ -203,6 +284,7 @@ func (b *builder) parseSetVar(ln *Line, r *HTTPRule, response bool) {
 		return
 	}
 	r.Expr, r.Value = smp, w[2]
+	b.noteRefs(ln.Pos, "sample fetch", smp.Refs())
 	b.addHTTPRule(ln, r, end)
 }
 
@@ -215,8 +297,38 @@ func (b *builder) regex(ln *Line, s string) (*regexp.Regexp, bool) {
 	return re, true
 }
 
+// replacement compiles the replace-fmt of replace-header, replace-value,
+// replace-path and replace-uri: a log-format string whose result has its
+// \N references to the regex's groups expanded. Without %[...] the
+// expansion template is computed once here.
+func (b *builder) replacement(ln *Line, r *HTTPRule, s string) bool {
+	if !strings.Contains(s, "%") {
+		rep, err := acl.ParseReplacement(s)
+		if err != nil {
+			b.errorf(ln.Pos, "'%s %s' %v", ln.Words[0], ln.Words[1], err)
+			return false
+		}
+		r.Replace = rep
+		return true
+	}
+	// The log-format compiler takes a backslash as an escape: double them
+	// so that \1 reaches the expansion.
+	f, ok := b.compileFormat(ln, strings.ReplaceAll(s, `\`, `\\`))
+	r.ReplaceFmt = f
+	return ok
+}
+
 func (b *builder) compileFormat(ln *Line, s string) (*Format, bool) {
-	f, err := CompileFormat(s)
+	f, err := logging.Compile(s, func(expr string) (logging.Expr, error) {
+		e, err := compileSample(expr)
+		if err == nil {
+			b.noteRefs(ln.Pos, "sample fetch", e.(sampleExpr).s.Refs())
+			if e.(sampleExpr).s.Layer6() {
+				b.noteL6(ln.Pos)
+			}
+		}
+		return e, err
+	})
 	if err != nil {
 		n := 2
 		if len(ln.Words) < 2 {
@@ -343,10 +455,11 @@ func (b *builder) parseRedirect(ln *Line, i int, r *HTTPRule) bool {
 				b.errorf(ln.Pos, "'redirect' '%s' expects a cookie", w[j])
 				return false
 			}
+			// The rule carries one cookie: the last of these options wins.
 			if w[j] == "set-cookie" {
-				r.SetCookie = w[j+1]
+				r.SetCookie, r.ClearCookie = w[j+1], ""
 			} else {
-				r.ClearCookie = w[j+1]
+				r.ClearCookie, r.SetCookie = w[j+1], ""
 			}
 			j++
 		case "if", "unless":
@@ -375,4 +488,151 @@ func condStart(w []string, from int) int {
 		}
 	}
 	return len(w)
+}
+
+// aclChecks is what the builder checks across proxies: the userlists
+// ACLs and samples name (a userlist may be declared after the proxy
+// using it) and the ACL -u ids, unique in the whole configuration.
+type aclChecks struct {
+	refs []authRef
+	ids  map[int]bool
+	l6   map[*Proxy]Pos // first use of a layer-6 fetch in each proxy
+}
+
+// noteL6 records a fetch of the raw request buffer, warned about in
+// finish if the proxy turns out to be in HTTP mode.
+func (b *builder) noteL6(pos Pos) {
+	if b.aclChecks.l6 == nil {
+		b.aclChecks.l6 = map[*Proxy]Pos{}
+	}
+	if _, ok := b.aclChecks.l6[b.px]; !ok {
+		b.aclChecks.l6[b.px] = pos
+	}
+}
+
+// authRef is a userlist (and groups) a fetch names.
+type authRef struct {
+	pos   Pos
+	proxy string
+	what  string // "ACL" or "sample fetch"
+	acl.Ref
+}
+
+func (b *builder) noteRefs(pos Pos, what string, refs []acl.Ref) {
+	for _, r := range refs {
+		b.aclChecks.refs = append(b.aclChecks.refs, authRef{pos, b.px.Name, what, r})
+	}
+}
+
+// checkExpr checks an ACL expression just parsed in `where` (such as
+// "ACL 'a'"): its userlists, its -u id, and warns when it never matches.
+func (b *builder) checkExpr(ln *Line, where string, e *acl.Expr) {
+	if e == nil {
+		return
+	}
+	b.noteRefs(ln.Pos, "ACL", e.Refs())
+	if e.Layer6() {
+		b.noteL6(ln.Pos)
+	}
+	if e.NeverMatches() {
+		b.warnf(ln.Pos, "parsing acl keyword '%s' : no pattern to match against were provided, so this ACL will never match. "+
+			"If this is what you intended, please add '--' to get rid of this warning. If you intended to match only for existence, "+
+			"please use '-m found'. If you wanted to force an int to match as a bool, please use '-m bool'.", e.FetchText())
+	}
+	if id, ok := e.UniqueID(); ok {
+		if b.aclChecks.ids[id] {
+			b.errorf(ln.Pos, "error detected while parsing %s : the id is already used.", where)
+			return
+		}
+		if b.aclChecks.ids == nil {
+			b.aclChecks.ids = map[int]bool{}
+		}
+		b.aclChecks.ids[id] = true
+		b.warnf(ln.Pos, "ACL flag '-u %d' has no effect in halo: the id names an ACL for the runtime API's 'show acl'/'add acl', which halo does not have", id)
+	}
+}
+
+// resolveACLHost resolves a host name of an IP pattern to its first
+// IPv4 address (else its first address), as HAProxy does at load time.
+func resolveACLHost(host string) (netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(addrs) == 0 {
+		return netip.Addr{}, fmt.Errorf("no address for '%s'", host)
+	}
+	for _, a := range addrs {
+		if a.Unmap().Is4() {
+			return a.Unmap(), nil
+		}
+	}
+	return addrs[0], nil
+}
+
+// checkAuthRefs refuses, as HAProxy does, http_auth and http_auth_group
+// naming a userlist that does not exist or a group it does not declare.
+func (b *builder) checkAuthRefs() {
+	for _, px := range b.cfg.Proxies {
+		if pos, ok := b.aclChecks.l6[px]; ok && px.Mode == ModeHTTP {
+			b.warnf(pos, "Proxy '%s': L6 sample fetches ignored on HTTP proxies (declared at %s).", px.Name, pos)
+		}
+	}
+	for _, r := range b.aclChecks.refs {
+		ul := b.cfg.Userlist[r.Userlist]
+		if ul == nil {
+			b.errorf(r.pos, "unable to find userlist '%s' referenced in arg 1 of %s keyword '%s' in proxy '%s'.", r.Userlist, r.what, r.Fetch, r.proxy)
+			continue
+		}
+		for _, g := range r.Groups {
+			if _, ok := ul.Groups[g]; !ok {
+				b.errorf(r.pos, "proxy '%s': %s(%s): invalid group '%s'.", r.proxy, r.Fetch, r.Userlist, g)
+			}
+		}
+	}
+}
+
+// normalizeErrorPage rewrites an errorfile as HAProxy serves it once it
+// has parsed it: lines end with CRLF, header names are in lower case and
+// Connection headers are dropped (the proxy adds its own). The status
+// line and the body are kept as written. A chunked body is refused, as
+// by haproxy.
+func normalizeErrorPage(data []byte) ([]byte, error) {
+	text := string(data)
+	var out []byte
+	for first := true; ; first = false {
+		line, rest, ok := strings.Cut(text, "\n")
+		if !ok {
+			return nil, errors.New("unable to find the end of the headers")
+		}
+		text = rest
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			if first {
+				return nil, errors.New("missing status line")
+			}
+			out = append(out, "\r\n"...)
+			break
+		}
+		if !first {
+			name, value, ok := strings.Cut(line, ":")
+			if !ok || name == "" || strings.ContainsAny(name, " \t") {
+				return nil, fmt.Errorf("invalid header line '%s'", line)
+			}
+			name = strings.ToLower(name)
+			value = strings.TrimSpace(value)
+			switch {
+			case name == "connection":
+				continue
+			case name == "transfer-encoding" && strings.Contains(strings.ToLower(value), "chunked"):
+				return nil, errors.New("chunk-encoded payload not supported")
+			}
+			line = name + ": " + value
+		}
+		out = append(out, line...)
+		out = append(out, "\r\n"...)
+	}
+	return append(out, text...), nil
 }

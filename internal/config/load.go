@@ -203,6 +203,7 @@ type builder struct {
 	httpErrors map[string]map[int]string
 	curErrors  map[int]string
 	proxyPos   map[*Proxy]Pos
+	aclChecks  aclChecks // userlists and -u ids named by ACLs, checked across the configuration
 	// deferred checks done in finish, on fully parsed proxies
 	optNeg bool // the option being parsed was written "no option"
 }
@@ -360,6 +361,7 @@ func (b *builder) openProxy(k sectionKind, ln *Line) {
 			}
 		}
 		px.ACLs = acl.NewSet()
+		px.ACLs.Resolve = resolveACLHost
 		px.ID = len(b.cfg.Proxies) + 1
 		b.cfg.Proxies = append(b.cfg.Proxies, px)
 	}

@@ -579,6 +579,7 @@ type Cookie struct {
 	HTTPOnly bool
 	Secure   bool
 	Domain   []string
+	Attrs    []string // attr values, appended to inserted cookies
 	MaxIdle  time.Duration
 	MaxLife  time.Duration
 	Preserve bool
@@ -636,6 +637,9 @@ const (
 	ActSetStatus
 	ActUseService
 	ActTarpit
+	ActReplaceURI
+	ActReplacePathQ
+	ActSetPathQ
 )
 
 // HTTPRule is one http-request, http-response or redirect rule.
@@ -646,7 +650,6 @@ type HTTPRule struct {
 	Name         string         // header name, variable name, auth realm, service name
 	Value        string         // log-format string (set-header, add-header, set-path, ...), or method
 	Regexp       *regexp.Regexp // replace-header, replace-value, replace-path
-	Replace      string         // replacement, HAProxy's \1 references already in regexp.Expand form (${1})
 	Status       int            // deny_status, return status, set-status, redirect code
 	Reason       string         // set-status reason
 	ContentType  string
@@ -668,4 +671,10 @@ type HTTPRule struct {
 	SetCookie    string
 	ClearCookie  string
 	Cond         *acl.Cond
+
+	// The replacement of replace-header, replace-value, replace-path(q)
+	// and replace-uri: compiled once when constant, else a log-format
+	// rendered then compiled per request.
+	Replace    *acl.Replacement
+	ReplaceFmt *Format
 }

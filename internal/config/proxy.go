@@ -42,6 +42,7 @@ var proxyKeywords = mkTable(concat(
 				b.errorf(ln.Pos, "'use_backend' expects a backend name")
 				return
 			}
+			b.warnRuleOrder(ln, phaseUseBackend)
 			ub := &UseBackend{BackendRef: *b.backendRef(ln, ln.Words[1])}
 			if len(ln.Words) > 2 {
 				c, err := b.cond(ln, 2)
@@ -59,6 +60,8 @@ var proxyKeywords = mkTable(concat(
 			}
 			if err := b.px.ACLs.Add(ln.Words[1], ln.Words[2:]); err != nil {
 				b.errorf(ln.Pos, "error detected while parsing ACL '%s' : %v", ln.Words[1], err)
+			} else {
+				b.checkExpr(ln, "ACL '"+ln.Words[1]+"'", b.px.ACLs.Last(ln.Words[1]))
 			}
 		}},
 		{Name: "maxconn", Sections: inFE, Doc: "limit of concurrent connections accepted by a frontend", parse: func(b *builder, ln *Line) {
@@ -166,6 +169,7 @@ var proxyKeywords = mkTable(concat(
 		{Name: "http-response", Sections: inFE | InBackend, Doc: "response rules (mode http)", parse: func(b *builder, ln *Line) { b.parseHTTPRule(ln, true) }},
 		{Name: "redirect", Sections: inFEnoDef | InBackend, Doc: "redirect location|prefix|scheme <to> [code N] [if cond]", parse: func(b *builder, ln *Line) {
 			r := &HTTPRule{Pos: ln.Pos, Action: ActRedirect}
+			b.warnRuleOrder(ln, phaseRedirect)
 			if b.parseRedirect(ln, 1, r) {
 				b.px.Redirects = append(b.px.Redirects, r)
 			}
@@ -261,11 +265,18 @@ func (b *builder) cond(ln *Line, i int) (*acl.Cond, error) {
 	set := b.px.ACLs
 	if set == nil {
 		set = acl.NewSet()
+		set.Resolve = resolveACLHost
 	}
 	c, err := acl.ParseCond(ln.Words[i:], set)
 	if err != nil {
 		b.errorf(ln.Pos, "error detected while parsing '%s' condition : %v", w, err)
 		return nil, err
+	}
+	if c.Layer6() {
+		b.noteL6(ln.Pos)
+	}
+	for _, e := range c.Anonymous() {
+		b.checkExpr(ln, "an '"+strings.Join(ln.Words[:min(2, i)], " ")+"' condition", e)
 	}
 	return c, nil
 }
@@ -496,6 +507,11 @@ func (b *builder) parseTCPRequest(ln *Line) {
 			b.errorf(ln.Pos, "'tcp-request %s %s' is not supported by halo yet (supported actions: accept, reject)", w[1], w[2])
 			return
 		}
+		if w[1] == "connection" {
+			b.warnRuleOrder(ln, phaseTCPConnection)
+		} else {
+			b.warnRuleOrder(ln, phaseTCPContent)
+		}
 		r := &TCPRule{Pos: ln.Pos, Layer: w[1], Action: w[2]}
 		if len(w) > 3 {
 			c, err := b.cond(ln, 3)
@@ -537,10 +553,12 @@ func (b *builder) parseCookie(ln *Line) {
 		return
 	}
 	c := &Cookie{Name: w[1], Mode: "rewrite"}
+	modes := 0
 	for i := 2; i < len(w); i++ {
 		switch w[i] {
 		case "insert", "rewrite", "prefix":
 			c.Mode = w[i]
+			modes++
 		case "indirect":
 			c.Indirect = true
 		case "nocache":
@@ -558,14 +576,35 @@ func (b *builder) parseCookie(ln *Line) {
 				b.errorf(ln.Pos, "'cookie' 'domain' expects a domain name")
 				return
 			}
-			c.Domain = append(c.Domain, w[i+1])
+			d := w[i+1]
+			if !strings.Contains(strings.TrimPrefix(d, "."), ".") {
+				b.warnf(ln.Pos, "domain '%s' contains no embedded dot, this configuration may not work properly (see RFC6265#5.2.3).", d)
+			}
+			c.Domain = append(c.Domain, d)
+			i++
+		case "attr":
+			if i+1 >= len(w) {
+				b.errorf(ln.Pos, "'cookie' 'attr' expects a value")
+				return
+			}
+			for _, ch := range []byte(w[i+1]) {
+				if ch < 0x20 || ch == 0x7f || ch == ';' {
+					b.errorf(ln.Pos, "character '%%x%02X' is not permitted in attribute value.", ch)
+					return
+				}
+			}
+			c.Attrs = append(c.Attrs, w[i+1])
 			i++
 		case "maxidle", "maxlife":
 			if i+1 >= len(w) {
-				b.errorf(ln.Pos, "'cookie' '%s' expects a time", w[i])
+				b.errorf(ln.Pos, "'%s' expects <%stime> in seconds as argument.", w[i], strings.TrimPrefix(w[i], "max"))
 				return
 			}
-			d, err := parseTime(w[i+1])
+			v := w[i+1]
+			if strings.Trim(v, "0123456789") == "" {
+				v += "s" // a bare number is seconds here, not milliseconds
+			}
+			d, err := parseTime(v)
 			if err != nil {
 				b.errorf(ln.Pos, "'cookie' '%s' %v", w[i], err)
 				return
@@ -576,13 +615,24 @@ func (b *builder) parseCookie(ln *Line) {
 				c.MaxLife = d
 			}
 			i++
-		case "dynamic", "attr":
-			b.errorf(ln.Pos, "'cookie' option '%s' is not supported by halo yet", w[i])
+		case "dynamic":
+			b.errorf(ln.Pos, "'cookie' option 'dynamic' is not supported by halo yet (servers need an explicit 'cookie' value)")
 			return
 		default:
-			b.errorf(ln.Pos, "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', 'domain', 'maxidle', 'maxlife', 'httponly', 'secure' and 'preserve' options (got '%s')", w[i])
+			b.errorf(ln.Pos, "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', 'domain', 'maxidle', 'dynamic', 'maxlife', 'attr', 'preserve', 'httponly' and 'secure' options (got '%s')", w[i])
 			return
 		}
+	}
+	switch {
+	case modes > 1:
+		b.errorf(ln.Pos, "cookie 'rewrite', 'insert' and 'prefix' modes are incompatible.")
+		return
+	case c.Mode == "rewrite" && c.Indirect:
+		b.errorf(ln.Pos, "cookie 'rewrite' and 'indirect' modes are incompatible.")
+		return
+	case c.Preserve && c.Mode != "insert" && !c.Indirect:
+		b.errorf(ln.Pos, "cookie 'preserve' requires at least 'insert' or 'indirect'.")
+		return
 	}
 	b.px.Cookie = c
 }

@@ -16,6 +16,7 @@ import (
 // between proxies, modes, servers and timeouts.
 func (b *builder) finish() {
 	cfg := b.cfg
+	b.checkAuthRefs()
 	for _, px := range cfg.Proxies {
 		if px.Cap&CapBackend != 0 {
 			b.fixServers(px)
@@ -122,6 +123,10 @@ func (b *builder) loadErrorPages(px *Proxy) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			b.errorf(px.Pos, "proxy '%s': error opening file <%s>: %s", px.Name, f, unwrapPathErr(err))
+			continue
+		}
+		if data, err = normalizeErrorPage(data); err != nil {
+			b.errorf(px.Pos, "proxy '%s': errorfile : '%s': %v", px.Name, f, err)
 			continue
 		}
 		if px.ErrorPages == nil {

@@ -50,7 +50,7 @@ type httpTxn struct {
 	lastSrv   *server // server of the connection's previous request
 	srv       *server // server that answered
 
-	cookieValid bool
+	cookieState persistCookie
 	cookieIn    byte   // 3rd termination letter: what the persistence cookie said
 	cookieOut   byte   // 4th: what halo did with it
 	local       []byte // locally generated response
@@ -66,19 +66,21 @@ type httpTxn struct {
 	tHead       time.Time // request head received
 	tSent       time.Time // request sent to the server
 	tResp       time.Time // response head received
+
+	tarpitWait time.Duration // how long a tarpit rule held the request (logged as %Tw)
 }
 
 // reset prepares tx, owned by one client connection, for its next request.
 func (tx *httpTxn) reset() {
 	tx.be, tx.persisted, tx.srv = nil, nil, nil
 	tx.cookieIn, tx.cookieOut = 'N', 'N'
-	tx.cookieValid, tx.local, tx.status, tx.term, tx.state = false, nil, 0, '-', '-'
+	tx.cookieState, tx.local, tx.status, tx.term, tx.state = persistCookie{}, nil, 0, '-', '-'
 	tx.captReq, tx.captRes = tx.captReq[:0], tx.captRes[:0]
 	tx.view.status, tx.view.reason = 0, ""
 	tx.view.hdr, tx.view.rhdr = tx.view.hdr[:0], tx.view.rhdr[:0]
 	tx.acl.Backend = ""
 	tx.ci = connInfo{}
-	tx.tSent, tx.tResp = time.Time{}, time.Time{}
+	tx.tSent, tx.tResp, tx.tarpitWait = time.Time{}, time.Time{}, 0
 }
 
 // setLocal makes resp the answer to the client.
@@ -295,7 +297,7 @@ func (fe *frontend) errorPageOr(status int, def []byte) []byte {
 // request had no body left to read and the client wants keep-alive.
 func (tx *httpTxn) answerLocal() (bool, bool) {
 	keep := tx.reqKeep && tx.body == httpx.BodyNone && tx.fe.cfg.HTTPConnMode != config.HTTPClose &&
-		!httpx.ClosesConnection(tx.status)
+		!httpx.ClosesConnection(tx.status) && !closeDelimited(tx.local)
 	out := tx.local
 	if !keep {
 		out = withConnClose(out, tx.pbuf[:0])
@@ -310,8 +312,8 @@ func (tx *httpTxn) answerLocal() (bool, bool) {
 // Connection header, as HAProxy does when it closes after a local answer.
 func withConnClose(resp, buf []byte) []byte {
 	end := bytes.Index(resp, []byte("\r\n\r\n"))
-	if end < 0 {
-		return resp
+	if end < 0 || bytes.HasPrefix(resp, []byte("HTTP/1.0 ")) {
+		return resp // an HTTP/1.0 answer closes without saying so
 	}
 	for _, line := range bytes.Split(resp[:end], []byte("\r\n"))[1:] {
 		if len(line) > 11 && bytes.EqualFold(line[:11], []byte("connection:")) {

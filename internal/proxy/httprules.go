@@ -1,10 +1,15 @@
 package proxy
 
 import (
-	"net/url"
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/httpx"
 )
@@ -30,6 +35,15 @@ func (v *httpView) Header(name string) []string {
 	return values(v.hdr, name)
 }
 func (v *httpView) ResStatus() int { return v.status }
+
+// HeadLen is the size of the request head as it stands.
+func (v *httpView) HeadLen() int {
+	n := len(v.method) + len(v.target) + len(v.version) + 4
+	for _, h := range v.hdr {
+		n += len(h.name) + len(h.value) + 4
+	}
+	return n + 2
+}
 func (v *httpView) ResHeader(name string) []string {
 	return values(v.rhdr, name)
 }
@@ -74,8 +88,18 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 		case config.ActAllow:
 			return ruleAllow
 		case config.ActDeny, config.ActTarpit:
+			if r.Action == config.ActTarpit && !tx.tarpit(px) {
+				// The client left while held: no answer, as HAProxy.
+				tx.setLocal(0, []byte{}, 'C')
+				tx.state, tx.reqKeep = 'T', false
+				tx.pxStats(px).deniedReq.Add(1)
+				return ruleLocal
+			}
 			tx.deny(px, r)
-			if r.Response {
+			if r.Action == config.ActTarpit {
+				tx.state = 'T'
+				tx.pxStats(px).deniedReq.Add(1)
+			} else if r.Response {
 				tx.term = 'P'
 			} else {
 				tx.state = 'R'
@@ -119,46 +143,57 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			if r.Response {
 				hs = v.rhdr
 			}
-			repl := r.Replace
+			repl, ok := tx.replacement(r)
+			if !ok {
+				continue
+			}
 			for i := range hs {
 				if !strings.EqualFold(hs[i].name, r.Name) {
 					continue
 				}
 				if r.Action == config.ActReplaceHeader {
-					hs[i].value = replaceFull(r, hs[i].value, repl)
+					hs[i].value, _ = repl.ReplaceMatch(r.Regexp, hs[i].value)
 					continue
 				}
-				// Each comma-separated value is matched without its
-				// surrounding blanks; untouched values keep them, as in HAProxy.
-				parts := strings.Split(hs[i].value, ",")
-				for j, p := range parts {
-					tp := strings.TrimSpace(p)
-					if out := replaceFull(r, tp, repl); out != tp {
-						parts[j] = out
-					}
-				}
-				hs[i].value = strings.Join(parts, ",")
+				hs[i].value = replaceValues(r, repl, hs[i].value)
 			}
 		case config.ActSetMethod:
 			v.method = tx.format(r.Fmt)
 		case config.ActSetURI:
 			v.target = tx.format(r.Fmt)
-		case config.ActSetPath:
-			p, q := splitTarget(v.target)
-			p = tx.format(r.Fmt)
-			v.target = joinTarget(p, q)
+		case config.ActSetPath, config.ActSetPathQ:
+			v.target = setPath(v.target, tx.format(r.Fmt), r.Action == config.ActSetPathQ)
 		case config.ActSetQuery:
-			p, _ := splitTarget(v.target)
-			q := tx.format(r.Fmt)
-			if q == "" {
-				v.target = p
-			} else {
-				v.target = p + "?" + strings.TrimPrefix(q, "?")
+			v.target = setQuery(v.target, tx.format(r.Fmt))
+		case config.ActReplacePath, config.ActReplacePathQ, config.ActReplaceURI:
+			repl, ok := tx.replacement(r)
+			if !ok {
+				continue
 			}
-		case config.ActReplacePath:
-			p, q := splitTarget(v.target)
-			p = r.Regexp.ReplaceAllString(p, r.Replace)
-			v.target = joinTarget(p, q)
+			in := v.target
+			if r.Action != config.ActReplaceURI {
+				start, ok := pathStart(v.target)
+				if !ok {
+					continue
+				}
+				in = v.target[start:]
+				if r.Action == config.ActReplacePath {
+					in, _, _ = strings.Cut(in, "?")
+				}
+			}
+			if in == "" {
+				continue
+			}
+			out, ok := repl.ReplaceMatch(r.Regexp, in)
+			if !ok {
+				continue
+			}
+			switch r.Action {
+			case config.ActReplaceURI:
+				v.target = out
+			default:
+				v.target = setPath(v.target, out, r.Action == config.ActReplacePathQ)
+			}
 		case config.ActSetVar:
 			if val, ok := r.Expr.Eval(&tx.acl); ok {
 				tx.acl.SetVar(r.Name, val)
@@ -167,38 +202,101 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			v.status = r.Status
 			v.reason = r.Reason
 			if v.reason == "" {
-				v.reason = httpx.Reason(r.Status)
+				v.reason = statusReason(r.Status)
 			}
 		}
 	}
 	return ruleContinue
 }
 
-// replaceFull applies a replace-header/replace-value regex, which in
-// HAProxy must match the whole value for the replacement to happen.
-func replaceFull(r *config.HTTPRule, val, repl string) string {
-	loc := r.Regexp.FindStringSubmatchIndex(val)
-	if loc == nil || loc[0] != 0 || loc[1] != len(val) {
-		return val
+// replacement returns a rule's replacement template, rendering its
+// %[...] expressions first when it has some. A rendered text that is not
+// a valid template makes the rewrite fail, as in HAProxy.
+func (tx *httpTxn) replacement(r *config.HTTPRule) (*acl.Replacement, bool) {
+	if r.ReplaceFmt == nil {
+		return r.Replace, true
 	}
-	return string(r.Regexp.ExpandString(nil, repl, val, loc))
+	rep, err := acl.ParseReplacement(tx.format(r.ReplaceFmt))
+	return rep, err == nil
 }
 
-// splitTarget separates a request target into path (with the scheme and
-// authority of an absolute URI) and query ("" when absent).
-func splitTarget(t string) (string, string) {
-	p, q, ok := strings.Cut(t, "?")
-	if !ok {
-		return p, ""
+// replaceValues applies replace-value to a header line: each
+// comma-separated value is matched without its surrounding blanks and,
+// when the regex matches, replaced as a whole by the expansion; values
+// left untouched keep their blanks, as in HAProxy.
+func replaceValues(r *config.HTTPRule, repl *acl.Replacement, line string) string {
+	parts := strings.Split(line, ",")
+	changed := false
+	for j, p := range parts {
+		if out, ok := repl.ReplaceMatch(r.Regexp, strings.Trim(p, " \t")); ok {
+			parts[j], changed = out, true
+		}
 	}
-	return p, "?" + q
+	if !changed {
+		return line
+	}
+	return strings.Join(parts, ",")
 }
 
-func joinTarget(p, q string) string {
-	if p == "" {
-		p = "/"
+// pathStart returns where the path (and the query after it) begins in a
+// request target, as HAProxy's URI parser finds it: at 0 in origin form,
+// after scheme://authority in absolute form. ok is false when the target
+// has no path: "*", the authority form of CONNECT, or an absolute URI
+// that ends after its authority.
+func pathStart(t string) (int, bool) {
+	if t == "" || t == "*" {
+		return 0, false
 	}
-	return p + q
+	if t[0] == '/' {
+		return 0, true
+	}
+	i := strings.Index(t, "://")
+	if i <= 0 || !isScheme(t[:i]) {
+		return 0, false
+	}
+	j := strings.IndexByte(t[i+3:], '/')
+	if j < 0 {
+		return 0, false
+	}
+	return i + 3 + j, true
+}
+
+func isScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
+}
+
+// setPath replaces the path of a request target, keeping the scheme and
+// authority of an absolute URI and, unless withQuery, the query string.
+// A target without a path is replaced whole (so `OPTIONS *` becomes
+// `OPTIONS <path>`), as HAProxy does.
+func setPath(t, path string, withQuery bool) string {
+	start, _ := pathStart(t)
+	rest := ""
+	if !withQuery {
+		if q := strings.IndexByte(t[start:], '?'); q >= 0 {
+			rest = t[start+q:]
+		}
+	}
+	return t[:start] + path + rest
+}
+
+// setQuery implements set-query: the text after the first '?' is
+// replaced; a target without one gets "?" and the query unless the query
+// is empty.
+func setQuery(t, q string) string {
+	if i := strings.IndexByte(t, '?'); i >= 0 {
+		return t[:i+1] + q
+	}
+	if q == "" {
+		return t
+	}
+	return t + "?" + q
 }
 
 // format expands a log-format string in the transaction's context.
@@ -207,6 +305,45 @@ func (tx *httpTxn) format(f *config.Format) string {
 		return ""
 	}
 	return f.String(&tx.rec)
+}
+
+// tarpit holds a request for the rule's proxy `timeout tarpit` (or, in a
+// proxy with backend capability, `timeout connect`), as HAProxy does
+// before answering a tarpitted request. It reports false when the client
+// closed the connection meanwhile. Bytes the client sends while held stay
+// buffered for the next request.
+func (tx *httpTxn) tarpit(px *config.Proxy) bool {
+	d := px.Timeouts.Tarpit
+	if d == 0 && px.Cap&config.CapBackend != 0 {
+		d = px.Timeouts.Connect
+	}
+	if d <= 0 {
+		return true
+	}
+	c := tx.client
+	start := time.Now()
+	deadline := start.Add(d)
+	defer func() { tx.tarpitWait = time.Since(start) }()
+	saved := c.to
+	c.to = 0 // the deadline below rules the reads
+	defer func() {
+		c.to = saved
+		c.Conn.SetReadDeadline(time.Time{})
+	}()
+	c.Conn.SetReadDeadline(deadline)
+	for {
+		_, err := tx.br.Peek(tx.br.Buffered() + 1)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return true
+		case errors.Is(err, bufio.ErrBufferFull):
+			time.Sleep(time.Until(deadline))
+			return true
+		}
+		return false
+	}
 }
 
 // deny answers a deny/tarpit rule: the built-in page for its status, or
@@ -228,6 +365,11 @@ func (tx *httpTxn) returnRule(px *config.Proxy, r *config.HTTPRule) {
 		tx.setLocal(r.Status, r.Raw, 'L')
 		return
 	}
+	if r.Response {
+		// The server's response is gone once a rule replaces it: its
+		// status and headers are no longer there for %[...], as in HAProxy.
+		tx.view.status, tx.view.rhdr = 0, tx.view.rhdr[:0]
+	}
 	body := r.Body
 	if r.BodyFormat != nil {
 		body = tx.format(r.BodyFormat)
@@ -239,7 +381,7 @@ func (tx *httpTxn) returnRule(px *config.Proxy, r *config.HTTPRule) {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.Status) + " " + httpx.Reason(r.Status) + "\r\n")
+	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.Status) + " " + statusReason(r.Status) + "\r\n")
 	for i, h := range r.Headers {
 		b.WriteString(strings.ToLower(h[0]) + ": " + tx.format(r.HeaderFmts[i]) + "\r\n")
 	}
@@ -251,51 +393,71 @@ func (tx *httpTxn) returnRule(px *config.Proxy, r *config.HTTPRule) {
 	tx.setLocal(r.Status, []byte(b.String()), 'L')
 }
 
-// redirect builds a redirect response as HAProxy does.
+// redirect builds a redirect response as HAProxy does: location, then
+// cache-control: no-cache for the temporary codes (302, 303, 307), then
+// the rule's cookie. prefix and scheme append the request's path and
+// query (the origin part of an absolute URI); drop-query cuts the query
+// and append-slash adds a '/' when the result does not end with one.
 func (tx *httpTxn) redirect(r *config.HTTPRule) {
 	v := &tx.view
-	host := ""
-	if h := v.Header("host"); len(h) > 0 {
-		host = h[0]
-	}
-	to := tx.format(r.RedirectFmt)
-	loc := to
-	path := v.target
-	if u, err := url.Parse(path); err == nil && u.Host != "" {
-		path = u.RequestURI()
-	}
-	if r.DropQuery {
-		path, _, _ = strings.Cut(path, "?")
-	}
-	if r.AppendSlash && !strings.HasSuffix(path, "/") && !strings.Contains(path, "?") {
-		path += "/"
-	}
-	switch r.RedirectKind {
-	case "prefix":
-		if to == "/" {
-			loc = path
-		} else {
-			loc = strings.TrimSuffix(to, "/") + path
+	loc := tx.format(r.RedirectFmt)
+	if r.RedirectKind != "location" {
+		path := v.target
+		if start, ok := pathStart(path); ok {
+			path = path[start:]
 		}
-	case "scheme":
-		loc = to + "://" + host + path
+		if r.DropQuery {
+			path, _, _ = strings.Cut(path, "?")
+		}
+		if r.AppendSlash && !strings.HasSuffix(path, "/") {
+			path += "/"
+		}
+		switch r.RedirectKind {
+		case "prefix":
+			if loc == "/" {
+				loc = path
+			} else {
+				loc += path
+			}
+		case "scheme":
+			host := ""
+			if h := v.Header("host"); len(h) > 0 {
+				host = h[0]
+			}
+			loc += "://" + host + path
+		}
 	}
 	var b strings.Builder
 	b.WriteString("HTTP/1.1 " + strconv.Itoa(r.Status) + " " + httpx.Reason(r.Status) + "\r\n")
 	b.WriteString("content-length: 0\r\nlocation: " + loc + "\r\n")
-	if r.SetCookie != "" {
-		c := r.SetCookie
-		if !strings.Contains(c, "=") {
-			c += "="
-		}
-		b.WriteString("set-cookie: " + c + "; path=/\r\n")
+	switch r.Status {
+	case 302, 303, 307:
+		b.WriteString("cache-control: no-cache\r\n")
 	}
-	if r.ClearCookie != "" {
-		c := strings.TrimSuffix(r.ClearCookie, "=")
-		b.WriteString("set-cookie: " + c + "=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/\r\n")
+	switch {
+	case r.SetCookie != "":
+		b.WriteString("set-cookie: " + r.SetCookie + "; path=/;\r\n")
+	case r.ClearCookie != "":
+		b.WriteString("set-cookie: " + r.ClearCookie + "; path=/; Max-Age=0;\r\n")
 	}
-	b.WriteString("cache-control: no-cache\r\n\r\n")
+	b.WriteString("\r\n")
 	tx.setLocal(r.Status, []byte(b.String()), 'L')
+}
+
+// closeDelimited reports a local answer that ends with the connection:
+// an HTTP/1.0 one, or one without Content-Length (an errorfile can be
+// either), which HAProxy sends and then closes.
+func closeDelimited(resp []byte) bool {
+	if bytes.HasPrefix(resp, []byte("HTTP/1.0 ")) {
+		return true
+	}
+	head, _, _ := bytes.Cut(resp, []byte("\r\n\r\n"))
+	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+		if len(line) > 15 && bytes.EqualFold(line[:15], []byte("content-length:")) {
+			return false
+		}
+	}
+	return true
 }
 
 // authResponse is HAProxy's 401 page with the rule's realm.

@@ -305,6 +305,9 @@ func (tx *httpTxn) finishRecord(bytesOut int64) {
 		tx.be.stats.status(tx.status)
 		tx.be.stats.bytesOut.Add(bytesOut)
 	}
+	if tx.state == 'T' {
+		r.TR, r.Tw = -1, tx.tarpitWait // HAProxy counts the tarpit as a wait
+	}
 	if tx.srv != nil {
 		r.ServerName = tx.srv.cfg.Name
 		r.Tc = tx.ci.connect
@@ -328,6 +331,10 @@ func (tx *httpTxn) finishRecord(bytesOut int64) {
 	}
 	if tx.be != nil && tx.be.cfg.Cookie != nil {
 		r.Term[2], r.Term[3] = tx.cookieFlags()
+	}
+	if len(tx.captRes) == 0 {
+		// No server response: the capture slots are logged empty ({|}).
+		tx.capture(fe.cfg.Captures, true)
 	}
 	r.CaptReq, r.CaptRes = tx.captReq, tx.captRes
 	r.ActConn, r.FeConn = fe.rt.active.Load(), fe.stats.cur.Load()
