@@ -1,0 +1,110 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServerHealthOptions covers the server options of slow start,
+// dynamic maxconn, passive health and the marked-down/up actions: their
+// model, defaults and HAProxy's error texts.
+func TestServerHealthOptions(t *testing.T) {
+	be := func(srv string) string {
+		return base + "backend b\n  mode http\n  server s 127.0.0.1:80 " + srv + "\n"
+	}
+	t.Run("model", func(t *testing.T) {
+		cfg, errs := load(t, be("check slowstart 30s minconn 10 maxconn 100 observe layer7 on-error sudden-death error-limit 5 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions"))
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		s := cfg.Proxy("b", CapBackend).Servers[0]
+		if s.SlowStart != 30*time.Second || s.MinConn != 10 || s.MaxConn != 100 || s.Observe != ObserveLayer7 ||
+			s.OnError != OnErrorSuddenDeath || s.ErrorLimit != 5 || !s.ShutdownOnDown || !s.ShutdownBackupsOnUp {
+			t.Errorf("server %+v", s)
+		}
+	})
+	t.Run("defaults", func(t *testing.T) {
+		cfg, errs := load(t, be("check"))
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		s := cfg.Proxy("b", CapBackend).Servers[0]
+		if s.SlowStart != 0 || s.Observe != ObserveNone || s.OnError != OnErrorFailCheck || s.ErrorLimit != 10 || s.ShutdownOnDown || s.ShutdownBackupsOnUp {
+			t.Errorf("server %+v", s)
+		}
+	})
+	t.Run("default-server", func(t *testing.T) {
+		cfg, errs := load(t, base+"backend b\n  default-server check observe layer4 on-error mark-down error-limit 2 slowstart 1m\n  server s 127.0.0.1:80\n")
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		s := cfg.Proxy("b", CapBackend).Servers[0]
+		if s.Observe != ObserveLayer4 || s.OnError != OnErrorMarkDown || s.ErrorLimit != 2 || s.SlowStart != time.Minute {
+			t.Errorf("server %+v", s)
+		}
+	})
+	// minconn and maxconn as HAProxy settles them (its stats show the
+	// resulting maxconn as slim).
+	for _, tc := range []struct {
+		opts       string
+		minc, maxc int
+	}{
+		{"maxconn 10", 10, 10},
+		{"minconn 10", 10, 10},
+		{"minconn 20 maxconn 10", 20, 20},
+		{"minconn 5 maxconn 50", 5, 50},
+		{"", 0, 0},
+	} {
+		cfg, errs := load(t, be(tc.opts))
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", tc.opts, errs)
+		}
+		s := cfg.Proxy("b", CapBackend).Servers[0]
+		if s.MinConn != tc.minc || s.MaxConn != tc.maxc {
+			t.Errorf("%q: minconn %d maxconn %d, want %d %d", tc.opts, s.MinConn, s.MaxConn, tc.minc, tc.maxc)
+		}
+	}
+	for _, tc := range []struct{ opts, want string }{
+		{"observe foo", "t.cfg:8: 'server s' : 'observe' expects one of 'none', 'layer4', 'layer7' but got 'foo'"},
+		{"on-error foo", "t.cfg:8: 'server s' : 'on-error' expects one of 'fastinter', 'fail-check', 'sudden-death' or 'mark-down' but got 'foo'"},
+		{"on-marked-down foo", "t.cfg:8: 'server s' : 'on-marked-down' expects 'shutdown-sessions' but got 'foo'"},
+		{"on-marked-up foo", "t.cfg:8: 'server s' : 'on-marked-up' expects 'shutdown-backup-sessions' but got 'foo'"},
+		{"error-limit 0", "t.cfg:8: 'server s' : 'error-limit' has to be > 0"},
+		{"error-limit x", "t.cfg:8: 'server s' : 'error-limit' has to be > 0"},
+		{"slowstart x", "t.cfg:8: 'server s' : 'slowstart'"},
+	} {
+		_, errs := load(t, be(tc.opts))
+		if len(errs) == 0 || !strings.HasPrefix(errs[0].Error(), tc.want) {
+			t.Errorf("%q: errors %v, want %q", tc.opts, errs, tc.want)
+		}
+	}
+	// slowstart 0 is valid (no slow start), as in HAProxy.
+	if _, errs := load(t, be("slowstart 0")); len(errs) > 0 {
+		t.Errorf("slowstart 0: %v", errs)
+	}
+}
+
+// TestObserveWithoutEffect: observe without check, or layer7 in a tcp
+// proxy, changes nothing, and halo -c says so instead of staying silent.
+func TestObserveWithoutEffect(t *testing.T) {
+	for _, tc := range []struct{ text, warn string }{
+		{base + "backend b\n  server s 127.0.0.1:80 observe layer4\n", "t.cfg:7: 'server b/s' : 'observe' has no effect without 'check'"},
+		{base + "backend b\n  server s 127.0.0.1:80 check observe layer7\n", "t.cfg:7: 'server b/s' : 'observe layer7' has no effect: it can only be used in http proxies"},
+	} {
+		cfg, errs := load(t, tc.text)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		found := false
+		for _, w := range cfg.Warnings {
+			found = found || strings.HasPrefix(w.Error(), tc.warn)
+		}
+		if !found {
+			t.Errorf("warnings %v, want %q", cfg.Warnings, tc.warn)
+		}
+		if s := cfg.Proxy("b", CapBackend).Servers[0]; s.Observe != ObserveNone {
+			t.Errorf("observe left at %v", s.Observe)
+		}
+	}
+}
