@@ -16,6 +16,7 @@ import (
 
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/health"
 	"github.com/halo-lb/halo/internal/logging"
 )
 
@@ -162,7 +163,10 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 		}
 		sent = int64(len(p))
 	}
-	up, down := fe.rt.pipe(client, conn, srv, fe.cfg.Timeouts, be.cfg.Timeouts)
+	up, down, killed := fe.rt.pipe(client, conn, srv, fe.cfg.Timeouts, be.cfg.Timeouts)
+	if killed != 0 {
+		rec.Term = [4]byte{killed, '-'} // ended by a server state change or the CLI
+	}
 	up += sent
 	rec.BytesIn, rec.BytesOut = up, down
 	for _, c := range []*counters{&fe.stats, &be.stats, &srv.stats} {
@@ -231,7 +235,11 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		ci.connect = time.Since(t0)
 		if err == nil {
 			srv.stats.connect.Add(1)
+			srv.observe(health.ObsL4OK)
 			return srv, conn
+		}
+		if ctx.Err() == nil {
+			srv.observe(health.ObsL4Err)
 		}
 		ci.err = err
 		srv.stats.errConn.Add(1)
@@ -270,7 +278,15 @@ type session struct {
 	cliTO, srvTO   time.Duration
 	cliFin, srvFin time.Duration
 	start          time.Time
-	half           atomic.Bool // one direction has finished
+	half           atomic.Bool  // one direction has finished
+	killed         atomic.Int32 // termination cause when a server state change ended it
+}
+
+// kill ends the session for a server state change (on-marked-down,
+// on-marked-up) or the CLI; term is the cause logged.
+func (s *session) kill(term byte) {
+	s.killed.CompareAndSwap(0, int32(term))
+	s.close()
 }
 
 // expired reports whether a side stayed idle longer than its timeout.
@@ -297,7 +313,7 @@ func (s *session) close() {
 // go straight between the TCP sockets so that Linux splices them; idle
 // timeouts are enforced by the runtime's reaper, which reads the
 // kernel's TCP_INFO counters instead of wrapping every read.
-func (rt *Runtime) pipe(client, server net.Conn, srv *server, fet, bet config.Timeouts) (up, down int64) {
+func (rt *Runtime) pipe(client, server net.Conn, srv *server, fet, bet config.Timeouts) (up, down int64, killed byte) {
 	s := &session{client: client, server: server, srv: srv, cliTO: fet.Client, srvTO: bet.Server,
 		cliFin: fet.ClientFin, srvFin: bet.ServerFin, start: time.Now()}
 	if bet.Tunnel > 0 {
@@ -305,6 +321,8 @@ func (rt *Runtime) pipe(client, server net.Conn, srv *server, fet, bet config.Ti
 	}
 	rt.addSession(s)
 	defer rt.removeSession(s)
+	srv.live.add(s)
+	defer srv.live.remove(s)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -316,7 +334,7 @@ func (rt *Runtime) pipe(client, server net.Conn, srv *server, fet, bet config.Ti
 	closeWrite(server)
 	s.half.Store(true)
 	<-done
-	return up, down
+	return up, down, byte(s.killed.Load())
 }
 
 // bufPool holds the per-direction buffers of small exchanges, 16 KiB as

@@ -82,7 +82,7 @@ func csvQuote(v string) string {
 }
 
 // dynamic columns are filled or left empty by the row's own values.
-var dynamic = map[string]bool{"addr": true, "algo": true, "last_chk": true, "check_code": true, "cookie": true, "slim": true, "qlimit": true}
+var dynamic = map[string]bool{"addr": true, "algo": true, "last_chk": true, "check_code": true, "cookie": true, "slim": true, "qlimit": true, "throttle": true, "hanafail": true}
 
 func masked(vals map[string]string, mask string) []string {
 	row := make([]string, len(csvColumns))
@@ -172,6 +172,12 @@ func serverRow(s *Snapshot, p *Proxy, sv *Server, o CSVOptions) map[string]strin
 	v["lbtot"], v["uweight"], v["cookie"] = i64(sv.Counters.LBTot), itoa(sv.UWeight), sv.Cookie
 	if sv.SLim > 0 {
 		v["slim"] = itoa(sv.SLim)
+	}
+	if sv.Throttle >= 0 {
+		v["throttle"] = itoa(sv.Throttle)
+	}
+	if sv.Observe {
+		v["hanafail"] = i64(sv.HanaFail)
 	}
 	if sv.QLimit > 0 {
 		v["qlimit"] = itoa(sv.QLimit)

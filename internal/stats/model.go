@@ -148,9 +148,11 @@ type Server struct {
 	ChkDown  int64
 	LastChg  time.Duration
 	Downtime time.Duration
-	QLimit   int // maxqueue, 0 = none
-	SLim     int // maxconn, 0 = none
-	Throttle int // percent, -1 = not throttled
+	QLimit   int   // maxqueue, 0 = none
+	SLim     int   // maxconn, 0 = none
+	Throttle int   // percent, -1 = not throttled
+	Observe  bool  // passive health is on (observe): hanafail is shown
+	HanaFail int64 // times observed errors triggered on-error
 	Tracked  string
 
 	// Health check.
