@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/tlsx"
@@ -373,6 +374,7 @@ func (b *builder) fixServers(px *Proxy) {
 			used[s.ID] = true
 		}
 	}
+	tcpSSL := b.tcpCheckSSL(px)
 	next := 1
 	names := map[string]Pos{}
 	for _, s := range px.Servers {
@@ -408,8 +410,8 @@ func (b *builder) fixServers(px *Proxy) {
 		if s.DownInter == 0 {
 			s.DownInter = s.Inter
 		}
-		if px.Check.Kind == CheckHTTP && px.Check.HTTP.ConnectSSL && s.Check {
-			// http-check connect ssl: checks speak TLS with the server's settings.
+		if (px.Check.Kind == CheckHTTP && px.Check.HTTP.ConnectSSL || tcpSSL) && s.Check {
+			// http-check / tcp-check connect ssl: checks speak TLS with the server's settings.
 			s.CheckSSL = true
 			if s.SSL == nil {
 				s.SSL = &ServerSSL{}
@@ -424,6 +426,37 @@ func (b *builder) fixServers(px *Proxy) {
 			b.errorf(s.Pos, "'server %s/%s' : neither a port nor a 'port' check parameter are set, health checks cannot run", px.Name, s.Name)
 		}
 	}
+}
+
+// tcpCheckSSL reports whether px's tcp-check program connects with
+// `tcp-check connect ssl`. Its connections then all speak TLS with the
+// server's settings; a program mixing TLS and clear-text connections
+// is refused.
+func (b *builder) tcpCheckSSL(px *Proxy) bool {
+	if px.Check.Kind != CheckTCP {
+		return false
+	}
+	var ssl, plain *TCPCheckStep
+	steps := px.Check.TCPSteps
+	for i := range steps {
+		st := &steps[i]
+		if st.Action != TCPCheckConnect {
+			continue
+		}
+		if st.SSL {
+			ssl = cmp.Or(ssl, st)
+		} else {
+			plain = cmp.Or(plain, st)
+		}
+	}
+	if ssl == nil {
+		return false
+	}
+	if plain != nil || steps[0].Action != TCPCheckConnect {
+		b.errorf(ssl.Pos, "'tcp-check connect ssl' in a program that also connects in clear text (an implicit first connect or 'tcp-check connect' without 'ssl') is not supported by halo yet; add 'ssl' to every connect rule")
+		return false
+	}
+	return true
 }
 
 // serverTLS builds the TLS client configuration of a server line.

@@ -108,3 +108,29 @@ func TestObserveWithoutEffect(t *testing.T) {
 		}
 	}
 }
+
+// TestTCPCheckConnectSSL: `tcp-check connect ssl` makes the checks speak
+// TLS with the server's settings (it was parsed and ignored), with the
+// same CA rule as check-ssl; mixing TLS and clear-text connects is
+// refused rather than run wrong.
+func TestTCPCheckConnectSSL(t *testing.T) {
+	prog := base + "backend b\n  option tcp-check\n  tcp-check connect ssl\n  tcp-check send PING\\r\\n\n  tcp-check expect string +PONG\n"
+	cfg, errs := load(t, prog+"  server s 127.0.0.1:6379 check verify none\n")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if s := cfg.Proxy("b", CapBackend).Servers[0]; !s.CheckSSL || s.SSL == nil || s.SSL.Config == nil || s.SSL.Enabled {
+		t.Errorf("server %+v: checks must use TLS, traffic stays clear", s)
+	}
+	if _, errs := load(t, prog+"  server s 127.0.0.1:6379 check\n"); len(errs) == 0 || !strings.Contains(errs[0].Error(), "verify is enabled by default but no CA file specified") {
+		t.Errorf("without verify none: %v", errs)
+	}
+	for _, mixed := range []string{
+		base + "backend b\n  option tcp-check\n  tcp-check send PING\\r\\n\n  tcp-check connect ssl port 6380\n  server s 127.0.0.1:6379 check verify none\n",
+		base + "backend b\n  option tcp-check\n  tcp-check connect ssl\n  tcp-check connect port 6380\n  server s 127.0.0.1:6379 check verify none\n",
+	} {
+		if _, errs := load(t, mixed); len(errs) == 0 || !strings.Contains(errs[0].Error(), "is not supported by halo yet; add 'ssl' to every connect rule") {
+			t.Errorf("mixed program: %v", errs)
+		}
+	}
+}

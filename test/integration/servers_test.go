@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -481,6 +482,67 @@ listen app
 			l := sink.wait(t, "GET /slow", 1)[0]
 			if !strings.Contains(l, " 502 ") || !strings.Contains(l, " DH-- ") {
 				t.Errorf("log line %q, want 502 and DH--", l)
+			}
+		})
+	}
+}
+
+// TestTCPCheckConnectSSLSideBySide: `tcp-check connect ssl` runs the
+// tcp-check program over TLS: a server answering +PONG only over TLS is
+// UP, a clear-text one is DOWN.
+func TestTCPCheckConnectSSLSideBySide(t *testing.T) {
+	ca := newTestCA(t)
+	bundle := ca.issue(t, t.TempDir(), "redis.pem", false, false, "redis.test")
+	cert, err := tls.LoadX509KeyPair(bundle, bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pong := func(c net.Conn) {
+		l, _ := bufio.NewReader(c).ReadString('\n')
+		if strings.HasPrefix(l, "PING") {
+			io.WriteString(c, "+PONG\r\n")
+		}
+	}
+	tlsLn, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tlsLn.Close() })
+	go func() {
+		for {
+			c, err := tlsLn.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); pong(c) }()
+		}
+	}()
+	plain := tcpServer(t, pong)
+	for _, bin := range lbBins(t) {
+		t.Run(bin.name, func(t *testing.T) {
+			port := freePort(t)
+			addr := fmt.Sprintf("127.0.0.1:%d", port)
+			h := startProc(t, bin.path, addr, nil, nil, "-db", "-f", writeConfig(t, fmt.Sprintf(`defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout check 1s
+listen redis
+    bind %s
+    option tcp-check
+    tcp-check connect ssl
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+    server tls %s check inter 100 rise 1 fall 1 verify none
+    server plain %s check inter 100 rise 1 fall 1 verify none
+`, addr, tlsLn.Addr(), plain)))
+			waitFor(t, "the clear-text server DOWN", 10*time.Second, func() bool {
+				return strings.Contains(h.stderr.String(), "Server redis/plain is DOWN")
+			})
+			time.Sleep(500 * time.Millisecond) // several more checks
+			if strings.Contains(h.stderr.String(), "Server redis/tls is DOWN") {
+				t.Errorf("the TLS server failed its TLS checks:\n%s", h.stderr.String())
 			}
 		})
 	}
