@@ -107,6 +107,7 @@ type Global struct {
 	SetEnv          []EnvOp // setenv/presetenv/unsetenv/resetenv, applied in order while parsing
 	MasterWorker    bool
 	ZeroWarning     bool
+	Quiet           bool // global `quiet`, as -q
 	StatsSockets    []StatsSocket
 	ServerStateFile string
 	ServerStateBase string
