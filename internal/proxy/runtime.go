@@ -401,6 +401,12 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		// TCP keep-alive only with option tcpka/clitcpka, at the system's
+		// timers as HAProxy: Go enables it on accepted connections (every
+		// 15s) unless told otherwise, inherited listeners included.
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetKeepAlive(fe.cfg.Options.TCPKeepAlive || fe.cfg.Options.ClientKeepAlive)
+		}
 		rt.sessions.Add(1)
 		rt.active.Add(1)
 		fe.stats.open()

@@ -122,11 +122,6 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	rec.BackendName = be.cfg.Name
 	be.stats.open()
 	defer be.stats.close()
-	if fe.cfg.Options.TCPKeepAlive || fe.cfg.Options.ClientKeepAlive {
-		if tc, ok := client.(*net.TCPConn); ok {
-			tc.SetKeepAlive(true)
-		}
-	}
 	key := hashKey(be, client)
 	var ci connInfo
 	srv, conn := be.connect(ctx, key, client.LocalAddr(), nil, &ci, rec.Ctx.(*acl.Txn))
@@ -148,11 +143,6 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	defer srv.stats.close()
 	defer be.release(srv)
 	defer conn.Close()
-	if be.cfg.Options.TCPKeepAlive || be.cfg.Options.ServerKeepAlive {
-		if tc, ok := conn.(*net.TCPConn); ok {
-			tc.SetKeepAlive(true)
-		}
-	}
 	rec.BeConn, rec.SrvConn = be.stats.cur.Load(), srv.stats.cur.Load()
 	var sent int64
 	if p := rec.Ctx.(*acl.Txn).Payload; len(p) > 0 {
@@ -227,8 +217,13 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		}
 		ci.srv = srv
 		t0 := time.Now()
-		d := net.Dialer{Timeout: ct}
+		// TCP keep-alive only with option tcpka/srvtcpka, at the system's
+		// timers as HAProxy (Go would enable it every 15s otherwise).
+		d := net.Dialer{Timeout: ct, KeepAlive: -1}
 		conn, err := d.DialContext(ctx, "tcp", srv.dialAddr(dst))
+		if err == nil && (be.cfg.Options.TCPKeepAlive || be.cfg.Options.ServerKeepAlive) {
+			setKeepAlive(conn)
+		}
 		if err == nil {
 			conn, err = srv.tlsClient(ctx, conn, txn, ct)
 		}
@@ -365,6 +360,13 @@ func forward(dst, src net.Conn) int64 {
 			m, _ := io.Copy(dst, src)
 			return total + m
 		}
+	}
+}
+
+// setKeepAlive turns SO_KEEPALIVE on with the system's timers.
+func setKeepAlive(c net.Conn) {
+	if tc, ok := c.(interface{ SetKeepAlive(bool) error }); ok {
+		tc.SetKeepAlive(true)
 	}
 }
 

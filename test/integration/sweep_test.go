@@ -1,8 +1,16 @@
 package integration
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Directives the "never silently ignore" sweep made take effect.
@@ -24,5 +32,102 @@ func TestGlobalQuietSideBySide(t *testing.T) {
 				t.Errorf("an error under quiet: rc %d, stderr %q", rc, errOut)
 			}
 		})
+	}
+}
+
+// keepAliveTimers reads, with ss, whether halo's (or haproxy's) client
+// side socket (local port fe) and server side socket (remote port be)
+// have SO_KEEPALIVE on: ss shows timer:(keepalive,...) then.
+func keepAliveTimers(t *testing.T, fe, be int) (client, server bool, ok bool) {
+	t.Helper()
+	out, err := exec.Command("ss", "-tnoH", "state", "established", fmt.Sprintf("( sport = :%d or dport = :%d )", fe, be)).Output()
+	if err != nil {
+		t.Skipf("ss: %v", err)
+	}
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 4 {
+			continue
+		}
+		n++
+		ka := strings.Contains(l, "timer:(keepalive")
+		if strings.HasSuffix(f[2], fmt.Sprintf(":%d", fe)) {
+			client = ka
+		} else {
+			server = ka
+		}
+	}
+	return client, server, n == 2
+}
+
+// TestTCPKeepAliveOptionsSideBySide: option tcpka, clitcpka and srvtcpka
+// turn SO_KEEPALIVE on where they say, in tcp and http mode, and it is
+// off without them (Go turns it on for every connection by default).
+func TestTCPKeepAliveOptionsSideBySide(t *testing.T) {
+	if _, err := exec.LookPath("ss"); err != nil {
+		t.Skip("ss not installed")
+	}
+	tcpApp := startBackend(t, "app", true)
+	httpApp := httpBackend(t, "app")
+	for _, bin := range lbBins(t) {
+		for _, mode := range []string{"tcp", "http"} {
+			for _, tc := range []struct {
+				opts           string
+				client, server bool
+			}{
+				{"", false, false},
+				{"option tcpka", true, true},
+				{"option clitcpka", true, false},
+				{"option srvtcpka", false, true},
+			} {
+				t.Run(bin.name+"/"+mode+"/"+tc.opts, func(t *testing.T) {
+					app := tcpApp.addr
+					if mode == "http" {
+						app = httpApp
+					}
+					_, bport, _ := net.SplitHostPort(app)
+					be, _ := strconv.Atoi(bport)
+					port := freePort(t)
+					addr := fmt.Sprintf("127.0.0.1:%d", port)
+					startProc(t, bin.path, addr, nil, nil, "-db", "-f", writeConfig(t, fmt.Sprintf(`defaults
+    mode %s
+    %s
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+listen app
+    bind %s
+    server s1 %s
+`, mode, tc.opts, addr, app)))
+					c, err := net.Dial("tcp", addr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(5 * time.Second))
+					br := bufio.NewReader(c)
+					if mode == "http" {
+						io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+						resp, err := http.ReadResponse(br, nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					} else if _, err := br.ReadString('\n'); err != nil {
+						t.Fatal(err)
+					}
+					var cl, sv, ok bool
+					waitFor(t, "both sockets established", 5*time.Second, func() bool {
+						cl, sv, ok = keepAliveTimers(t, port, be)
+						return ok
+					})
+					if cl != tc.client || sv != tc.server {
+						t.Errorf("keep-alive on the client side %v, server side %v; want %v, %v", cl, sv, tc.client, tc.server)
+					}
+				})
+			}
+		}
 	}
 }
