@@ -403,8 +403,8 @@ type Server struct {
 	MaxQueue    int
 	MinConn     int
 	Cookie      string
-	SendProxy   bool
-	SendProxyV2 bool
+	SendProxy   bool // PROXY protocol v1 header on server connections
+	SendProxyV2 bool // version 2
 
 	// Health checking.
 	Check     bool
@@ -416,6 +416,9 @@ type Server struct {
 	Rise      int           // default 2
 	Fall      int           // default 3
 	CheckSSL  bool
+	// CheckSendProxy: checks send a PROXY protocol header even when they
+	// do not go to the server's own address.
+	CheckSendProxy bool
 
 	// SlowStart is the ramp-up after the server comes back UP: its weight
 	// (dynamic algorithms) and its connection limit grow from a minimum

@@ -120,9 +120,11 @@ var serverOpts = map[string]serverOpt{
 		s.Cookie = v
 		return nil
 	}},
-	"send-proxy":    {0, true, "send a PROXY protocol v1 header", sFlag(func(s *Server) *bool { return &s.SendProxy }, true)},
-	"send-proxy-v2": {0, true, "send a PROXY protocol v2 header", sFlag(func(s *Server) *bool { return &s.SendProxyV2 }, true)},
-	"no-send-proxy": {0, true, "cancel send-proxy", sFlag(func(s *Server) *bool { return &s.SendProxy }, false)},
+	"send-proxy":       {0, true, "send a PROXY protocol v1 header", sFlag(func(s *Server) *bool { return &s.SendProxy }, true)},
+	"send-proxy-v2":    {0, true, "send a PROXY protocol v2 header", sFlag(func(s *Server) *bool { return &s.SendProxyV2 }, true)},
+	"no-send-proxy":    {0, true, "cancel send-proxy", sFlag(func(s *Server) *bool { return &s.SendProxy }, false)},
+	"no-send-proxy-v2": {0, true, "cancel send-proxy-v2", sFlag(func(s *Server) *bool { return &s.SendProxyV2 }, false)},
+	"check-send-proxy": {0, true, "health checks start with a PROXY protocol header (implied by send-proxy when checks use the server's address)", sFlag(func(s *Server) *bool { return &s.CheckSendProxy }, true)},
 	"slowstart": {1, true, "after coming back UP, weight (dynamic algorithms) and maxconn ramp up linearly over this time", func(_ *builder, s *Server, v string) error {
 		d, err := parseTime(v)
 		if err != nil {
@@ -233,7 +235,6 @@ var serverOpts = map[string]serverOpt{
 	"redir":                {1, true, "", nil},
 	"source":               {1, true, "", nil},
 	"proto":                {1, true, "", nil},
-	"check-send-proxy":     {0, true, "", nil},
 	"check-proto":          {1, true, "", nil},
 	"pool-max-conn":        {1, true, "", nil},
 	"pool-purge-delay":     {1, true, "", nil},

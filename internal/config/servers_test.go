@@ -134,3 +134,26 @@ func TestTCPCheckConnectSSL(t *testing.T) {
 		}
 	}
 }
+
+// TestListenerRefusals: what listeners cannot do is refused by -c with
+// file:line (it used to pass -c and fail only at start-up), and the
+// PROXY protocol options are plain supported options now.
+func TestListenerRefusals(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{base + "frontend f\n  bind /run/x.sock\n", "t.cfg:7: 'bind /run/x.sock' : unix socket listeners are not supported by halo yet"},
+		{base + "frontend f\n  bind 127.0.0.1:8080 proto h2\n", "t.cfg:7: frontend 'f' : MUX protocol 'h2' is not usable for 'bind 127.0.0.1:8080'"},
+	} {
+		_, errs := load(t, tc.text)
+		if len(errs) == 0 || !strings.HasPrefix(errs[0].Error(), tc.want) {
+			t.Errorf("errors %v, want %q", errs, tc.want)
+		}
+	}
+	cfg, errs := load(t, base+"frontend f\n  bind 127.0.0.1:8080 accept-proxy\n  default_backend b\nbackend b\n  server s 127.0.0.1:80 send-proxy-v2 check-send-proxy\n  server t 127.0.0.1:80 send-proxy no-send-proxy\n")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	s, u := cfg.Proxy("b", CapBackend).Servers[0], cfg.Proxy("b", CapBackend).Servers[1]
+	if !cfg.Proxy("f", CapFrontend).Binds[0].AcceptProxy || !s.SendProxyV2 || !s.CheckSendProxy || u.SendProxy {
+		t.Errorf("bind %+v, servers %+v %+v", cfg.Proxy("f", CapFrontend).Binds[0], s, u)
+	}
+}

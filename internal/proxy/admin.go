@@ -131,7 +131,7 @@ func (rt *Runtime) info(now time.Time) stats.Info {
 
 func (c *counters) snapshot(now time.Time) stats.Counters {
 	out := stats.Counters{SCur: c.cur.Load(), SMax: c.max.Load(), STot: c.total.Load(), BytesIn: c.bytesIn.Load(),
-		BytesOut: c.bytesOut.Load(), DeniedReq: c.deniedReq.Load(), DeniedResp: c.deniedResp.Load(), ErrReq: c.errReq.Load(),
+		BytesOut: c.bytesOut.Load(), DeniedReq: c.deniedReq.Load(), DeniedConn: c.deniedConn.Load(), DeniedResp: c.deniedResp.Load(), ErrReq: c.errReq.Load(),
 		ErrConn: c.errConn.Load(), ErrResp: c.errResp.Load(), Retries: c.retries.Load(), Redispatches: c.redispatches.Load(),
 		Rate: c.rate.value(), RateMax: c.rate.max.Load(), ReqRate: c.reqRate.value(), ReqRateMax: c.reqRate.max.Load(),
 		ReqTot: c.reqTot.Load(), Intercepted: c.intercepted.Load(), CliAbrt: c.cliAbrt.Load(), SrvAbrt: c.srvAbrt.Load(),
@@ -328,7 +328,7 @@ func (rt *Runtime) ClearCounters(all bool) {
 		c.rate.max.Store(0)
 		c.reqRate.max.Store(0)
 		if all {
-			for _, a := range []interface{ Store(int64) }{&c.total, &c.bytesIn, &c.bytesOut, &c.deniedReq, &c.deniedResp,
+			for _, a := range []interface{ Store(int64) }{&c.total, &c.bytesIn, &c.bytesOut, &c.deniedReq, &c.deniedConn, &c.deniedResp,
 				&c.errReq, &c.errConn, &c.errResp, &c.retries, &c.redispatches, &c.reqTot, &c.intercepted, &c.cliAbrt,
 				&c.srvAbrt, &c.connect, &c.reuse, &c.sslSess, &c.sslReused, &c.sslFailed} {
 				a.Store(0)

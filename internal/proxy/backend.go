@@ -341,10 +341,27 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 			StartDown:    !s.healthy.Load(),
 			Observe:      s.cfg.Observe, OnError: s.cfg.OnError, ErrorLimit: s.cfg.ErrorLimit,
 		}
-		if tc := s.checkTLS(); tc != nil {
-			var d net.Dialer
+		var d net.Dialer
+		p.Dial = d.DialContext
+		if sc := s.cfg; sc.CheckSendProxy || (sc.SendProxy || sc.SendProxyV2) && sc.CheckPort == 0 && sc.CheckAddr == "" {
+			// PROXY protocol on checks: with check-send-proxy, or send-proxy
+			// when checks go to the server's own address (HAProxy's rule).
 			p.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 				c, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				if _, err := c.Write(checkProxyHeader(sc, c)); err != nil {
+					c.Close()
+					return nil, err
+				}
+				return c, nil
+			}
+		}
+		if tc := s.checkTLS(); tc != nil {
+			dial := p.Dial
+			p.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := dial(ctx, network, addr)
 				if err != nil {
 					return nil, err
 				}

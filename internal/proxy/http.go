@@ -417,7 +417,9 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		if scn == nil {
 			return
 		}
-		if keepServer && kill.killed() == 0 {
+		// A connection that began with a client's PROXY protocol header
+		// serves that client only: it is not kept for others.
+		if keepServer && kill.killed() == 0 && !srv.cfg.SendProxy && !srv.cfg.SendProxyV2 {
 			srv.putIdle(scn)
 		} else {
 			scn.c.Close()

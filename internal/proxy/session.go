@@ -27,22 +27,15 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// route applies tcp-request connection rules and use_backend rules. It
-// returns nil when the connection must be closed.
+// route applies tcp-request content rules and use_backend rules (the
+// connection rules ran at accept). It returns false when the connection
+// must be closed.
 func (fe *frontend) route(c net.Conn, rec *logging.Record) (*backend, bool) {
 	txn := &acl.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Backends: fe.rt, Frontend: fe.cfg.Name}
 	if tc, ok := c.(*tls.Conn); ok {
 		txn.SSL = tlsInfo(tc, rec)
 	}
 	rec.Ctx = txn
-	for _, r := range fe.cfg.TCPRequest {
-		if r.Layer == "connection" && r.Cond.Match(txn) {
-			if r.Action == "reject" {
-				return nil, false
-			}
-			break
-		}
-	}
 	if !fe.inspect(c, txn) {
 		return nil, false
 	}
@@ -224,6 +217,13 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		if err == nil && (be.cfg.Options.TCPKeepAlive || be.cfg.Options.ServerKeepAlive) {
 			setKeepAlive(conn)
 		}
+		if err == nil && txn != nil {
+			// send-proxy: the client's addresses (those of its own PROXY
+			// header with accept-proxy) go first, before any TLS.
+			if err = sendProxy(conn, srv.cfg, txn.Src, txn.Dst); err != nil {
+				conn.Close()
+			}
+		}
 		if err == nil {
 			conn, err = srv.tlsClient(ctx, conn, txn, ct)
 		}
@@ -375,8 +375,8 @@ func closeWrite(c net.Conn) {
 		tc.CloseWrite() // close_notify
 		c = tc.NetConn()
 	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite() // TCP, PROXY protocol connections
 	}
 }
 

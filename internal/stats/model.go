@@ -100,6 +100,7 @@ type Counters struct {
 	BytesIn          int64
 	BytesOut         int64
 	DeniedReq        int64
+	DeniedConn       int64 // dcon: tcp-request connection rejects
 	DeniedResp       int64
 	ErrReq           int64
 	ErrConn          int64

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,5 +130,72 @@ listen app
 				})
 			}
 		}
+	}
+}
+
+// TestTCPRequestConnectionAllModesSideBySide: tcp-request connection
+// rules apply in http mode too (they were evaluated in tcp mode only),
+// and a rejected connection is closed without a log line, counted in
+// dcon, as HAProxy does.
+func TestTCPRequestConnectionAllModesSideBySide(t *testing.T) {
+	needSocat(t)
+	app := httpBackend(t, "app")
+	for _, bin := range lbBins(t) {
+		t.Run(bin.name, func(t *testing.T) {
+			sink := newSyslogSink(t)
+			sock := filepath.Join(t.TempDir(), "lb.sock")
+			ph, pt, pok := freePort(t), freePort(t), freePort(t)
+			startProc(t, bin.path, fmt.Sprintf("127.0.0.1:%d", pok), nil, nil, "-db", "-f", writeConfig(t, fmt.Sprintf(`global
+    log %s local0
+    stats socket %s level admin
+defaults
+    log global
+    timeout connect 1s
+    timeout client 3s
+    timeout server 5s
+listen h1
+    mode http
+    option httplog
+    bind 127.0.0.1:%d
+    tcp-request connection reject if { src 127.0.0.1 }
+    server s1 %s
+listen t1
+    mode tcp
+    option tcplog
+    bind 127.0.0.1:%d
+    tcp-request connection reject if { src 127.0.0.1 }
+    server s1 %s
+listen ok
+    mode http
+    option httplog
+    bind 127.0.0.1:%d
+    tcp-request connection accept if { src 127.0.0.1 }
+    tcp-request connection reject
+    server s1 %s
+`, sink.addr(), sock, ph, app, pt, app, pok, app)))
+			if got := oneShot(t, fmt.Sprintf("127.0.0.1:%d", ph), "GET / HTTP/1.1\r\nHost: a\r\n\r\n"); got != "" {
+				t.Errorf("http frontend answered a rejected connection: %q", got)
+			}
+			if _, got := sendRaw(t, fmt.Sprintf("127.0.0.1:%d", pt), []byte("x")); got != "" {
+				t.Errorf("tcp frontend served a rejected connection: %q", got)
+			}
+			if got := oneShot(t, fmt.Sprintf("127.0.0.1:%d", pok), "GET /fine HTTP/1.1\r\nHost: a\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200") {
+				t.Errorf("accepted connection: %q", got)
+			}
+			sink.wait(t, "GET /fine", 1)
+			rows := statRows(t, sock)
+			for _, fe := range []string{"h1", "t1"} {
+				if r := rows[fe+"/FRONTEND"]; r["dcon"] != "1" || r["stot"] != "0" {
+					t.Errorf("%s: dcon %q stot %q, want 1 and 0", fe, r["dcon"], r["stot"])
+				}
+			}
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			for _, m := range sink.msgs {
+				if strings.Contains(m, " h1 ") || strings.Contains(m, " t1 ") {
+					t.Errorf("a rejected connection was logged: %q", m)
+				}
+			}
+		})
 	}
 }
