@@ -62,6 +62,9 @@ func (b *builder) parseTCPCheck(ln *Line) {
 			b.errorf(ln.Pos, "'tcp-check %s' expects a single string (quote it or escape spaces)", w[1])
 			return
 		}
+		if len(w) == 5 {
+			st.Comment = w[4]
+		}
 		st.Action = TCPCheckSend
 		if w[1] == "send-binary" {
 			data, err := hex.DecodeString(w[2])
@@ -136,6 +139,11 @@ func (b *builder) parseTCPCheck(ln *Line) {
 	default:
 		b.errorf(ln.Pos, "'tcp-check' expects 'comment', 'connect', 'send', 'send-binary', 'expect' or 'set-var', got '%s'", w[1])
 		return
+	}
+	// A `tcp-check comment` rule names the rule after it in failure
+	// reports, unless that rule has its own comment.
+	if n := len(b.px.Check.TCPSteps); n > 0 && st.Comment == "" && st.Action != TCPCheckComment && b.px.Check.TCPSteps[n-1].Action == TCPCheckComment {
+		st.Comment = b.px.Check.TCPSteps[n-1].Comment
 	}
 	b.px.Check.TCPSteps = append(b.px.Check.TCPSteps, st)
 }

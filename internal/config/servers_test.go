@@ -157,3 +157,20 @@ func TestListenerRefusals(t *testing.T) {
 		t.Errorf("bind %+v, servers %+v %+v", cfg.Proxy("f", CapFrontend).Binds[0], s, u)
 	}
 }
+
+// TestTCPCheckComments: a `tcp-check comment` rule names the rule after
+// it (the field was parsed and never shown), a rule's own comment wins,
+// and `tcp-check send ... comment` keeps its comment.
+func TestTCPCheckComments(t *testing.T) {
+	cfg, errs := load(t, base+"backend b\n  option tcp-check\n  tcp-check comment first\n  tcp-check send PING\\r\\n comment own\n  tcp-check comment second\n  tcp-check expect string +PONG\n  tcp-check expect string x\n")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var got []string
+	for _, st := range cfg.Proxy("b", CapBackend).Check.TCPSteps {
+		got = append(got, st.Comment)
+	}
+	if strings.Join(got, ",") != "first,own,second,second," {
+		t.Errorf("comments %q", got)
+	}
+}

@@ -296,18 +296,23 @@ func (c *Checker) interval() time.Duration {
 	return d
 }
 
-// timeouts returns the connect and read limits of one check: with
-// `timeout check`, connect = min(timeout connect, inter) and the read
-// limit is timeout check; without it, inter bounds the whole check.
-func (c *Checker) timeouts() (connect, total time.Duration) {
-	if c.p.TimeoutCheck > 0 {
-		connect = c.p.Inter
-		if c.p.TimeoutConnect > 0 && c.p.TimeoutConnect < connect {
-			connect = c.p.TimeoutConnect
-		}
-		return connect, connect + c.p.TimeoutCheck
+// connectTimeout is the connect limit of a check: min(timeout connect,
+// inter) with `timeout check`, else inter, which bounds the whole check.
+func (c *Checker) connectTimeout() time.Duration {
+	if c.p.TimeoutCheck > 0 && c.p.TimeoutConnect > 0 && c.p.TimeoutConnect < c.p.Inter {
+		return c.p.TimeoutConnect
 	}
-	return c.p.Inter, c.p.Inter
+	return c.p.Inter
+}
+
+// readDeadline is when a check connected now must have its answer:
+// `timeout check` after the connection is established, else inter after
+// the check began at start.
+func (c *Checker) readDeadline(start time.Time) time.Time {
+	if c.p.TimeoutCheck > 0 {
+		return time.Now().Add(c.p.TimeoutCheck)
+	}
+	return start.Add(c.p.Inter)
 }
 
 func (c *Checker) check(ctx context.Context) Result {
@@ -326,8 +331,7 @@ func (c *Checker) check(ctx context.Context) Result {
 }
 
 func (c *Checker) dial(ctx context.Context, addr string) (net.Conn, *Result) {
-	connect, _ := c.timeouts()
-	dctx, cancel := context.WithTimeout(ctx, connect)
+	dctx, cancel := context.WithTimeout(ctx, c.connectTimeout())
 	defer cancel()
 	conn, err := c.p.Dial(dctx, "tcp", addr)
 	if err != nil {

@@ -15,13 +15,13 @@ import (
 // httpCheck sends the `option httpchk` request and judges the response:
 // 2xx and 3xx pass unless `http-check expect` says otherwise.
 func (c *Checker) httpCheck(ctx context.Context) Result {
+	start := time.Now()
 	conn, fail := c.dial(ctx, c.p.Addr)
 	if fail != nil {
 		return *fail
 	}
 	defer conn.Close()
-	_, total := c.timeouts()
-	conn.SetDeadline(time.Now().Add(total))
+	conn.SetDeadline(c.readDeadline(start))
 	h := c.p.Spec.HTTP
 	method, uri, ver := orDefault(h.Method, "OPTIONS"), orDefault(h.URI, "/"), orDefault(h.Version, "HTTP/1.0")
 	var req strings.Builder

@@ -199,3 +199,65 @@ listen ok
 		})
 	}
 }
+
+// TestTCPCheckInfoSideBySide: tcp-check failure reasons (step, rule,
+// comment) and `timeout check` counted from the connection, with the
+// same configuration under halo and haproxy.
+func TestTCPCheckInfoSideBySide(t *testing.T) {
+	errSrv := tcpServer(t, func(c net.Conn) { c.Read(make([]byte, 64)); io.WriteString(c, "-ERR\r\n") })
+	silent := tcpServer(t, func(c net.Conn) { c.Read(make([]byte, 64)); time.Sleep(3 * time.Second) })
+	closed := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	want := []string{
+		`Health check for server a1/s1 failed, reason: Layer7 invalid response, info: "TCPCHK did not match content (regex) at step 3 comment: c2"`,
+		`Health check for server a2/s1 failed, reason: Layer4 connection problem, info: "Connection refused at step 1 of tcp-check (connect) comment: 'cc'"`,
+		`Health check for server a3/s1 failed, reason: Layer7 timeout, info: " at step 4 of tcp-check (expect string '+PONG') comment: 'expect phase'"`,
+	}
+	for _, bin := range lbBins(t) {
+		t.Run(bin.name, func(t *testing.T) {
+			sink := newSyslogSink(t)
+			port := freePort(t)
+			startProc(t, bin.path, fmt.Sprintf("127.0.0.1:%d", port), nil, nil, "-db", "-f", writeConfig(t, fmt.Sprintf(`global
+    log %s local0
+defaults
+    mode tcp
+    log global
+    option log-health-checks
+    timeout connect 10s
+    timeout client 3s
+    timeout server 5s
+    timeout check 500ms
+listen a1
+    bind 127.0.0.1:%d
+    option tcp-check
+    tcp-check connect
+    tcp-check send PING\r\n
+    tcp-check expect rstring ^\+PONG comment c2
+    server s1 %s check inter 300 fall 1 rise 1
+backend a2
+    option tcp-check
+    tcp-check connect comment cc
+    server s1 %s check inter 300 fall 1 rise 1
+backend a3
+    option tcp-check
+    tcp-check comment "hello phase"
+    tcp-check send PING\r\n
+    tcp-check comment "expect phase"
+    tcp-check expect string +PONG
+    server s1 %s check inter 2s fall 1 rise 1
+`, sink.addr(), port, errSrv, closed, silent)))
+			for _, w := range want {
+				l := sink.wait(t, w, 1)[0]
+				if w == want[2] {
+					// ", check duration: NNNms": timeout check (500ms) runs
+					// from the connection; halo used to wait connect + check
+					// (min(timeout connect, inter) + 500ms = 2.5s).
+					var ms int
+					fmt.Sscanf(l[strings.Index(l, "check duration: ")+len("check duration: "):], "%d", &ms)
+					if ms >= 2000 {
+						t.Errorf("timeout check 500ms took %dms: %s", ms, l)
+					}
+				}
+			}
+		})
+	}
+}
