@@ -222,6 +222,18 @@ func (b *builder) parseHTTPCheck(ln *Line) {
 			e.Negate = true
 			i++
 		}
+		for i < len(w) && (w[i] == "comment" || w[i] == "min-recv" || w[i] == "ok-status" || w[i] == "error-status" || w[i] == "tout-status" || w[i] == "on-success" || w[i] == "on-error" || w[i] == "status-code") {
+			if w[i] != "comment" {
+				b.errorf(ln.Pos, "'http-check expect %s' is not supported by halo yet", w[i])
+				return
+			}
+			if i+1 >= len(w) {
+				b.errorf(ln.Pos, "'http-check expect comment' expects an argument")
+				return
+			}
+			e.Comment = w[i+1]
+			i += 2
+		}
 		if i+1 >= len(w) {
 			b.errorf(ln.Pos, "'http-check expect' expects 'status', 'rstatus', 'string' or 'rstring' followed by a pattern")
 			return
@@ -263,7 +275,9 @@ func (b *builder) parseHTTPCheck(ln *Line) {
 			b.errorf(ln.Pos, "'http-check expect' only supports 'status', 'rstatus', 'string', 'rstring', 'hdr', 'fhdr', 'custom', got '%s'", w[i])
 			return
 		}
-		if len(w) > i+2 {
+		if len(w) == i+4 && w[i+2] == "comment" {
+			e.Comment = w[i+3]
+		} else if len(w) > i+2 {
 			b.errorf(ln.Pos, "'http-check expect' unexpected argument '%s' after the pattern", w[i+2])
 			return
 		}

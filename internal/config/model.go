@@ -551,11 +551,12 @@ type HTTPCheck struct {
 
 // HTTPExpect is an `http-check expect` rule.
 type HTTPExpect struct {
-	Pos    Pos
-	Negate bool
-	Match  MatchKind // MatchStatus, MatchRStatus, MatchString, MatchRString
-	Value  string
-	Regexp *regexp.Regexp
+	Pos     Pos
+	Negate  bool
+	Match   MatchKind // MatchStatus, MatchRStatus, MatchString, MatchRString
+	Value   string
+	Regexp  *regexp.Regexp
+	Comment string // shown in failure reasons
 }
 
 // Userlist is a userlist section.

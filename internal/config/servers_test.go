@@ -174,3 +174,17 @@ func TestTCPCheckComments(t *testing.T) {
 		t.Errorf("comments %q", got)
 	}
 }
+
+// TestHTTPCheckExpectComment: `http-check expect ... comment <text>`
+// (before or after the pattern) loads as in HAProxy; it was refused.
+func TestHTTPCheckExpectComment(t *testing.T) {
+	for _, line := range []string{"http-check expect status 200 comment \"exp c\"", "http-check expect comment \"exp c\" status 200"} {
+		cfg, errs := load(t, base+"backend b\n  option httpchk\n  "+line+"\n")
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", line, errs)
+		}
+		if e := cfg.Proxy("b", CapBackend).Check.HTTP.Expect; e == nil || e.Comment != "exp c" || e.Value != "200" {
+			t.Errorf("%s: %+v", line, e)
+		}
+	}
+}

@@ -82,14 +82,23 @@ func (c *Checker) httpCheck(ctx context.Context) Result {
 			ok = e.Regexp.MatchString(body)
 		}
 		if ok == e.Negate {
-			return Result{Status: "L7RSP", Code: code, Desc: "Layer7 invalid response", Info: "HTTP content check did not match"}
+			return Result{Status: "L7RSP", Code: code, Desc: "Layer7 invalid response", Info: "HTTP content check did not match" + expectComment(e)}
 		}
 		return Result{OK: true, Status: "L7OK", Code: code, Desc: "Layer7 check passed"}
 	}
 	if ok == e.Negate {
-		return Result{Status: "L7STS", Code: code, Desc: "Layer7 wrong status", Info: reason}
+		return Result{Status: "L7STS", Code: code, Desc: "Layer7 wrong status", Info: reason + expectComment(e)}
 	}
 	return Result{OK: true, Status: "L7OK", Code: code, Desc: "Layer7 check passed"}
+}
+
+// expectComment ends a failure reason with the expect rule's comment, as
+// HAProxy: "Internal Server Error comment: <text>".
+func expectComment(e *config.HTTPExpect) string {
+	if e.Comment == "" {
+		return ""
+	}
+	return " comment: " + e.Comment
 }
 
 func statusIn(code int, spec string) bool {

@@ -46,3 +46,13 @@ func TestTCPCheckFailureInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPCheckExpectComment: the expect rule's comment ends the reason.
+func TestHTTPCheckExpectComment(t *testing.T) {
+	addr := server(t, httpResponder("500 Internal Server Error", ""))
+	c := New(Params{Addr: addr, Inter: 5 * time.Second, Spec: config.CheckSpec{Kind: config.CheckHTTP,
+		HTTP: config.HTTPCheck{Expect: &config.HTTPExpect{Match: config.MatchStatus, Value: "200", Comment: "exp c"}}}}, nil)
+	if r := c.check(context.Background()); r.Status != "L7STS" || r.Info != "Internal Server Error comment: exp c" {
+		t.Errorf("%+v", r)
+	}
+}
