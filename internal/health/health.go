@@ -19,6 +19,7 @@ import (
 // its proxy by the caller).
 type Params struct {
 	Backend, Server string
+	Backup          bool   // a backup server: "Health check for backup server ..."
 	Addr            string // host:port to check (check addr/port already applied)
 	Spec            config.CheckSpec
 	Inter           time.Duration
@@ -388,7 +389,11 @@ func CheckLine(p Params, ev Event) string {
 	if r.OK {
 		verb = "succeeded"
 	}
-	s := fmt.Sprintf("Health check for server %s/%s %s, reason: %s", p.Backend, p.Server, verb, r.Desc)
+	who := "server"
+	if p.Backup {
+		who = "backup server"
+	}
+	s := fmt.Sprintf("Health check for %s %s/%s %s, reason: %s", who, p.Backend, p.Server, verb, r.Desc)
 	s += resultDetail(r)
 	return s + fmt.Sprintf(", check duration: %dms, status: %s.", r.Duration.Milliseconds(), statusPart(ev))
 }

@@ -129,3 +129,13 @@ func TestRunningOnBackup(t *testing.T) {
 		t.Errorf("UpLine:\n got  %s\n want %s", got, want)
 	}
 }
+
+// TestBackupCheckLine: backup servers are named so in check lines, as
+// HAProxy's (observed on 2.6.12).
+func TestBackupCheckLine(t *testing.T) {
+	ev := Event{Result: Result{Status: "L4CON", Desc: "Layer4 connection problem", Info: "Connection refused"}, Rise: 1, Fall: 1}
+	want := `Health check for backup server b1/s2 failed, reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms, status: 0/1 DOWN.`
+	if got := CheckLine(Params{Backend: "b1", Server: "s2", Backup: true}, ev); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

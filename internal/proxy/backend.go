@@ -331,7 +331,7 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 			port = p
 		}
 		p := health.Params{
-			Backend: b.cfg.Name, Server: s.cfg.Name,
+			Backend: b.cfg.Name, Server: s.cfg.Name, Backup: s.cfg.Backup,
 			Addr:  net.JoinHostPort(host, strconv.Itoa(port)),
 			Spec:  b.cfg.Check,
 			Inter: s.cfg.Inter, FastInter: s.cfg.FastInter, DownInter: s.cfg.DownInter,
