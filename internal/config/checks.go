@@ -45,7 +45,10 @@ func (b *builder) parseTCPCheck(ln *Line) {
 				i++
 			case "ssl":
 				st.SSL = true
-			case "send-proxy", "via-socks4", "linger", "default":
+			case "linger":
+				// Close cleanly rather than with a RST: what halo's checks
+				// always do.
+			case "send-proxy", "via-socks4", "default":
 				b.errorf(ln.Pos, "'tcp-check connect %s' is not supported by halo yet", w[i])
 				return
 			default:

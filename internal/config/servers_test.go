@@ -188,3 +188,16 @@ func TestHTTPCheckExpectComment(t *testing.T) {
 		}
 	}
 }
+
+// TestTCPCheckConnectLinger: `tcp-check connect ... linger` (the manual's
+// POP example) loads: halo's checks always close cleanly, which is what
+// linger asks for; it was refused.
+func TestTCPCheckConnectLinger(t *testing.T) {
+	cfg, errs := load(t, base+"backend b\n  option tcp-check\n  tcp-check connect port 110 linger\n  tcp-check expect string +OK\n  server s 127.0.0.1:110 check\n")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if st := cfg.Proxy("b", CapBackend).Check.TCPSteps[0]; st.Action != TCPCheckConnect || st.Port != 110 {
+		t.Errorf("step %+v", st)
+	}
+}
