@@ -196,6 +196,9 @@ func run(args []string) int {
 	}
 	log.quiet = o.quiet
 	cfg, err := config.Load(o.files, config.LoadOptions{})
+	if cfg != nil && cfg.Global.Quiet {
+		o.quiet, log.quiet = true, true // global `quiet` is -q
+	}
 	if cfg != nil {
 		for _, w := range cfg.Warnings {
 			lv := "[WARNING]"

@@ -113,3 +113,18 @@ func (p *pool) Pick(key []byte, avoid Server) Server {
 }
 
 func (p *pool) Done(Server) {}
+
+// Dynamic reports whether an algorithm follows weight changes as they
+// happen (HAProxy's "dynamic" algorithms: roundrobin, leastconn, first,
+// random and consistent hashing). Static ones (static-rr, map-based
+// hashing) keep the weights of the last server set: a slow start ramps
+// only their connection limit.
+func Dynamic(cfg config.Balance) bool {
+	switch cfg.Algo {
+	case config.AlgoStaticRR:
+		return false
+	case config.AlgoSource, config.AlgoURI, config.AlgoURLParam, config.AlgoHdr:
+		return cfg.HashType == config.HashConsistent
+	}
+	return true
+}

@@ -221,3 +221,25 @@ func BenchmarkPickRoundRobin(b *testing.B) {
 		bl.Pick(nil, nil)
 	}
 }
+
+// TestDynamic: the algorithms HAProxy's manual calls dynamic (weights
+// change on the fly, so a slow start ramps them) and the static ones.
+func TestDynamic(t *testing.T) {
+	for _, tc := range []struct {
+		bal  config.Balance
+		want bool
+	}{
+		{config.Balance{Algo: config.AlgoRoundRobin}, true},
+		{config.Balance{Algo: config.AlgoLeastConn}, true},
+		{config.Balance{Algo: config.AlgoFirst}, true},
+		{config.Balance{Algo: config.AlgoRandom}, true},
+		{config.Balance{Algo: config.AlgoStaticRR}, false},
+		{config.Balance{Algo: config.AlgoSource}, false},
+		{config.Balance{Algo: config.AlgoURI, HashType: config.HashConsistent}, true},
+		{config.Balance{Algo: config.AlgoHdr, HashType: config.HashMapBased}, false},
+	} {
+		if got := Dynamic(tc.bal); got != tc.want {
+			t.Errorf("%v (hash-type %v): dynamic %v, want %v", tc.bal.Algo, tc.bal.HashType, got, tc.want)
+		}
+	}
+}

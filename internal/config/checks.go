@@ -45,7 +45,10 @@ func (b *builder) parseTCPCheck(ln *Line) {
 				i++
 			case "ssl":
 				st.SSL = true
-			case "send-proxy", "via-socks4", "linger", "default":
+			case "linger":
+				// Close cleanly rather than with a RST: what halo's checks
+				// always do.
+			case "send-proxy", "via-socks4", "default":
 				b.errorf(ln.Pos, "'tcp-check connect %s' is not supported by halo yet", w[i])
 				return
 			default:
@@ -61,6 +64,9 @@ func (b *builder) parseTCPCheck(ln *Line) {
 		if len(w) > 3 && !(len(w) == 5 && w[3] == "comment") {
 			b.errorf(ln.Pos, "'tcp-check %s' expects a single string (quote it or escape spaces)", w[1])
 			return
+		}
+		if len(w) == 5 {
+			st.Comment = w[4]
 		}
 		st.Action = TCPCheckSend
 		if w[1] == "send-binary" {
@@ -136,6 +142,11 @@ func (b *builder) parseTCPCheck(ln *Line) {
 	default:
 		b.errorf(ln.Pos, "'tcp-check' expects 'comment', 'connect', 'send', 'send-binary', 'expect' or 'set-var', got '%s'", w[1])
 		return
+	}
+	// A `tcp-check comment` rule names the rule after it in failure
+	// reports, unless that rule has its own comment.
+	if n := len(b.px.Check.TCPSteps); n > 0 && st.Comment == "" && st.Action != TCPCheckComment && b.px.Check.TCPSteps[n-1].Action == TCPCheckComment {
+		st.Comment = b.px.Check.TCPSteps[n-1].Comment
 	}
 	b.px.Check.TCPSteps = append(b.px.Check.TCPSteps, st)
 }
@@ -214,6 +225,18 @@ func (b *builder) parseHTTPCheck(ln *Line) {
 			e.Negate = true
 			i++
 		}
+		for i < len(w) && (w[i] == "comment" || w[i] == "min-recv" || w[i] == "ok-status" || w[i] == "error-status" || w[i] == "tout-status" || w[i] == "on-success" || w[i] == "on-error" || w[i] == "status-code") {
+			if w[i] != "comment" {
+				b.errorf(ln.Pos, "'http-check expect %s' is not supported by halo yet", w[i])
+				return
+			}
+			if i+1 >= len(w) {
+				b.errorf(ln.Pos, "'http-check expect comment' expects an argument")
+				return
+			}
+			e.Comment = w[i+1]
+			i += 2
+		}
 		if i+1 >= len(w) {
 			b.errorf(ln.Pos, "'http-check expect' expects 'status', 'rstatus', 'string' or 'rstring' followed by a pattern")
 			return
@@ -255,7 +278,9 @@ func (b *builder) parseHTTPCheck(ln *Line) {
 			b.errorf(ln.Pos, "'http-check expect' only supports 'status', 'rstatus', 'string', 'rstring', 'hdr', 'fhdr', 'custom', got '%s'", w[i])
 			return
 		}
-		if len(w) > i+2 {
+		if len(w) == i+4 && w[i+2] == "comment" {
+			e.Comment = w[i+3]
+		} else if len(w) > i+2 {
 			b.errorf(ln.Pos, "'http-check expect' unexpected argument '%s' after the pattern", w[i+2])
 			return
 		}

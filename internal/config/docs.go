@@ -17,10 +17,8 @@ func KeywordDoc() string {
 	b.WriteString("- **accepted, no effect**: accepted, and every use prints a warning saying why it changes nothing.\n")
 	b.WriteString("- **not supported yet**: HAProxy has it; halo refuses the configuration with `file:line` and this reason.\n")
 	b.WriteString("- **removed from HAProxy**: HAProxy itself dropped it; the error says what to write instead.\n\n")
-	b.WriteString("A few parsed features are not served by the running proxy of this build yet: `send-proxy` and\n")
-	b.WriteString("`accept-proxy` and unix-socket listeners.\n")
-	b.WriteString("`halo -c` validates them, and `halo` refuses to start on them with\n")
-	b.WriteString("`file:line` rather than silently doing less than the configuration says.\n\n")
+	b.WriteString("Unix-socket listeners (`bind /path`, `bind unix@...`) are not supported yet: `halo -c` refuses them\n")
+	b.WriteString("with `file:line`.\n\n")
 	global, proxy := Keywords()
 	table := func(title string, kws []Keyword, sections bool) {
 		fmt.Fprintf(&b, "## %s\n\n", title)

@@ -106,7 +106,11 @@ var globalKeywords = mkTable(concat(
 		{Name: "resetenv", Sections: InGlobal, Doc: "clear the environment except the named variables", parse: envOp("resetenv", -1)},
 		{Name: "master-worker", Sections: InGlobal, Doc: "run a master process that reloads workers on SIGUSR2 (as -W)", parse: func(b *builder, ln *Line) { b.cfg.Global.MasterWorker = true }},
 		{Name: "zero-warning", Sections: InGlobal, Doc: "treat warnings as fatal (as -dW)", parse: func(b *builder, ln *Line) { b.cfg.Global.ZeroWarning = true }},
-		{Name: "quiet", Sections: InGlobal, Doc: "do not print messages at startup (as -q)"},
+		{Name: "quiet", Sections: InGlobal, Doc: "print no messages but alerts (as -q)", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 0, 0, "no argument") {
+				b.cfg.Global.Quiet = true
+			}
+		}},
 		{Name: "user", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended user (e.g. with systemd User=)", parse: gStr(func(g *Global) *string { return &g.User })},
 		{Name: "group", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended group (e.g. with systemd Group=)", parse: gStr(func(g *Global) *string { return &g.Group })},
 		{Name: "uid", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended user"},

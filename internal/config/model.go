@@ -111,6 +111,7 @@ type Global struct {
 	SetEnv          []EnvOp // setenv/presetenv/unsetenv/resetenv, applied in order while parsing
 	MasterWorker    bool
 	ZeroWarning     bool
+	Quiet           bool // global `quiet`, as -q
 	StatsSockets    []StatsSocket
 	ServerStateFile string
 	ServerStateBase string
@@ -409,27 +410,65 @@ type Server struct {
 	MaxQueue    int
 	MinConn     int
 	Cookie      string
-	SendProxy   bool
-	SendProxyV2 bool
+	SendProxy   bool // PROXY protocol v1 header on server connections
+	SendProxyV2 bool // version 2
 
 	// Health checking.
-	Check        bool
-	CheckAddr    string
-	CheckPort    int
-	Inter        time.Duration // default 2s
-	FastInter    time.Duration // default Inter
-	DownInter    time.Duration // default Inter
-	Rise         int           // default 2
-	Fall         int           // default 3
-	SlowStart    time.Duration
-	Observe      string
-	OnMarkedDown string
-	CheckSSL     bool
-	CheckSNI     string   // check-sni: the SNI of TLS health checks
-	CheckALPN    []string // check-alpn; nil means the server's alpn
+	Check     bool
+	CheckAddr string
+	CheckPort int
+	Inter     time.Duration // default 2s
+	FastInter time.Duration // default Inter
+	DownInter time.Duration // default Inter
+	Rise      int           // default 2
+	Fall      int           // default 3
+	CheckSSL  bool
+	CheckSNI  string   // check-sni: the SNI of TLS health checks
+	CheckALPN []string // check-alpn; nil means the server's alpn
+	// CheckSendProxy: checks send a PROXY protocol header even when they
+	// do not go to the server's own address.
+	CheckSendProxy bool
+
+	// SlowStart is the ramp-up after the server comes back UP: its weight
+	// (dynamic algorithms) and its connection limit grow from a minimum
+	// to 100% over this time. 0 disables it.
+	SlowStart time.Duration
+	// Observe enables passive health (observe layer4|layer7): ErrorLimit
+	// consecutive errors seen on live traffic trigger OnError.
+	Observe    Observe
+	OnError    OnError
+	ErrorLimit int // default 10
+	// ShutdownOnDown is `on-marked-down shutdown-sessions`: the server's
+	// sessions are closed when it goes DOWN.
+	ShutdownOnDown bool
+	// ShutdownBackupsOnUp is `on-marked-up shutdown-backup-sessions`: the
+	// sessions of every backup server are closed when this active server
+	// comes UP.
+	ShutdownBackupsOnUp bool
 
 	SSL *ServerSSL
 }
+
+// Observe is a server's passive health mode.
+type Observe int
+
+// Observe modes.
+const (
+	ObserveNone   Observe = iota
+	ObserveLayer4         // connection failures to the server
+	ObserveLayer7         // HTTP answers too: 5xx (but 501 and 505), invalid or missing responses
+)
+
+// OnError is what passive health does after ErrorLimit consecutive errors.
+type OnError int
+
+// on-error modes; every one also forces the fastinter check interval.
+const (
+	OnErrorFailCheck   OnError = iota // count one failed check (default)
+	OnErrorFastInter                  // only check at fastinter
+	OnErrorSuddenDeath                // leave the server one failed check from DOWN
+	OnErrorMarkDown                   // mark the server DOWN at once
+)
 
 // ServerSSL holds the TLS settings of a server line.
 type ServerSSL struct {
@@ -528,11 +567,12 @@ type HTTPCheck struct {
 
 // HTTPExpect is an `http-check expect` rule.
 type HTTPExpect struct {
-	Pos    Pos
-	Negate bool
-	Match  MatchKind // MatchStatus, MatchRStatus, MatchString, MatchRString
-	Value  string
-	Regexp *regexp.Regexp
+	Pos     Pos
+	Negate  bool
+	Match   MatchKind // MatchStatus, MatchRStatus, MatchString, MatchRString
+	Value   string
+	Regexp  *regexp.Regexp
+	Comment string // shown in failure reasons
 }
 
 // Userlist is a userlist section.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"cmp"
 	"fmt"
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/tlsx"
@@ -31,7 +32,7 @@ func (b *builder) newServer() *Server {
 		s := *b.px.DefaultServer
 		return &s
 	}
-	return &Server{Weight: 1, Inter: 2 * time.Second, Rise: 2, Fall: 3}
+	return &Server{Weight: 1, Inter: 2 * time.Second, Rise: 2, Fall: 3, ErrorLimit: 10}
 }
 
 // serverOpt parses one option of a server/default-server line at w[i]
@@ -99,7 +100,7 @@ var serverOpts = map[string]serverOpt{
 	"enabled":   {0, true, "start in service (default)", sFlag(func(s *Server) *bool { return &s.Disabled }, false)},
 	"maxconn":   {1, true, "concurrent connections before queueing", sInt(0, 1<<30, func(s *Server) *int { return &s.MaxConn })},
 	"maxqueue":  {1, true, "queued requests before redispatching", sInt(0, 1<<30, func(s *Server) *int { return &s.MaxQueue })},
-	"minconn":   {1, true, "dynamic maxconn floor (with fullconn)", sInt(0, 1<<30, func(s *Server) *int { return &s.MinConn })},
+	"minconn":   {1, true, "makes maxconn dynamic: from minconn up to maxconn as the backend's load reaches fullconn", sInt(0, 1<<30, func(s *Server) *int { return &s.MinConn })},
 	"check":     {0, true, "enable health checks", sFlag(func(s *Server) *bool { return &s.Check }, true)},
 	"no-check":  {0, true, "disable health checks", sFlag(func(s *Server) *bool { return &s.Check }, false)},
 	"inter":     {1, true, "check interval (default 2s)", sTime(func(s *Server) *time.Duration { return &s.Inter })},
@@ -120,15 +121,72 @@ var serverOpts = map[string]serverOpt{
 		s.Cookie = v
 		return nil
 	}},
-	"send-proxy":     {0, true, "send a PROXY protocol v1 header", sFlag(func(s *Server) *bool { return &s.SendProxy }, true)},
-	"send-proxy-v2":  {0, true, "send a PROXY protocol v2 header", sFlag(func(s *Server) *bool { return &s.SendProxyV2 }, true)},
-	"no-send-proxy":  {0, true, "cancel send-proxy", sFlag(func(s *Server) *bool { return &s.SendProxy }, false)},
-	"slowstart":      {1, true, "ramp-up time after coming up", sTime(func(s *Server) *time.Duration { return &s.SlowStart })},
-	"observe":        {1, true, "layer4|layer7 passive health", func(_ *builder, s *Server, v string) error { s.Observe = v; return nil }},
-	"on-marked-down": {1, true, "action when marked down", func(_ *builder, s *Server, v string) error { s.OnMarkedDown = v; return nil }},
-	"check-ssl":      {0, true, "run health checks over TLS", sFlag(func(s *Server) *bool { return &s.CheckSSL }, true)},
-	"ssl":            {0, true, "TLS to the server", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.Enabled = true; return nil })},
-	"no-ssl":         {0, true, "cancel an inherited 'ssl'", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.Enabled = false; return nil })},
+	"send-proxy":       {0, true, "send a PROXY protocol v1 header", sFlag(func(s *Server) *bool { return &s.SendProxy }, true)},
+	"send-proxy-v2":    {0, true, "send a PROXY protocol v2 header", sFlag(func(s *Server) *bool { return &s.SendProxyV2 }, true)},
+	"no-send-proxy":    {0, true, "cancel send-proxy", sFlag(func(s *Server) *bool { return &s.SendProxy }, false)},
+	"no-send-proxy-v2": {0, true, "cancel send-proxy-v2", sFlag(func(s *Server) *bool { return &s.SendProxyV2 }, false)},
+	"check-send-proxy": {0, true, "health checks start with a PROXY protocol header (implied by send-proxy when checks use the server's address)", sFlag(func(s *Server) *bool { return &s.CheckSendProxy }, true)},
+	"slowstart": {1, true, "after coming back UP, weight (dynamic algorithms) and maxconn ramp up linearly over this time", func(_ *builder, s *Server, v string) error {
+		d, err := parseTime(v)
+		if err != nil {
+			return err
+		}
+		s.SlowStart = d
+		return nil
+	}},
+	"observe": {1, true, "none|layer4|layer7: passive health from live traffic (needs check)", func(_ *builder, s *Server, v string) error {
+		switch v {
+		case "none":
+			s.Observe = ObserveNone
+		case "layer4":
+			s.Observe = ObserveLayer4
+		case "layer7":
+			s.Observe = ObserveLayer7
+		default:
+			return fmt.Errorf("expects one of 'none', 'layer4', 'layer7' but got '%s'", v)
+		}
+		return nil
+	}},
+	"on-error": {1, true, "fastinter|fail-check|sudden-death|mark-down: what error-limit observed errors do", func(_ *builder, s *Server, v string) error {
+		switch v {
+		case "fastinter":
+			s.OnError = OnErrorFastInter
+		case "fail-check":
+			s.OnError = OnErrorFailCheck
+		case "sudden-death":
+			s.OnError = OnErrorSuddenDeath
+		case "mark-down":
+			s.OnError = OnErrorMarkDown
+		default:
+			return fmt.Errorf("expects one of 'fastinter', 'fail-check', 'sudden-death' or 'mark-down' but got '%s'", v)
+		}
+		return nil
+	}},
+	"error-limit": {1, true, "consecutive observed errors that trigger on-error (default 10)", func(_ *builder, s *Server, v string) error {
+		n, err := parseInt(v, 1, 1<<30)
+		if err != nil {
+			return fmt.Errorf("has to be > 0")
+		}
+		s.ErrorLimit = n
+		return nil
+	}},
+	"on-marked-down": {1, true, "shutdown-sessions: close the server's sessions when it goes DOWN", func(_ *builder, s *Server, v string) error {
+		if v != "shutdown-sessions" {
+			return fmt.Errorf("expects 'shutdown-sessions' but got '%s'", v)
+		}
+		s.ShutdownOnDown = true
+		return nil
+	}},
+	"on-marked-up": {1, true, "shutdown-backup-sessions: close the backup servers' sessions when this active server comes UP", func(_ *builder, s *Server, v string) error {
+		if v != "shutdown-backup-sessions" {
+			return fmt.Errorf("expects 'shutdown-backup-sessions' but got '%s'", v)
+		}
+		s.ShutdownBackupsOnUp = true
+		return nil
+	}},
+	"check-ssl": {0, true, "run health checks over TLS", sFlag(func(s *Server) *bool { return &s.CheckSSL }, true)},
+	"ssl":       {0, true, "TLS to the server", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.Enabled = true; return nil })},
+	"no-ssl":    {0, true, "cancel an inherited 'ssl'", sSSL(func(_ *builder, ss *ServerSSL, _ string) error { ss.Enabled = false; return nil })},
 	"verify": {1, true, "none|required", sSSL(func(_ *builder, ss *ServerSSL, v string) error {
 		if v != "none" && v != "required" {
 			return fmt.Errorf("expects 'none' or 'required', got '%s'", v)
@@ -179,9 +237,7 @@ var serverOpts = map[string]serverOpt{
 	"redir":                {1, true, "", nil},
 	"source":               {1, true, "", nil},
 	"proto":                {1, true, "", nil},
-	"check-send-proxy":     {0, true, "", nil},
 	"check-proto":          {1, true, "", nil},
-	"error-limit":          {1, true, "", nil},
 	"pool-max-conn":        {1, true, "", nil},
 	"pool-purge-delay":     {1, true, "", nil},
 	"tfo":                  {0, true, "", nil},
@@ -330,6 +386,7 @@ func (b *builder) fixServers(px *Proxy) {
 			used[s.ID] = true
 		}
 	}
+	tcpSSL := b.tcpCheckSSL(px)
 	next := 1
 	names := map[string]Pos{}
 	for _, s := range px.Servers {
@@ -347,11 +404,26 @@ func (b *builder) fixServers(px *Proxy) {
 		if s.FastInter == 0 {
 			s.FastInter = s.Inter
 		}
+		// minconn alone, or above maxconn, raises maxconn to it; maxconn
+		// alone is a static limit (minconn = maxconn), as in HAProxy.
+		if s.MinConn > s.MaxConn {
+			s.MaxConn = s.MinConn
+		} else if s.MinConn == 0 {
+			s.MinConn = s.MaxConn
+		}
+		switch {
+		case s.Observe == ObserveLayer7 && px.Mode != ModeHTTP:
+			b.warnf(s.Pos, "'server %s/%s' : 'observe layer7' has no effect: it can only be used in http proxies (HAProxy ignores it too)", px.Name, s.Name)
+			s.Observe = ObserveNone
+		case s.Observe != ObserveNone && !s.Check:
+			b.warnf(s.Pos, "'server %s/%s' : 'observe' has no effect without 'check': observed errors act on the health checks", px.Name, s.Name)
+			s.Observe = ObserveNone
+		}
 		if s.DownInter == 0 {
 			s.DownInter = s.Inter
 		}
-		if px.Check.Kind == CheckHTTP && px.Check.HTTP.ConnectSSL && s.Check {
-			// http-check connect ssl: checks speak TLS with the server's settings.
+		if (px.Check.Kind == CheckHTTP && px.Check.HTTP.ConnectSSL || tcpSSL) && s.Check {
+			// http-check / tcp-check connect ssl: checks speak TLS with the server's settings.
 			s.CheckSSL = true
 		}
 		if s.CheckSSL && s.SSL == nil {
@@ -374,6 +446,37 @@ func (b *builder) fixServers(px *Proxy) {
 			b.errorf(s.Pos, "'server %s/%s' : neither a port nor a 'port' check parameter are set, health checks cannot run", px.Name, s.Name)
 		}
 	}
+}
+
+// tcpCheckSSL reports whether px's tcp-check program connects with
+// `tcp-check connect ssl`. Its connections then all speak TLS with the
+// server's settings; a program mixing TLS and clear-text connections
+// is refused.
+func (b *builder) tcpCheckSSL(px *Proxy) bool {
+	if px.Check.Kind != CheckTCP {
+		return false
+	}
+	var ssl, plain *TCPCheckStep
+	steps := px.Check.TCPSteps
+	for i := range steps {
+		st := &steps[i]
+		if st.Action != TCPCheckConnect {
+			continue
+		}
+		if st.SSL {
+			ssl = cmp.Or(ssl, st)
+		} else {
+			plain = cmp.Or(plain, st)
+		}
+	}
+	if ssl == nil {
+		return false
+	}
+	if plain != nil || steps[0].Action != TCPCheckConnect {
+		b.errorf(ssl.Pos, "'tcp-check connect ssl' in a program that also connects in clear text (an implicit first connect or 'tcp-check connect' without 'ssl') is not supported by halo yet; add 'ssl' to every connect rule")
+		return false
+	}
+	return true
 }
 
 // serverTLS builds the TLS client configuration of a server line.

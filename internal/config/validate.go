@@ -74,6 +74,7 @@ func (b *builder) finish() {
 	}
 	b.checkAddresses()
 	b.checkTimeouts()
+	b.checkBinds()
 }
 
 // checkTimeouts emits HAProxy's missing-timeouts warning.
@@ -292,36 +293,36 @@ func (b *builder) logFormat(px *Proxy) {
 	px.LogFmt = f
 }
 
-// RuntimeGaps lists what this configuration uses that the running proxy
-// cannot serve yet. halo refuses to start on any of them rather than
-// silently doing less than the configuration says.
-func (c *Config) RuntimeGaps() []Diagnostic {
-	var out []Diagnostic
-	add := func(pos Pos, format string, args ...any) {
-		out = append(out, Diagnostic{Pos: pos, Severity: SevAlert, Msg: fmt.Sprintf(format, args...)})
-	}
-	for _, px := range c.Proxies {
+// checkBinds refuses at -c time what listeners cannot do: unix socket
+// listeners (not supported yet) and HTTP/2 outside mode http, as HAProxy.
+func (b *builder) checkBinds() {
+	for _, px := range b.cfg.Proxies {
 		if px.Disabled {
 			continue
 		}
 		for _, bd := range px.Binds {
-			if bd.AcceptProxy {
-				add(bd.Pos, "'bind ... accept-proxy' is not available in this build of halo yet")
-			}
 			if bd.Network == "unix" {
-				add(bd.Pos, "unix socket listeners are not available in this build of halo yet")
+				b.errorf(bd.Pos, "'bind %s' : unix socket listeners are not supported by halo yet", bd.Path)
 			}
 			if bd.Proto == "h2" && px.Mode != ModeHTTP {
-				add(bd.Pos, "'proto h2' needs 'mode http': HTTP/2 is decoded by the HTTP engine")
-			}
-		}
-		for _, s := range px.Servers {
-			if s.SendProxy || s.SendProxyV2 {
-				add(s.Pos, "'server %s ... send-proxy' is not available in this build of halo yet", s.Name)
+				b.errorf(bd.Pos, "frontend '%s' : MUX protocol 'h2' is not usable for 'bind %s' (HTTP/2 needs 'mode http')", px.Name, bindSpec(bd))
 			}
 		}
 	}
-	return out
+}
+
+func bindSpec(bd *Bind) string {
+	switch bd.Network {
+	case "unix":
+		return bd.Path
+	case "fd":
+		return fmt.Sprintf("fd@%d", bd.FD)
+	}
+	spec := net.JoinHostPort(bd.Host, fmt.Sprint(bd.PortLow))
+	if bd.PortHigh != bd.PortLow {
+		spec += fmt.Sprintf("-%d", bd.PortHigh)
+	}
+	return spec
 }
 
 // checkAddresses resolves server host names once, as HAProxy does at

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 // its proxy by the caller).
 type Params struct {
 	Backend, Server string
+	Backup          bool   // a backup server: "Health check for backup server ..."
 	Addr            string // host:port to check (check addr/port already applied)
 	Spec            config.CheckSpec
 	Inter           time.Duration
@@ -38,6 +40,11 @@ type Params struct {
 	// TLS, when set, makes every check connection a TLS client with it
 	// (check-ssl); a failed handshake is a Layer6 failure.
 	TLS *tls.Config
+	// Passive health (observe): what Observe counts, how many consecutive
+	// errors trigger OnError (default 10).
+	Observe    config.Observe
+	OnError    config.OnError
+	ErrorLimit int
 }
 
 // Result is the outcome of one check, in HAProxy's terms.
@@ -66,7 +73,12 @@ type Checker struct {
 	p      Params
 	report func(Event)
 	up     atomic.Bool
-	health int
+	fast   chan struct{} // asks Run to check at fastinter at the latest
+
+	mu       sync.Mutex // health and obsErrs; held while reporting, so events arrive in order
+	health   int
+	obsErrs  int          // consecutive errors observed on live traffic
+	hanaFail atomic.Int64 // times observed errors triggered on-error
 }
 
 // New returns a checker; servers start UP with full health, as in HAProxy.
@@ -90,7 +102,10 @@ func New(p Params, report func(Event)) *Checker {
 		var d net.Dialer
 		p.Dial = d.DialContext
 	}
-	c := &Checker{p: p, report: report, health: p.Rise + p.Fall - 1}
+	if p.ErrorLimit <= 0 {
+		p.ErrorLimit = 10
+	}
+	c := &Checker{p: p, report: report, health: p.Rise + p.Fall - 1, fast: make(chan struct{}, 1)}
 	c.up.Store(true)
 	if p.StartDown {
 		c.health = 0
@@ -108,27 +123,135 @@ func (c *Checker) Run(ctx context.Context) {
 	delay := time.Duration(rand.Int64N(int64(c.p.Inter)/2 + 1))
 	first := true
 	t := time.NewTimer(delay)
+	due := time.Now().Add(delay)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.fast:
+			// Observed errors: check at fastinter at the latest.
+			if d := time.Until(due); d > c.p.FastInter {
+				t.Reset(c.p.FastInter)
+				due = time.Now().Add(c.p.FastInter)
+			}
+			continue
 		case <-t.C:
 		}
 		r := c.check(ctx)
 		if ctx.Err() != nil {
 			return
 		}
+		c.mu.Lock()
 		ev := c.apply(r, first)
 		first = false
 		if c.report != nil {
 			c.report(ev)
 		}
-		t.Reset(c.interval())
+		d := c.interval()
+		c.mu.Unlock()
+		t.Reset(d)
+		due = time.Now().Add(d)
 	}
 }
 
-// apply updates health with a result, HAProxy's way: while UP a failure
+// Observation is one outcome seen on live traffic to the server, which
+// `observe` counts as a success or an error (HAProxy's health analysis).
+type Observation int
+
+// Observations; the strings are HAProxy's, shown in the on-error reason.
+const (
+	ObsL4OK        Observation = iota // connection established
+	ObsL4Err                          // connection failed or timed out
+	ObsHTTPOK                         // valid HTTP status: 100-499, 501, 505
+	ObsHTTPStatus                     // any other status
+	ObsHTTPHeaders                    // unparsable response head
+	ObsReadError                      // read error while waiting for the response
+	ObsReadTimeout                    // timeout server while waiting for the response
+	ObsBrokenPipe                     // the server closed or refused the request
+)
+
+var obsDesc = [...]string{"L4 successful connection", "L4 unsuccessful connection", "Correct http response",
+	"Wrong http response", "Invalid http response (headers)", "Read error (http)", "Read timeout (http)",
+	"Write error (http)"}
+
+func (o Observation) String() string { return obsDesc[o] }
+
+// HTTPObservation classifies a server's HTTP status for observe layer7.
+func HTTPObservation(status int) Observation {
+	if (status >= 100 && status < 500) || status == 501 || status == 505 {
+		return ObsHTTPOK
+	}
+	return ObsHTTPStatus
+}
+
+// judge says whether o counts in mode, and whether it is an error.
+// layer4 counts connections only; layer7 counts connection failures and
+// HTTP answers (a mere connection proves nothing there).
+func judge(o Observation, mode config.Observe) (counts, failed bool) {
+	switch {
+	case mode == config.ObserveNone:
+		return false, false
+	case o == ObsL4Err:
+		return true, true
+	case o == ObsL4OK:
+		return mode == config.ObserveLayer4, false
+	case mode != config.ObserveLayer7:
+		return false, false
+	}
+	return true, o != ObsHTTPOK
+}
+
+// Observe counts one outcome of live traffic when the server has
+// `observe`. A success clears the error count; ErrorLimit consecutive
+// errors apply on-error and force the fastinter interval. Safe for
+// concurrent use.
+func (c *Checker) Observe(o Observation) {
+	counts, failed := judge(o, c.p.Observe)
+	if !counts {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !failed {
+		c.obsErrs = 0
+		return
+	}
+	c.obsErrs++
+	if c.obsErrs < c.p.ErrorLimit {
+		return
+	}
+	r := Result{Status: "HANA", Desc: "Health analyze",
+		Info: fmt.Sprintf("Detected %d consecutive errors, last one was: %s", c.obsErrs, o)}
+	c.obsErrs = 0
+	c.hanaFail.Add(1)
+	select {
+	case c.fast <- struct{}{}:
+	default:
+	}
+	up := c.up.Load()
+	switch c.p.OnError {
+	case config.OnErrorFastInter:
+		return
+	case config.OnErrorSuddenDeath:
+		if up && c.health > c.p.Rise+1 {
+			c.health = c.p.Rise + 1 // the next failure leaves one before DOWN
+		}
+	case config.OnErrorMarkDown:
+		if up {
+			c.health = c.p.Rise // the failure below takes it DOWN
+		}
+	}
+	ev := c.apply(r, false)
+	if c.report != nil {
+		c.report(ev)
+	}
+}
+
+// HanaFail is how many times observed errors triggered on-error.
+func (c *Checker) HanaFail() int64 { return c.hanaFail.Load() }
+
+// apply updates health with a result (c.mu held), HAProxy's way: while UP a failure
 // costs one point of health and the server goes DOWN when health falls
 // below rise; while DOWN a success adds one and it goes UP at rise. A
 // failure of the very first check takes the server DOWN at once.
@@ -180,18 +303,23 @@ func (c *Checker) interval() time.Duration {
 	return d
 }
 
-// timeouts returns the connect and read limits of one check: with
-// `timeout check`, connect = min(timeout connect, inter) and the read
-// limit is timeout check; without it, inter bounds the whole check.
-func (c *Checker) timeouts() (connect, total time.Duration) {
-	if c.p.TimeoutCheck > 0 {
-		connect = c.p.Inter
-		if c.p.TimeoutConnect > 0 && c.p.TimeoutConnect < connect {
-			connect = c.p.TimeoutConnect
-		}
-		return connect, connect + c.p.TimeoutCheck
+// connectTimeout is the connect limit of a check: min(timeout connect,
+// inter) with `timeout check`, else inter, which bounds the whole check.
+func (c *Checker) connectTimeout() time.Duration {
+	if c.p.TimeoutCheck > 0 && c.p.TimeoutConnect > 0 && c.p.TimeoutConnect < c.p.Inter {
+		return c.p.TimeoutConnect
 	}
-	return c.p.Inter, c.p.Inter
+	return c.p.Inter
+}
+
+// readDeadline is when a check connected now must have its answer:
+// `timeout check` after the connection is established, else inter after
+// the check began at start.
+func (c *Checker) readDeadline(start time.Time) time.Time {
+	if c.p.TimeoutCheck > 0 {
+		return time.Now().Add(c.p.TimeoutCheck)
+	}
+	return start.Add(c.p.Inter)
 }
 
 func (c *Checker) check(ctx context.Context) Result {
@@ -210,8 +338,7 @@ func (c *Checker) check(ctx context.Context) Result {
 }
 
 func (c *Checker) dial(ctx context.Context, addr string) (net.Conn, *Result) {
-	connect, _ := c.timeouts()
-	dctx, cancel := context.WithTimeout(ctx, connect)
+	dctx, cancel := context.WithTimeout(ctx, c.connectTimeout())
 	defer cancel()
 	conn, err := c.p.Dial(dctx, "tcp", addr)
 	if err != nil {
@@ -224,9 +351,9 @@ func (c *Checker) dial(ctx context.Context, addr string) (net.Conn, *Result) {
 	if c.p.TLS == nil {
 		return conn, nil
 	}
-	// The handshake has the check's whole time limit, as HAProxy's.
-	_, total := c.timeouts()
-	hctx, hcancel := context.WithTimeout(ctx, total)
+	// The handshake counts as the check's answer: it has the read limit
+	// from the established connection, as HAProxy's.
+	hctx, hcancel := context.WithDeadline(ctx, c.readDeadline(time.Now()))
 	defer hcancel()
 	tc := tls.Client(conn, c.p.TLS)
 	if err := tc.HandshakeContext(hctx); err != nil {
@@ -299,7 +426,11 @@ func CheckLine(p Params, ev Event) string {
 	if r.OK {
 		verb = "succeeded"
 	}
-	s := fmt.Sprintf("Health check for server %s/%s %s, reason: %s", p.Backend, p.Server, verb, r.Desc)
+	who := "server"
+	if p.Backup {
+		who = "backup server"
+	}
+	s := fmt.Sprintf("Health check for %s %s/%s %s, reason: %s", who, p.Backend, p.Server, verb, r.Desc)
 	s += resultDetail(r)
 	return s + fmt.Sprintf(", check duration: %dms, status: %s.", r.Duration.Milliseconds(), statusPart(ev))
 }
@@ -327,21 +458,48 @@ func statusPart(ev Event) string {
 
 // DownLine is the "Server be/srv is DOWN" line; r is nil with
 // log-health-checks (the check line already gave the reason).
-func DownLine(backend, server string, r *Result, activeLeft, backupLeft, sessions, requeued, queued int) string {
-	s := fmt.Sprintf("Server %s/%s is DOWN", backend, server)
+func DownLine(backend, server string, backup bool, r *Result, activeLeft, backupLeft, sessions, requeued, queued int) string {
+	s := fmt.Sprintf("%s %s/%s is DOWN", ServerWord(backup), backend, server)
 	if r != nil {
-		s += fmt.Sprintf(", reason: %s%s, check duration: %dms", r.Desc, resultDetail(*r), r.Duration.Milliseconds())
+		s += reasonPart(r)
 	}
-	return s + fmt.Sprintf(". %d active and %d backup servers left. %d sessions active, %d requeued, %d remaining in queue.", activeLeft, backupLeft, sessions, requeued, queued)
+	return s + fmt.Sprintf(". %d active and %d backup servers left.%s %d sessions active, %d requeued, %d remaining in queue.", activeLeft, backupLeft, OnBackup(activeLeft, backupLeft), sessions, requeued, queued)
+}
+
+// reasonPart is ", reason: ..." of a state change line; observed errors
+// (HANA) have no check duration.
+func reasonPart(r *Result) string {
+	s := fmt.Sprintf(", reason: %s%s", r.Desc, resultDetail(*r))
+	if r.Status != "HANA" {
+		s += fmt.Sprintf(", check duration: %dms", r.Duration.Milliseconds())
+	}
+	return s
+}
+
+// ServerWord starts server state lines: "Backup Server" for backups.
+func ServerWord(backup bool) string {
+	if backup {
+		return "Backup Server"
+	}
+	return "Server"
+}
+
+// OnBackup is the " Running on backup." HAProxy adds to state change
+// lines when only backup servers are left.
+func OnBackup(active, backup int) string {
+	if active == 0 && backup > 0 {
+		return " Running on backup."
+	}
+	return ""
 }
 
 // UpLine is the "Server be/srv is UP" line.
-func UpLine(backend, server string, r *Result, activeOnline, backupOnline, requeued, queued int) string {
-	s := fmt.Sprintf("Server %s/%s is UP", backend, server)
+func UpLine(backend, server string, backup bool, r *Result, activeOnline, backupOnline, requeued, queued int) string {
+	s := fmt.Sprintf("%s %s/%s is UP", ServerWord(backup), backend, server)
 	if r != nil {
-		s += fmt.Sprintf(", reason: %s%s, check duration: %dms", r.Desc, resultDetail(*r), r.Duration.Milliseconds())
+		s += reasonPart(r)
 	}
-	return s + fmt.Sprintf(". %d active and %d backup servers online. %d sessions requeued, %d total in queue.", activeOnline, backupOnline, requeued, queued)
+	return s + fmt.Sprintf(". %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.", activeOnline, backupOnline, OnBackup(activeOnline, backupOnline), requeued, queued)
 }
 
 // NoServerLine is the alert when a backend loses its last server.

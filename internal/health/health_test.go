@@ -192,10 +192,10 @@ func TestTransitions(t *testing.T) {
 
 func TestMessages(t *testing.T) {
 	r := &Result{Status: "L4CON", Desc: "Layer4 connection problem", Info: "Connection refused"}
-	if got, want := DownLine("be_dead", "dead1", r, 0, 0, 0, 0, 0), `Server be_dead/dead1 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.`; got != want {
+	if got, want := DownLine("be_dead", "dead1", false, r, 0, 0, 0, 0, 0), `Server be_dead/dead1 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.`; got != want {
 		t.Errorf("DownLine:\n got  %s\n want %s", got, want)
 	}
-	if got, want := UpLine("be_web", "web1", nil, 2, 0, 0, 0), "Server be_web/web1 is UP. 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue."; got != want {
+	if got, want := UpLine("be_web", "web1", false, nil, 2, 0, 0, 0), "Server be_web/web1 is UP. 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue."; got != want {
 		t.Errorf("UpLine: %s", got)
 	}
 	if got := NoServerLine("be_dead"); got != "backend be_dead has no server available!" {

@@ -15,13 +15,13 @@ import (
 // httpCheck sends the `option httpchk` request and judges the response:
 // 2xx and 3xx pass unless `http-check expect` says otherwise.
 func (c *Checker) httpCheck(ctx context.Context) Result {
+	start := time.Now()
 	conn, fail := c.dial(ctx, c.p.Addr)
 	if fail != nil {
 		return *fail
 	}
 	defer conn.Close()
-	_, total := c.timeouts()
-	conn.SetDeadline(time.Now().Add(total))
+	conn.SetDeadline(c.readDeadline(start))
 	h := c.p.Spec.HTTP
 	method, uri, ver := orDefault(h.Method, "OPTIONS"), orDefault(h.URI, "/"), orDefault(h.Version, "HTTP/1.0")
 	var req strings.Builder
@@ -82,14 +82,23 @@ func (c *Checker) httpCheck(ctx context.Context) Result {
 			ok = e.Regexp.MatchString(body)
 		}
 		if ok == e.Negate {
-			return Result{Status: "L7RSP", Code: code, Desc: "Layer7 invalid response", Info: "HTTP content check did not match"}
+			return Result{Status: "L7RSP", Code: code, Desc: "Layer7 invalid response", Info: "HTTP content check did not match" + expectComment(e)}
 		}
 		return Result{OK: true, Status: "L7OK", Code: code, Desc: "Layer7 check passed"}
 	}
 	if ok == e.Negate {
-		return Result{Status: "L7STS", Code: code, Desc: "Layer7 wrong status", Info: reason}
+		return Result{Status: "L7STS", Code: code, Desc: "Layer7 wrong status", Info: reason + expectComment(e)}
 	}
 	return Result{OK: true, Status: "L7OK", Code: code, Desc: "Layer7 check passed"}
+}
+
+// expectComment ends a failure reason with the expect rule's comment, as
+// HAProxy: "Internal Server Error comment: <text>".
+func expectComment(e *config.HTTPExpect) string {
+	if e.Comment == "" {
+		return ""
+	}
+	return " comment: " + e.Comment
 }
 
 func statusIn(code int, spec string) bool {

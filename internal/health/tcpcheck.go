@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/halo-lb/halo/internal/config"
@@ -15,10 +16,11 @@ import (
 
 // tcpCheck runs a tcp-check program: an implicit connect to the check
 // address first unless the program starts with `tcp-check connect`.
+// Failures are reported with HAProxy's wording: the step number (comment
+// rules count), what the rule did and its comment.
 func (c *Checker) tcpCheck(ctx context.Context) Result {
 	steps := c.p.Spec.TCPSteps
-	_, total := c.timeouts()
-	deadline := time.Now().Add(total)
+	start := time.Now()
 	var conn net.Conn
 	defer func() {
 		if conn != nil {
@@ -44,8 +46,8 @@ func (c *Checker) tcpCheck(ctx context.Context) Result {
 		cn, fail := c.dial(ctx, addr)
 		if fail != nil {
 			where := "at initial connection step of tcp-check"
-			if n > 1 {
-				where = fmt.Sprintf("at step %d of tcp-check (connect)", n)
+			if st != nil {
+				where = fmt.Sprintf("at step %d of tcp-check (connect%s)%s", n, connectArgs(st), quotedComment(st))
 			}
 			if fail.Info != "" {
 				fail.Info += " " + where
@@ -55,7 +57,7 @@ func (c *Checker) tcpCheck(ctx context.Context) Result {
 			return fail
 		}
 		conn = cn
-		conn.SetDeadline(deadline)
+		conn.SetDeadline(c.readDeadline(start))
 		buf = buf[:0]
 		return nil
 	}
@@ -75,14 +77,14 @@ func (c *Checker) tcpCheck(ctx context.Context) Result {
 			}
 		case config.TCPCheckSend:
 			if _, err := conn.Write(st.Data); err != nil {
-				return Result{Status: "L4CON", Desc: "Layer4 connection problem", Info: fmt.Sprintf("%s at step %d of tcp-check (send)", ioErrInfo(err), n)}
+				return Result{Status: "L4CON", Desc: "Layer4 connection problem", Info: fmt.Sprintf("%s at step %d of tcp-check (send)%s", ioErrInfo(err), n, quotedComment(st))}
 			}
 		case config.TCPCheckExpect:
 			for {
 				if m := expectMatch(st, buf); m && !st.Negate {
 					break
 				} else if m {
-					return Result{Status: "L7RSP", Desc: "Layer7 invalid response", Info: fmt.Sprintf("TCPCHK matched unwanted content '%s' at step %d", patternText(st), n)}
+					return Result{Status: "L7RSP", Desc: "Layer7 invalid response", Info: fmt.Sprintf("TCPCHK matched unwanted content %s at step %d%s", patternText(st), n, plainComment(st))}
 				}
 				k, err := conn.Read(tmp)
 				buf = append(buf, tmp[:k]...)
@@ -97,11 +99,13 @@ func (c *Checker) tcpCheck(ctx context.Context) Result {
 				}
 				switch {
 				case err != nil && isTimeout(err):
-					return Result{Status: "L7TOUT", Desc: "Layer7 timeout", Info: fmt.Sprintf("at step %d of tcp-check (expect %s)", n, kindText(st))}
+					return Result{Status: "L7TOUT", Desc: "Layer7 timeout", Info: fmt.Sprintf(" at step %d of tcp-check (expect %s)%s", n, expectText(st), quotedComment(st))}
+				case err != nil && errors.Is(err, syscall.ECONNRESET):
+					return Result{Status: "SOCKERR", Desc: "Socket error", Info: fmt.Sprintf("Connection reset by peer at step %d of tcp-check (expect %s)%s", n, expectText(st), quotedComment(st))}
 				case len(buf) == 0:
-					return Result{Status: "L7RSP", Desc: "Layer7 invalid response", Info: fmt.Sprintf("TCPCHK got an empty response at step %d", n)}
+					return Result{Status: "L7RSP", Desc: "Layer7 invalid response", Info: fmt.Sprintf("TCPCHK got an empty response at step %d%s", n, plainComment(st))}
 				}
-				return Result{Status: "L7RSP", Desc: "Layer7 invalid response", Info: fmt.Sprintf("TCPCHK did not match content '%s' at step %d", patternText(st), n)}
+				return Result{Status: "L7RSP", Desc: "Layer7 invalid response", Info: fmt.Sprintf("TCPCHK did not match content %s at step %d%s", patternText(st), n, plainComment(st))}
 			}
 			buf = buf[:0]
 		}
@@ -110,6 +114,36 @@ func (c *Checker) tcpCheck(ctx context.Context) Result {
 		return Result{OK: true, Status: "L7OK", Desc: "Layer7 check passed", Info: "(tcp-check)"}
 	}
 	return Result{OK: true, Status: "L4OK", Desc: "Layer4 check passed"}
+}
+
+// connectArgs are the port and addr of a connect rule, as HAProxy names
+// the rule in a failure: "(connect port 6380)".
+func connectArgs(st *config.TCPCheckStep) string {
+	s := ""
+	if st.Port != 0 {
+		s += fmt.Sprintf(" port %d", st.Port)
+	}
+	if st.Addr != "" {
+		s += " addr " + st.Addr
+	}
+	return s
+}
+
+// quotedComment and plainComment end failure messages with the rule's
+// comment as HAProxy does: quoted after a rule description, bare after a
+// TCPCHK content message.
+func quotedComment(st *config.TCPCheckStep) string {
+	if st.Comment == "" {
+		return ""
+	}
+	return " comment: '" + st.Comment + "'"
+}
+
+func plainComment(st *config.TCPCheckStep) string {
+	if st.Comment == "" {
+		return ""
+	}
+	return " comment: " + st.Comment
 }
 
 func expectMatch(st *config.TCPCheckStep, buf []byte) bool {
@@ -124,24 +158,27 @@ func expectMatch(st *config.TCPCheckStep, buf []byte) bool {
 	}
 }
 
-func kindText(st *config.TCPCheckStep) string {
+// expectText names an expect rule: "string '+PONG'".
+func expectText(st *config.TCPCheckStep) string {
 	switch st.Match {
 	case config.MatchRString:
-		return "rstring"
+		return "rstring '" + st.Regexp.String() + "'"
 	case config.MatchBinary, config.MatchBinaryAt:
-		return "binary"
+		return fmt.Sprintf("binary '%x'", st.Pattern)
 	}
-	return "string"
+	return "string '" + string(st.Pattern) + "'"
 }
 
+// patternText is the content of a TCPCHK message: the quoted string, or
+// "(regex)" and "(binary)" as HAProxy writes them.
 func patternText(st *config.TCPCheckStep) string {
 	switch st.Match {
 	case config.MatchRString:
-		return st.Regexp.String()
+		return "(regex)"
 	case config.MatchBinary, config.MatchBinaryAt:
-		return fmt.Sprintf("%x", st.Pattern)
+		return "(binary)"
 	}
-	return string(st.Pattern)
+	return "'" + string(st.Pattern) + "'"
 }
 
 func isTimeout(err error) bool {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/health"
 	"github.com/halo-lb/halo/internal/logging"
 	"github.com/halo-lb/halo/internal/stats"
 )
@@ -48,10 +49,7 @@ func (rt *Runtime) Snapshot() *stats.Snapshot {
 			c.QCur = int64(be.queued.Load())
 			sp.Backend = &c
 			sp.Algo = p.Balance.Algo.String()
-			sp.FullConn = p.FullConn
-			if sp.FullConn == 0 {
-				sp.FullConn = (sp.MaxConn + 9) / 10 // HAProxy's default: 10% of the frontends' maxconn
-			}
+			sp.FullConn = be.fullconn
 			if p.Cookie != nil {
 				sp.Cookie = p.Cookie.Name
 			}
@@ -133,7 +131,7 @@ func (rt *Runtime) info(now time.Time) stats.Info {
 
 func (c *counters) snapshot(now time.Time) stats.Counters {
 	out := stats.Counters{SCur: c.cur.Load(), SMax: c.max.Load(), STot: c.total.Load(), BytesIn: c.bytesIn.Load(),
-		BytesOut: c.bytesOut.Load(), DeniedReq: c.deniedReq.Load(), DeniedResp: c.deniedResp.Load(), ErrReq: c.errReq.Load(),
+		BytesOut: c.bytesOut.Load(), DeniedReq: c.deniedReq.Load(), DeniedConn: c.deniedConn.Load(), DeniedResp: c.deniedResp.Load(), ErrReq: c.errReq.Load(),
 		ErrConn: c.errConn.Load(), ErrResp: c.errResp.Load(), Retries: c.retries.Load(), Redispatches: c.redispatches.Load(),
 		Rate: c.rate.value(), RateMax: c.rate.max.Load(), ReqRate: c.reqRate.value(), ReqRateMax: c.reqRate.max.Load(),
 		ReqTot: c.reqTot.Load(), Intercepted: c.intercepted.Load(), CliAbrt: c.cliAbrt.Load(), SrvAbrt: c.srvAbrt.Load(),
@@ -152,12 +150,18 @@ func (c *counters) snapshot(now time.Time) stats.Counters {
 
 func (s *server) snapshot(now time.Time) stats.Server {
 	out := stats.Server{Name: s.cfg.Name, ID: s.cfg.ID, Addr: s.addrString(), Counters: s.stats.snapshot(now),
-		Weight: s.Weight(), UWeight: s.Weight(), IWeight: s.cfg.Weight, Backup: s.cfg.Backup,
+		Weight: s.Weight(), UWeight: int(s.uweight.Load()), IWeight: s.cfg.Weight, Backup: s.cfg.Backup,
 		ChkFail: s.chkFail.Load(), ChkDown: s.chkDown.Load(), LastChg: now.Sub(time.Unix(0, s.lastChange.Load())),
-		QLimit: s.cfg.MaxQueue, SLim: s.MaxConn(), Throttle: -1, CheckEnabled: s.cfg.Check, Cookie: s.cfg.Cookie,
+		QLimit: s.cfg.MaxQueue, SLim: int(s.maxconn.Load()), Throttle: s.throttlePct(now), CheckEnabled: s.cfg.Check, Cookie: s.cfg.Cookie,
 		Mode: s.be.cfg.Mode.String(), Admin: stats.AdminState(s.admin.Load()), Port: s.cfg.Port,
 		CheckRise: s.cfg.Rise, CheckFall: s.cfg.Fall}
 	out.Counters.LBTot = s.total.Load()
+	if s.cfg.Observe != config.ObserveNone {
+		out.Observe = true
+		if s.checker != nil {
+			out.HanaFail = s.checker.HanaFail()
+		}
+	}
 	down := time.Duration(s.downtime.Load())
 	if d := s.downSince.Load(); d > 0 {
 		down += now.Sub(time.Unix(0, d))
@@ -242,12 +246,13 @@ func (rt *Runtime) SetServerState(backend, server string, st stats.AdminState) e
 	if old == int32(st) {
 		return nil
 	}
-	name := b.cfg.Name + "/" + s.cfg.Name
+	name := health.ServerWord(s.cfg.Backup) + " " + b.cfg.Name + "/" + s.cfg.Name
 	switch st {
 	case stats.AdminMaint:
+		sess := s.Conns() // before on-marked-down ends them
 		b.setState(s, stateMaint)
 		act, bck := b.counts()
-		rt.plog(b.cfg, logging.Alert, LevelWarning, fmt.Sprintf("Server %s is going DOWN for maintenance. %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, s.Conns()))
+		rt.plog(b.cfg, logging.Alert, LevelWarning, fmt.Sprintf("%s is going DOWN for maintenance. %d active and %d backup servers left.%s %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, health.OnBackup(act, bck), sess))
 		b.noServerAlert()
 	case stats.AdminDrain:
 		if old == adminMaint {
@@ -255,14 +260,14 @@ func (rt *Runtime) SetServerState(backend, server string, st stats.AdminState) e
 		}
 		b.refresh()
 		act, bck := b.counts()
-		rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s enters drain state. %d active and %d backup servers online. 0 sessions requeued, 0 total in queue.", name, act, bck))
+		rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s enters drain state. %d active and %d backup servers online.%s 0 sessions requeued, 0 total in queue.", name, act, bck, health.OnBackup(act, bck)))
 		b.noServerAlert()
 	case stats.AdminReady:
 		b.setState(s, healthState(s))
 		if old == adminMaint {
-			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s is UP/READY (leaving forced maintenance).", name))
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s is UP/READY (leaving forced maintenance).", name))
 		} else {
-			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s is UP (leaving forced drain).", name))
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s is UP (leaving forced drain).", name))
 		}
 		b.noServerAlert()
 	}
@@ -291,7 +296,8 @@ func (rt *Runtime) SetServerWeight(backend, server string, w int, percent bool) 
 	}
 	b.stateMu.Lock()
 	defer b.stateMu.Unlock()
-	s.weight.Store(int32(w))
+	s.uweight.Store(int32(w))
+	s.effWeight(b.now())
 	b.refresh()
 	return nil
 }
@@ -302,7 +308,7 @@ func (rt *Runtime) ServerWeight(backend, server string) (int, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return s.Weight(), s.cfg.Weight, nil
+	return int(s.uweight.Load()), s.cfg.Weight, nil
 }
 
 // ShutdownServerSessions closes the connections of a server's sessions
@@ -312,17 +318,7 @@ func (rt *Runtime) ShutdownServerSessions(backend, server string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	rt.mu.Lock()
-	for sess := range rt.piped {
-		if sess.srv == s {
-			sess.close()
-			n++
-		}
-	}
-	rt.mu.Unlock()
-	s.closeIdle()
-	return n, nil
+	return s.shutdownSessions('K'), nil
 }
 
 // ClearCounters resets the maximum values (all=false) or every counter.
@@ -332,7 +328,7 @@ func (rt *Runtime) ClearCounters(all bool) {
 		c.rate.max.Store(0)
 		c.reqRate.max.Store(0)
 		if all {
-			for _, a := range []interface{ Store(int64) }{&c.total, &c.bytesIn, &c.bytesOut, &c.deniedReq, &c.deniedResp,
+			for _, a := range []interface{ Store(int64) }{&c.total, &c.bytesIn, &c.bytesOut, &c.deniedReq, &c.deniedConn, &c.deniedResp,
 				&c.errReq, &c.errConn, &c.errResp, &c.retries, &c.redispatches, &c.reqTot, &c.intercepted, &c.cliAbrt,
 				&c.srvAbrt, &c.connect, &c.reuse, &c.sslSess, &c.sslReused, &c.sslFailed} {
 				a.Store(0)
@@ -375,8 +371,11 @@ func (rt *Runtime) SetServerMaxConn(backend, server string, n int) error {
 	if err != nil {
 		return err
 	}
+	if s.minconn.Load() == s.maxconn.Load() {
+		s.minconn.Store(int32(n)) // a static limit stays static; a dynamic one keeps its floor
+	}
 	s.maxconn.Store(int32(n))
-	b.wake() // a higher limit frees queued connections
+	b.wakeFree() // a higher limit frees queued connections
 	return nil
 }
 

@@ -33,8 +33,9 @@ const (
 type server struct {
 	cfg     *config.Server
 	be      *backend
-	addr    string // host:port, "" port when the client's port is used
-	weight  atomic.Int32
+	addr    string       // host:port, "" port when the client's port is used
+	uweight atomic.Int32 // user weight: configured, `set weight`, server state file
+	weight  atomic.Int32 // effective weight the balancer sees: uweight, ramped during a slow start
 	conns   atomic.Int32 // under be.mu for changes, atomic for reads
 	state   atomic.Int32
 	checker *health.Checker
@@ -44,6 +45,11 @@ type server struct {
 	idle    []*serverConn
 	stats   counters
 	maxconn atomic.Int32 // maxconn, changed by `set maxconn server`
+	minconn atomic.Int32 // minconn (= maxconn for a static limit)
+	// warmFrom is when the slow start began (unix nanoseconds), 0 when
+	// the server runs at full speed.
+	warmFrom atomic.Int64
+	live     liveSet // sessions using the server
 	// State for the stats page and the runtime API.
 	healthy    atomic.Bool                  // the health checks' verdict (true without checks)
 	admin      atomic.Int32                 // adminReady, adminDrain, adminMaint
@@ -65,12 +71,12 @@ const (
 func (s *server) ID() int      { return s.cfg.ID }
 func (s *server) Weight() int  { return int(s.weight.Load()) }
 func (s *server) Conns() int   { return int(s.conns.Load()) }
-func (s *server) MaxConn() int { return int(s.maxconn.Load()) }
+func (s *server) MaxConn() int { return s.limit(s.be.now()) }
 
 func (s *server) usable() bool { return s.state.Load() == stateUp }
 
 func (s *server) full() bool {
-	m := int(s.maxconn.Load())
+	m := s.limit(s.be.now())
 	return m > 0 && int(s.conns.Load()) >= m
 }
 
@@ -100,6 +106,11 @@ type backend struct {
 	stateMu sync.Mutex // serialises server state changes (checks, admin)
 	hadSrv  bool       // at least one usable server before the last change; under stateMu
 	stats   counters
+
+	fullconn   int              // backend load at which dynamic maxconn reaches maxconn
+	dynWeights bool             // the algorithm follows weight changes (slow start ramps weights)
+	warmKick   chan struct{}    // a slow start began
+	now        func() time.Time // the clock (tests replace it)
 }
 
 var (
@@ -109,12 +120,18 @@ var (
 )
 
 func newBackend(rt *Runtime, p *config.Proxy) *backend {
-	b := &backend{cfg: p, rt: rt, lb: balance.New(p.Balance, p.Options.AllBackups)}
+	b := &backend{cfg: p, rt: rt, lb: balance.New(p.Balance, p.Options.AllBackups),
+		fullconn: rt.fullConn(p), dynWeights: balance.Dynamic(p.Balance), warmKick: make(chan struct{}, 1), now: time.Now}
 	for _, sc := range p.Servers {
 		s := &server{cfg: sc, be: b}
+		s.uweight.Store(int32(sc.Weight))
 		s.weight.Store(int32(sc.Weight))
 		s.healthy.Store(true)
 		s.maxconn.Store(int32(sc.MaxConn))
+		s.minconn.Store(int32(sc.MinConn))
+		if sc.MinConn == 0 {
+			s.minconn.Store(int32(sc.MaxConn)) // a static limit
+		}
 		s.lastChange.Store(time.Now().UnixNano())
 		if sc.Disabled {
 			s.state.Store(stateMaint)
@@ -141,7 +158,7 @@ func (b *backend) refresh() {
 		}
 	}
 	b.lb.Set(act, bck)
-	b.wake()
+	b.wakeFree()
 }
 
 func (b *backend) usableCount() int {
@@ -287,9 +304,19 @@ func (b *backend) wakeLocked() {
 	w <- struct{}{}
 }
 
-// startChecks runs the health checkers of servers with `check`; they
-// stop when ctx is done.
+// startChecks runs the health checkers of servers with `check`, and the
+// slow starts; they stop when ctx is done.
 func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
+	for _, s := range b.servers {
+		if s.cfg.SlowStart > 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b.warmup(ctx)
+			}()
+			break
+		}
+	}
 	for _, s := range b.servers {
 		if !s.cfg.Check {
 			continue
@@ -304,7 +331,7 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 			port = p
 		}
 		p := health.Params{
-			Backend: b.cfg.Name, Server: s.cfg.Name,
+			Backend: b.cfg.Name, Server: s.cfg.Name, Backup: s.cfg.Backup,
 			Addr:  net.JoinHostPort(host, strconv.Itoa(port)),
 			Spec:  b.cfg.Check,
 			Inter: s.cfg.Inter, FastInter: s.cfg.FastInter, DownInter: s.cfg.DownInter,
@@ -312,6 +339,24 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 			TimeoutCheck: b.cfg.Timeouts.Check, TimeoutConnect: b.cfg.Timeouts.Connect,
 			SpreadChecks: b.rt.cfg.Global.SpreadChecks,
 			StartDown:    !s.healthy.Load(),
+			Observe:      s.cfg.Observe, OnError: s.cfg.OnError, ErrorLimit: s.cfg.ErrorLimit,
+		}
+		var d net.Dialer
+		p.Dial = d.DialContext
+		if sc := s.cfg; sc.CheckSendProxy || (sc.SendProxy || sc.SendProxyV2) && sc.CheckPort == 0 && sc.CheckAddr == "" {
+			// PROXY protocol on checks: with check-send-proxy, or send-proxy
+			// when checks go to the server's own address (HAProxy's rule).
+			p.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				if _, err := c.Write(checkProxyHeader(sc, c)); err != nil {
+					c.Close()
+					return nil, err
+				}
+				return c, nil
+			}
 		}
 		p.TLS = s.checkTLS()
 		srv := s
@@ -355,11 +400,12 @@ func (b *backend) onCheck(s *server, p health.Params, ev health.Event) {
 	if ev.Up {
 		b.setState(s, stateUp)
 		act, bck := b.counts()
-		b.rt.plog(b.cfg, logging.Notice, LevelWarning, health.UpLine(b.cfg.Name, s.cfg.Name, reason, act, bck, 0, int(b.queued.Load())))
+		b.rt.plog(b.cfg, logging.Notice, LevelWarning, health.UpLine(b.cfg.Name, s.cfg.Name, s.cfg.Backup, reason, act, bck, 0, int(b.queued.Load())))
 	} else {
+		sess := s.Conns() // before on-marked-down ends them
 		b.setState(s, stateDown)
 		act, bck := b.counts()
-		b.rt.plog(b.cfg, logging.Alert, LevelWarning, health.DownLine(b.cfg.Name, s.cfg.Name, reason, act, bck, s.Conns(), 0, int(b.queued.Load())))
+		b.rt.plog(b.cfg, logging.Alert, LevelWarning, health.DownLine(b.cfg.Name, s.cfg.Name, s.cfg.Backup, reason, act, bck, sess, 0, int(b.queued.Load())))
 	}
 	b.noServerAlert()
 }
@@ -381,6 +427,7 @@ func (b *backend) setState(s *server, st int32) {
 	} else if s.downSince.Load() == 0 {
 		s.downSince.Store(now)
 	}
+	b.stateChanged(s, old, st)
 	b.refresh()
 }
 

@@ -408,11 +408,20 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		}
 	}
 	keepServer := false
+	var (
+		kill    *connKill // on-marked-down & co end the exchange through it
+		untrack func()
+	)
 	defer func() {
+		if untrack != nil {
+			untrack()
+		}
 		if scn == nil {
 			return
 		}
-		if keepServer {
+		// A connection that began with a client's PROXY protocol header
+		// serves that client only: it is not kept for others.
+		if keepServer && kill.killed() == 0 && !srv.cfg.SendProxy && !srv.cfg.SendProxyV2 {
 			srv.putIdle(scn)
 		} else {
 			scn.c.Close()
@@ -439,6 +448,10 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}
 			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, 16384), sni: s.sni(&tx.acl)}
 		}
+		if untrack != nil {
+			untrack()
+		}
+		kill, untrack = srv.trackConn(scn.c.Close)
 		var err error
 		if tx.body == httpx.BodyLength && tx.cl <= smallBody && int64(br.Buffered()) >= tx.cl && !tx.expect {
 			// A small body already read goes out with the head: one write.
@@ -460,7 +473,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		if err == nil {
 			rn, err = readResponse(scn.br, v.method, res)
 		}
-		if err != nil && reused && attempt == 0 && !errors.Is(err, os.ErrDeadlineExceeded) {
+		if err != nil && reused && attempt == 0 && !errors.Is(err, os.ErrDeadlineExceeded) && kill.killed() == 0 {
 			// The server closed the idle connection meanwhile: the request
 			// had no body, send it again on a new connection.
 			scn.c.Close()
@@ -493,6 +506,11 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			default:
 				tx.term = 'S'
 			}
+			if t := kill.killed(); t != 0 {
+				status, tx.term = 502, t // a server state change ended it
+			} else {
+				srv.observe(httpErrObservation(err))
+			}
 			tx.state = 'H'
 			be.stats.errResp.Add(1)
 			srv.stats.errResp.Add(1)
@@ -503,6 +521,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		}
 		break
 	}
+	srv.observeStatus(res.Status)
 	tx.srv, tx.lastSrv = srv, srv
 	srv.stats.open()
 	defer srv.stats.close()

@@ -29,41 +29,9 @@ func listenBind(ctx context.Context, bd *config.Bind, port int) ([]net.Listener,
 		}
 		return []net.Listener{ln}, nil
 	}
-	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+	lc := net.ListenConfig{KeepAlive: -1, Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
-		err := c.Control(func(fd uintptr) {
-			set := func(level, opt int, name string) {
-				if serr == nil {
-					if e := unix.SetsockoptInt(int(fd), level, opt, 1); e != nil {
-						serr = fmt.Errorf("%s: %w", name, e)
-					}
-				}
-			}
-			// Several processes may listen at once during a -sf reload.
-			set(unix.SOL_SOCKET, unix.SO_REUSEPORT, "SO_REUSEPORT")
-			if bd.Transparent {
-				if network == "tcp6" {
-					set(unix.SOL_IPV6, unix.IPV6_TRANSPARENT, "IPV6_TRANSPARENT")
-				} else {
-					set(unix.SOL_IP, unix.IP_TRANSPARENT, "IP_TRANSPARENT")
-				}
-			}
-			if bd.FreeBind {
-				if network == "tcp6" {
-					set(unix.SOL_IPV6, unix.IPV6_FREEBIND, "IPV6_FREEBIND")
-				} else {
-					set(unix.SOL_IP, unix.IP_FREEBIND, "IP_FREEBIND")
-				}
-			}
-			if bd.V6Only {
-				set(unix.SOL_IPV6, unix.IPV6_V6ONLY, "IPV6_V6ONLY")
-			}
-			if bd.Interface != "" && serr == nil {
-				if e := unix.BindToDevice(int(fd), bd.Interface); e != nil {
-					serr = fmt.Errorf("SO_BINDTODEVICE %s: %w", bd.Interface, e)
-				}
-			}
-		})
+		err := c.Control(func(fd uintptr) { serr = bindOpts(int(fd), network, bd) })
 		if err != nil {
 			return err
 		}
@@ -78,6 +46,49 @@ func listenBind(ctx context.Context, bd *config.Bind, port int) ([]net.Listener,
 		setBacklog(ln, bd.Backlog)
 	}
 	return []net.Listener{ln}, nil
+}
+
+// bindOpts sets a bind line's socket options on a listening socket
+// before bind(2); network is "tcp4" or "tcp6" (the socket's family).
+func bindOpts(fd int, network string, bd *config.Bind) error {
+	var serr error
+	setInt := func(level, opt, v int, name string) {
+		if serr == nil {
+			if e := unix.SetsockoptInt(fd, level, opt, v); e != nil {
+				serr = fmt.Errorf("%s: %w", name, e)
+			}
+		}
+	}
+	set := func(level, opt int, name string) { setInt(level, opt, 1, name) }
+	// Several processes may listen at once during a -sf reload.
+	set(unix.SOL_SOCKET, unix.SO_REUSEPORT, "SO_REUSEPORT")
+	if bd.Transparent {
+		if network == "tcp6" {
+			set(unix.SOL_IPV6, unix.IPV6_TRANSPARENT, "IPV6_TRANSPARENT")
+		} else {
+			set(unix.SOL_IP, unix.IP_TRANSPARENT, "IP_TRANSPARENT")
+		}
+	}
+	if bd.FreeBind {
+		if network == "tcp6" {
+			set(unix.SOL_IPV6, unix.IPV6_FREEBIND, "IPV6_FREEBIND")
+		} else {
+			set(unix.SOL_IP, unix.IP_FREEBIND, "IP_FREEBIND")
+		}
+	}
+	switch {
+	case bd.V6Only && network == "tcp6":
+		set(unix.SOL_IPV6, unix.IPV6_V6ONLY, "IPV6_V6ONLY")
+	case bd.V4V6 && network == "tcp6":
+		// IPv4 too on an IPv6 socket (Go makes ipv6@ sockets v6-only).
+		setInt(unix.SOL_IPV6, unix.IPV6_V6ONLY, 0, "IPV6_V6ONLY")
+	}
+	if bd.Interface != "" && serr == nil {
+		if e := unix.BindToDevice(fd, bd.Interface); e != nil {
+			serr = fmt.Errorf("SO_BINDTODEVICE %s: %w", bd.Interface, e)
+		}
+	}
+	return serr
 }
 
 // setBacklog calls listen(2) again with the configured queue length;

@@ -21,6 +21,7 @@ type counters struct {
 	cur, max, total   atomic.Int64 // sessions
 	bytesIn, bytesOut atomic.Int64
 	deniedReq         atomic.Int64
+	deniedConn        atomic.Int64 // tcp-request connection reject
 	deniedResp        atomic.Int64
 	errReq            atomic.Int64
 	errConn           atomic.Int64

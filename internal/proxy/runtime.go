@@ -73,12 +73,8 @@ type Runtime struct {
 // global section sets none.
 const DefaultGlobalMaxConn = 4096
 
-// New prepares a runtime for cfg. It refuses what this build cannot
-// serve (cfg.RuntimeGaps) with file:line reasons.
+// New prepares a runtime for cfg, which config.Load validated.
 func New(cfg *config.Config, opts Options) (*Runtime, error) {
-	if gaps := cfg.RuntimeGaps(); len(gaps) > 0 {
-		return nil, &config.ErrorList{Errs: gaps}
-	}
 	maxconn := cfg.Global.MaxConn
 	if maxconn == 0 {
 		maxconn = DefaultGlobalMaxConn
@@ -132,7 +128,7 @@ func (rt *Runtime) Listen(ctx context.Context) error {
 					rt.closeListeners()
 					return fmt.Errorf("Starting %s %s: %w", capWord(fe.cfg), fe.cfg.Name, err)
 				}
-				fe.listeners = append(fe.listeners, boundListener{lns[0], bd, ""})
+				fe.listeners = append(fe.listeners, boundListener{lns[0], bd, "", listenerName(bd, len(fe.listeners))})
 				rt.listeners = append(rt.listeners, lns[0])
 				continue
 			}
@@ -150,7 +146,7 @@ func (rt *Runtime) Listen(ctx context.Context) error {
 					rt.closeListeners()
 					return fmt.Errorf("Starting %s %s: %w", capWord(fe.cfg), fe.cfg.Name, err)
 				}
-				fe.listeners = append(fe.listeners, boundListener{ln, bd, key})
+				fe.listeners = append(fe.listeners, boundListener{ln, bd, key, listenerName(bd, len(fe.listeners))})
 				rt.listeners = append(rt.listeners, ln)
 			}
 		}
@@ -327,6 +323,7 @@ type boundListener struct {
 	net.Listener
 	bind *config.Bind
 	key  string // bind specification, for hand-over to a successor
+	name string // in connection error logs: the bind's name, else its number in the frontend
 }
 
 // frontend accepts connections and routes them to backends.
@@ -403,6 +400,20 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		// tcp-request connection rules, on the connection's own addresses
+		// (before a PROXY protocol header), in every mode: a rejected
+		// connection is closed at once and not logged, as HAProxy does.
+		if !fe.acceptConn(c) {
+			c.Close()
+			release()
+			continue
+		}
+		// TCP keep-alive only with option tcpka/clitcpka, at the system's
+		// timers as HAProxy: Go enables it on accepted connections (every
+		// 15s) unless told otherwise, inherited listeners included.
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetKeepAlive(fe.cfg.Options.TCPKeepAlive || fe.cfg.Options.ClientKeepAlive)
+		}
 		rt.sessions.Add(1)
 		rt.active.Add(1)
 		fe.stats.open()
@@ -414,6 +425,15 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 			defer release()
 			rt.track(c, true)
 			defer rt.track(c, false)
+			if bl.bind.AcceptProxy {
+				pc, err := fe.readProxy(c)
+				if err != nil {
+					fe.connError(c, bl, err.Error())
+					c.Close()
+					return
+				}
+				c = pc
+			}
 			fe.acceptLog(c)
 			if ssl := bl.bind.SSL; ssl != nil && ssl.Config != nil {
 				tc, err := fe.handshake(c, ssl.Config, bl)

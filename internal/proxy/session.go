@@ -16,6 +16,7 @@ import (
 
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/health"
 	"github.com/halo-lb/halo/internal/logging"
 )
 
@@ -26,22 +27,15 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// route applies tcp-request connection rules and use_backend rules. It
-// returns nil when the connection must be closed.
+// route applies tcp-request content rules and use_backend rules (the
+// connection rules ran at accept). It returns false when the connection
+// must be closed.
 func (fe *frontend) route(c net.Conn, rec *logging.Record) (*backend, bool) {
 	txn := &acl.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Backends: fe.rt, Frontend: fe.cfg.Name}
 	if tc, ok := c.(*tls.Conn); ok {
 		txn.SSL = tlsInfo(tc, rec)
 	}
 	rec.Ctx = txn
-	for _, r := range fe.cfg.TCPRequest {
-		if r.Layer == "connection" && r.Cond.Match(txn) {
-			if r.Action == "reject" {
-				return nil, false
-			}
-			break
-		}
-	}
 	if !fe.inspect(c, txn) {
 		return nil, false
 	}
@@ -121,11 +115,6 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	rec.BackendName = be.cfg.Name
 	be.stats.open()
 	defer be.stats.close()
-	if fe.cfg.Options.TCPKeepAlive || fe.cfg.Options.ClientKeepAlive {
-		if tc, ok := client.(*net.TCPConn); ok {
-			tc.SetKeepAlive(true)
-		}
-	}
 	key := hashKey(be, client)
 	var ci connInfo
 	srv, conn := be.connect(ctx, key, client.LocalAddr(), nil, &ci, rec.Ctx.(*acl.Txn))
@@ -147,11 +136,6 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	defer srv.stats.close()
 	defer be.release(srv)
 	defer conn.Close()
-	if be.cfg.Options.TCPKeepAlive || be.cfg.Options.ServerKeepAlive {
-		if tc, ok := conn.(*net.TCPConn); ok {
-			tc.SetKeepAlive(true)
-		}
-	}
 	rec.BeConn, rec.SrvConn = be.stats.cur.Load(), srv.stats.cur.Load()
 	var sent int64
 	if p := rec.Ctx.(*acl.Txn).Payload; len(p) > 0 {
@@ -162,7 +146,10 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 		}
 		sent = int64(len(p))
 	}
-	up, down := fe.rt.pipe(client, conn, srv, fe.cfg.Timeouts, be.cfg.Timeouts)
+	up, down, killed := fe.rt.pipe(client, conn, srv, fe.cfg.Timeouts, be.cfg.Timeouts)
+	if killed != 0 {
+		rec.Term = [4]byte{killed, '-'} // ended by a server state change or the CLI
+	}
 	up += sent
 	rec.BytesIn, rec.BytesOut = up, down
 	for _, c := range []*counters{&fe.stats, &be.stats, &srv.stats} {
@@ -223,15 +210,31 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		}
 		ci.srv = srv
 		t0 := time.Now()
-		d := net.Dialer{Timeout: ct}
+		// TCP keep-alive only with option tcpka/srvtcpka, at the system's
+		// timers as HAProxy (Go would enable it every 15s otherwise).
+		d := net.Dialer{Timeout: ct, KeepAlive: -1}
 		conn, err := d.DialContext(ctx, "tcp", srv.dialAddr(dst))
+		if err == nil && (be.cfg.Options.TCPKeepAlive || be.cfg.Options.ServerKeepAlive) {
+			setKeepAlive(conn)
+		}
+		if err == nil && txn != nil {
+			// send-proxy: the client's addresses (those of its own PROXY
+			// header with accept-proxy) go first, before any TLS.
+			if err = sendProxy(conn, srv.cfg, txn.Src, txn.Dst); err != nil {
+				conn.Close()
+			}
+		}
 		if err == nil {
 			conn, err = srv.tlsClient(ctx, conn, txn, ct)
 		}
 		ci.connect = time.Since(t0)
 		if err == nil {
 			srv.stats.connect.Add(1)
+			srv.observe(health.ObsL4OK)
 			return srv, conn
+		}
+		if ctx.Err() == nil {
+			srv.observe(health.ObsL4Err)
 		}
 		ci.err = err
 		srv.stats.errConn.Add(1)
@@ -270,7 +273,15 @@ type session struct {
 	cliTO, srvTO   time.Duration
 	cliFin, srvFin time.Duration
 	start          time.Time
-	half           atomic.Bool // one direction has finished
+	half           atomic.Bool  // one direction has finished
+	killed         atomic.Int32 // termination cause when a server state change ended it
+}
+
+// kill ends the session for a server state change (on-marked-down,
+// on-marked-up) or the CLI; term is the cause logged.
+func (s *session) kill(term byte) {
+	s.killed.CompareAndSwap(0, int32(term))
+	s.close()
 }
 
 // expired reports whether a side stayed idle longer than its timeout.
@@ -297,7 +308,7 @@ func (s *session) close() {
 // go straight between the TCP sockets so that Linux splices them; idle
 // timeouts are enforced by the runtime's reaper, which reads the
 // kernel's TCP_INFO counters instead of wrapping every read.
-func (rt *Runtime) pipe(client, server net.Conn, srv *server, fet, bet config.Timeouts) (up, down int64) {
+func (rt *Runtime) pipe(client, server net.Conn, srv *server, fet, bet config.Timeouts) (up, down int64, killed byte) {
 	s := &session{client: client, server: server, srv: srv, cliTO: fet.Client, srvTO: bet.Server,
 		cliFin: fet.ClientFin, srvFin: bet.ServerFin, start: time.Now()}
 	if bet.Tunnel > 0 {
@@ -305,6 +316,8 @@ func (rt *Runtime) pipe(client, server net.Conn, srv *server, fet, bet config.Ti
 	}
 	rt.addSession(s)
 	defer rt.removeSession(s)
+	srv.live.add(s)
+	defer srv.live.remove(s)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -316,7 +329,7 @@ func (rt *Runtime) pipe(client, server net.Conn, srv *server, fet, bet config.Ti
 	closeWrite(server)
 	s.half.Store(true)
 	<-done
-	return up, down
+	return up, down, byte(s.killed.Load())
 }
 
 // bufPool holds the per-direction buffers of small exchanges, 16 KiB as
@@ -347,6 +360,13 @@ func forward(dst, src net.Conn) int64 {
 			m, _ := io.Copy(dst, src)
 			return total + m
 		}
+	}
+}
+
+// setKeepAlive turns SO_KEEPALIVE on with the system's timers.
+func setKeepAlive(c net.Conn) {
+	if tc, ok := c.(interface{ SetKeepAlive(bool) error }); ok {
+		tc.SetKeepAlive(true)
 	}
 }
 

@@ -95,6 +95,7 @@ func applyState(s *server, f []string) {
 	op, _ := strconv.Atoi(f[5])
 	admin, _ := strconv.Atoi(f[6])
 	if w, err := strconv.Atoi(f[7]); err == nil && w >= 0 && w <= 256 {
+		s.uweight.Store(int32(w))
 		s.weight.Store(int32(w))
 	}
 	switch {

@@ -82,7 +82,7 @@ func csvQuote(v string) string {
 }
 
 // dynamic columns are filled or left empty by the row's own values.
-var dynamic = map[string]bool{"addr": true, "algo": true, "last_chk": true, "check_code": true, "cookie": true, "slim": true, "qlimit": true}
+var dynamic = map[string]bool{"addr": true, "algo": true, "last_chk": true, "check_code": true, "cookie": true, "slim": true, "qlimit": true, "throttle": true, "hanafail": true}
 
 func masked(vals map[string]string, mask string) []string {
 	row := make([]string, len(csvColumns))
@@ -116,7 +116,7 @@ func common(s *Snapshot, p *Proxy, c *Counters, svname string, typ ObjType) map[
 	v := map[string]string{
 		"pxname": p.Name, "svname": svname, "qcur": i64(c.QCur), "qmax": i64(c.QMax), "scur": i64(c.SCur),
 		"smax": i64(c.SMax), "stot": i64(c.STot), "bin": i64(c.BytesIn), "bout": i64(c.BytesOut),
-		"dreq": i64(c.DeniedReq), "dresp": i64(c.DeniedResp), "ereq": i64(c.ErrReq), "econ": i64(c.ErrConn),
+		"dcon": i64(c.DeniedConn), "dreq": i64(c.DeniedReq), "dresp": i64(c.DeniedResp), "ereq": i64(c.ErrReq), "econ": i64(c.ErrConn),
 		"eresp": i64(c.ErrResp), "wretr": i64(c.Retries), "wredis": i64(c.Redispatches), "pid": "1",
 		"iid": itoa(p.ID), "sid": "0", "lbtot": i64(c.LBTot), "type": itoa(int(typ)), "rate": i64(c.Rate),
 		"rate_max": i64(c.RateMax), "rate_lim": "0",
@@ -172,6 +172,12 @@ func serverRow(s *Snapshot, p *Proxy, sv *Server, o CSVOptions) map[string]strin
 	v["lbtot"], v["uweight"], v["cookie"] = i64(sv.Counters.LBTot), itoa(sv.UWeight), sv.Cookie
 	if sv.SLim > 0 {
 		v["slim"] = itoa(sv.SLim)
+	}
+	if sv.Throttle >= 0 {
+		v["throttle"] = itoa(sv.Throttle)
+	}
+	if sv.Observe {
+		v["hanafail"] = i64(sv.HanaFail)
 	}
 	if sv.QLimit > 0 {
 		v["qlimit"] = itoa(sv.QLimit)

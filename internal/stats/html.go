@@ -52,6 +52,7 @@ type pageRow struct {
 	Chk        string
 	Dwn        string
 	Dwntme     string
+	Thrtle     string
 	Limit      string
 	QLimit     string
 	IsSrv      bool
@@ -110,7 +111,7 @@ table.lgd td { padding: 2px 6px; border: 1px solid #999; }
 <td>{{n $r.C.SCur}}</td><td>{{n $r.C.SMax}}</td><td>{{$r.Limit}}</td><td>{{n $r.C.STot}}</td><td>{{if $r.IsSrv}}{{n $r.C.LBTot}}{{end}}</td><td>{{since $r.C.LastSess}}</td>
 <td>{{bytes $r.C.BytesIn}}</td><td>{{bytes $r.C.BytesOut}}</td><td>{{n $r.C.DeniedReq}}</td><td>{{n $r.C.DeniedResp}}</td>
 <td>{{n $r.C.ErrReq}}</td><td>{{n $r.C.ErrConn}}</td><td>{{n $r.C.ErrResp}}</td><td>{{n $r.C.Retries}}</td><td>{{n $r.C.Redispatches}}</td>
-<td class="ac">{{$r.Status}}</td><td>{{$r.LastChk}}</td><td>{{$r.Weight}}</td><td>{{$r.Act}}</td><td>{{$r.Bck}}</td><td>{{$r.Chk}}</td><td>{{$r.Dwn}}</td><td>{{$r.Dwntme}}</td><td></td></tr>
+<td class="ac">{{$r.Status}}</td><td>{{$r.LastChk}}</td><td>{{$r.Weight}}</td><td>{{$r.Act}}</td><td>{{$r.Bck}}</td><td>{{$r.Chk}}</td><td>{{$r.Dwn}}</td><td>{{$r.Dwntme}}</td><td>{{$r.Thrtle}}</td></tr>
 {{end}}</table>
 {{if and $.Admin $p.Servers}}<p>Choose the action to perform on the checked servers:
 <select name="action"><option value="">---</option><option value="ready">Set state to READY</option><option value="drain">Set state to DRAIN</option><option value="maint">Set state to MAINT</option></select>
@@ -146,6 +147,9 @@ func WriteHTML(w io.Writer, s *Snapshot, o PageOptions) error {
 					Weight: itoa(sv.Weight), Selectable: o.Admin, Dwntme: human(sv.Downtime)}
 				if sv.SLim > 0 {
 					r.Limit = itoa(sv.SLim)
+				}
+				if sv.Throttle >= 0 {
+					r.Thrtle = itoa(sv.Throttle) + " %"
 				}
 				if sv.QLimit > 0 {
 					r.QLimit = itoa(sv.QLimit)

@@ -100,6 +100,7 @@ type Counters struct {
 	BytesIn          int64
 	BytesOut         int64
 	DeniedReq        int64
+	DeniedConn       int64 // dcon: tcp-request connection rejects
 	DeniedResp       int64
 	ErrReq           int64
 	ErrConn          int64
@@ -148,9 +149,11 @@ type Server struct {
 	ChkDown  int64
 	LastChg  time.Duration
 	Downtime time.Duration
-	QLimit   int // maxqueue, 0 = none
-	SLim     int // maxconn, 0 = none
-	Throttle int // percent, -1 = not throttled
+	QLimit   int   // maxqueue, 0 = none
+	SLim     int   // maxconn, 0 = none
+	Throttle int   // percent, -1 = not throttled
+	Observe  bool  // passive health is on (observe): hanafail is shown
+	HanaFail int64 // times observed errors triggered on-error
 	Tracked  string
 
 	// Health check.
