@@ -41,7 +41,7 @@ func TestParseRequest(t *testing.T) {
 		{"same CL twice", "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 0, BodyLength, 5, true},
 		{"CL list", "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", 0, BodyLength, 5, true},
 		{"chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 0, BodyChunked, -1, true},
-		{"CL.TE drops CL", "POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 0, BodyChunked, -1, true},
+		{"CL.TE drops CL, closes", "POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 0, BodyChunked, -1, false},
 		{"chunked trailing comma", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked,\r\n\r\n", 0, BodyChunked, -1, true},
 		{"TE upper case", "POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n", 0, BodyChunked, -1, true},
 		{"TE space first", "POST / HTTP/1.1\r\nTransfer-Encoding:  chunked \r\n\r\n", 0, BodyChunked, -1, true},
@@ -153,6 +153,30 @@ func TestNormalise(t *testing.T) {
 		}
 		if string(r.Target) != tc.target || strings.Join(hs, " ") != tc.headers {
 			t.Errorf("%q: target %q headers %q, want %q %q", tc.in, r.Target, strings.Join(hs, " "), tc.target, tc.headers)
+		}
+	}
+}
+
+// TestHeaderCount: tune.http.maxhdr counts the request line and not the
+// Connection header, as HAProxy 2.6 does (maxhdr 20: Host and 18 more
+// pass, Host and 19 more fail, Connection and 19 more pass).
+func TestHeaderCount(t *testing.T) {
+	lim := Limits{MaxHeaders: 20}
+	for _, tc := range []struct {
+		first string
+		more  int
+		ok    bool
+	}{{"Host: a", 18, true}, {"Host: a", 19, false}, {"Connection: close", 19, true}, {"Connection: close", 20, false}} {
+		req := "GET / HTTP/1.1\r\n" + tc.first + "\r\n" + strings.Repeat("X: h\r\n", tc.more) + "\r\n"
+		var r Request
+		_, err := ParseRequest([]byte(req), &r, lim)
+		if (err == nil) != tc.ok || err != nil && status(err) != 431 {
+			t.Errorf("%s + %d headers: %v, want ok %v", tc.first, tc.more, err, tc.ok)
+		}
+		var res Response
+		_, err = ParseResponse([]byte(strings.Replace(req, "GET / HTTP/1.1", "HTTP/1.1 200 OK", 1)), "GET", &res, lim)
+		if (err == nil) != tc.ok {
+			t.Errorf("response %s + %d headers: %v, want ok %v", tc.first, tc.more, err, tc.ok)
 		}
 	}
 }

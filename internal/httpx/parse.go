@@ -179,7 +179,11 @@ func parseVersion(v []byte) (int, int, bool) {
 }
 
 // parseHeaders parses header lines from head[off:] up to the empty line.
+//
+// Like HAProxy's tune.http.maxhdr, max counts the start line too, and not
+// the Connection headers (HAProxy consumes them while parsing).
 func parseHeaders(head []byte, off int, dst *[]Header, max int) error {
+	counted := 1
 	for {
 		line, next, ok := nextLine(head, off)
 		if !ok {
@@ -193,7 +197,10 @@ func parseHeaders(head []byte, off int, dst *[]Header, max int) error {
 		if err != nil {
 			return err
 		}
-		if len(*dst) >= max {
+		if !equalFold(name, "connection") {
+			counted++
+		}
+		if counted > max {
 			return fail(431, "too many header lines")
 		}
 		*dst = append(*dst, Header{Name: name, Value: value})
@@ -283,8 +290,10 @@ func requestFraming(r *Request) error {
 		}
 	}
 	if nTE > 0 && nCL > 0 {
-		// Transfer-Encoding wins: Content-Length is removed (RFC 9112 6.3).
+		// Transfer-Encoding wins: Content-Length is removed, and the
+		// connection closes after the response (RFC 9112 6.1).
 		dropHeaders(&r.Headers, "content-length")
+		closeSeen = true
 	} else if dropped {
 		dropHeaders(&r.Headers, "")
 	}
