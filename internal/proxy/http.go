@@ -441,13 +441,15 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			}
 		}
 	}
-	keepServer := false
-	defer func() {
+	// releaseServer gives the server connection back (for reuse when
+	// keep) or closes it, and frees the server slot; it runs once, as
+	// soon as the response has been read whole or when forward returns.
+	releaseServer := func(keep bool) {
 		if scn == nil {
 			return
 		}
 		switch {
-		case !keepServer:
+		case !keep:
 			scn.c.Close()
 		case be.cfg.HTTPReuse == "never":
 			tx.keepOwn(scn)
@@ -455,7 +457,9 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			srv.putIdle(scn)
 		}
 		be.release(srv)
-	}()
+		scn = nil
+	}
+	defer func() { releaseServer(false) }()
 	head := tx.requestHead(srvKeep, tunnel)
 	hlen := len(head)
 	// A small body already read goes out with the head, in one write; it
@@ -597,14 +601,17 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		sr.Discard(int(rcl))
 		rbody = httpx.BodyNone
 	}
+	reusable := srvKeep && resKeep && sentBody
+	if rbody == httpx.BodyNone && !switching {
+		// Read whole: the server connection is free before the client
+		// gets the answer (so its next request finds it idle).
+		releaseServer(reusable)
+	}
 	if _, err := client.Write(out); err != nil {
 		return false, false
 	}
 	if switching {
 		tx.tunnel(scn)
-		scn.c.Close()
-		scn = nil
-		be.release(srv)
 		return false, true
 	}
 	switch rbody {
@@ -620,7 +627,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		io.CopyBuffer(client, sr, tx.copyBuffer())
 		return false, true
 	}
-	keepServer = srvKeep && resKeep && sentBody && (rbody == httpx.BodyLength || rbody == httpx.BodyChunked || rbody == httpx.BodyNone)
+	releaseServer(reusable)
 	return keep, true
 }
 
