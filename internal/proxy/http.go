@@ -175,6 +175,9 @@ func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (in
 		}
 	}
 	waiting := !first && br.Buffered() == 0
+	if _, ok := c.Conn.(*h2pipe); ok {
+		since = time.Now() // an HTTP/2 stream's head is already complete
+	}
 	switch {
 	case waiting && t.HTTPKeepAlive > 0:
 		arm(t.HTTPKeepAlive, since)

@@ -7,15 +7,20 @@ package integration
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // rawBackend is an HTTP/1.1 server written on raw TCP: it records every
@@ -765,5 +770,40 @@ func TestEngineReuse(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestEngineHTTP2Streams: an HTTP/2 stream opened long after the
+// connection is not cut by timeout http-request (its head arrives whole),
+// and the connection's later streams are later requests for http-reuse
+// safe, so they take the idle server connection of the first.
+func TestEngineHTTP2Streams(t *testing.T) {
+	be := startRawBackend(t)
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := strings.Replace(fmt.Sprintf(engineCfg, port, be.addr), "    timeout server 5s\n", "    timeout server 5s\n    timeout http-request 300ms\n", 1)
+	startHalo(t, strings.Replace(cfg, fmt.Sprintf("bind %s\n", addr), fmt.Sprintf("bind %s proto h2\n", addr), 1), addr)
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, a)
+	}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	get := func() (int, string) {
+		resp, err := client.Get("http://" + addr + "/id")
+		if err != nil {
+			t.Fatalf("h2c GET: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code1, body1 := get()
+	time.Sleep(700 * time.Millisecond) // longer than timeout http-request
+	code2, body2 := get()
+	if code1 != 200 || code2 != 200 {
+		t.Fatalf("streams answered %d %q, then %d %q", code1, body1, code2, body2)
+	}
+	if body1 != body2 {
+		t.Errorf("the second stream used server connection %q, the first %q: want it reused", body2, body1)
 	}
 }
