@@ -197,7 +197,7 @@ func parseHeaders(head []byte, off int, dst *[]Header, max int) error {
 		if err != nil {
 			return err
 		}
-		if !equalFold(name, "connection") {
+		if len(name) != len("connection") || !equalFold(name, "connection") {
 			counted++
 		}
 		if counted > max {
@@ -249,10 +249,10 @@ func requestFraming(r *Request) error {
 	for i := range r.Headers {
 		h := &r.Headers[i]
 		switch {
-		case equalFold(h.Name, "transfer-encoding"):
+		case len(h.Name) == 17 && equalFold(h.Name, "transfer-encoding"):
 			codings.add(h.Value)
 			nTE++
-		case equalFold(h.Name, "content-length"):
+		case len(h.Name) == 14 && equalFold(h.Name, "content-length"):
 			n, first, err := parseLength(h.Value)
 			if err != nil {
 				return err
@@ -266,7 +266,7 @@ func requestFraming(r *Request) error {
 			}
 			h.Value, cl = first, n // "5, 5" is forwarded as "5"
 			nCL++
-		case equalFold(h.Name, "host"):
+		case len(h.Name) == 4 && equalFold(h.Name, "host"):
 			if hostAt >= 0 {
 				if !equalFoldBytes(host, h.Value) {
 					return fail(400, "several Host headers with different values")
@@ -275,15 +275,15 @@ func requestFraming(r *Request) error {
 				continue
 			}
 			host, hostAt = h.Value, i
-		case equalFold(h.Name, "connection"):
+		case len(h.Name) == 10 && equalFold(h.Name, "connection"):
 			closeSeen = closeSeen || hasToken(h.Value, "close")
 			keepSeen = keepSeen || hasToken(h.Value, "keep-alive")
 			if hasToken(h.Value, "upgrade") {
 				r.Upgrade = true
 			}
-		case equalFold(h.Name, "upgrade"):
+		case len(h.Name) == 7 && equalFold(h.Name, "upgrade"):
 			hasUpgrade = true
-		case equalFold(h.Name, "expect"):
+		case len(h.Name) == 6 && equalFold(h.Name, "expect"):
 			if equalFold(h.Value, "100-continue") {
 				r.ExpectCont = true
 			}
@@ -303,7 +303,7 @@ func requestFraming(r *Request) error {
 	} else if keepSeen {
 		r.KeepAlive = true
 	}
-	if hostAt >= 0 && isAbsolute(r.Target) {
+	if hostAt >= 0 && r.Target[0] != '/' && isAbsolute(r.Target) {
 		if err := checkAuthority(r, host); err != nil {
 			return err
 		}

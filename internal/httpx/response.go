@@ -87,10 +87,10 @@ func ParseResponse(b []byte, method string, r *Response, lim Limits) (int, error
 	for i := range r.Headers {
 		h := &r.Headers[i]
 		switch {
-		case equalFold(h.Name, "transfer-encoding"):
+		case len(h.Name) == 17 && equalFold(h.Name, "transfer-encoding"):
 			codings.add(h.Value)
 			nTE++
-		case equalFold(h.Name, "content-length"):
+		case len(h.Name) == 14 && equalFold(h.Name, "content-length"):
 			n, first, err := parseLength(h.Value)
 			if err != nil || nCL > 0 && n != cl {
 				return 0, fail(502, "invalid Content-Length in response")
@@ -101,7 +101,7 @@ func ParseResponse(b []byte, method string, r *Response, lim Limits) (int, error
 			}
 			h.Value, cl = first, n
 			nCL++
-		case equalFold(h.Name, "connection"):
+		case len(h.Name) == 10 && equalFold(h.Name, "connection"):
 			closeSeen = closeSeen || hasToken(h.Value, "close")
 			keepSeen = keepSeen || hasToken(h.Value, "keep-alive")
 		}
