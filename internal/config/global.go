@@ -70,6 +70,15 @@ var globalKeywords = mkTable(concat(
 				}
 			}
 		}},
+		{Name: "tune.maxrewrite", Sections: InGlobal, Doc: "buffer space reserved for header rewrites: a message head may fill tune.bufsize minus this (default 1024, at most half of tune.bufsize)", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<size> as argument") {
+				if n, err := parseInt(ln.Words[1], 0, 1<<26); err != nil {
+					b.errorf(ln.Pos, "'tune.maxrewrite' %v", err)
+				} else {
+					b.cfg.Global.TuneMaxRewrite = n
+				}
+			}
+		}},
 		{Name: "tune.http.maxhdr", Sections: InGlobal, Doc: "maximum number of headers in a request (default 101)", parse: func(b *builder, ln *Line) {
 			if b.argCount(ln, 1, 1, 1, "<number> as argument") {
 				if n, err := parseInt(ln.Words[1], 1, 32767); err != nil {
@@ -160,7 +169,7 @@ var globalKeywords = mkTable(concat(
 		"nosplice", "nogetaddrinfo", "noreuseport", "profiling.tasks", "ssl-engine", "ssl-mode-async",
 		"h1-case-adjust", "h1-case-adjust-file", "h2-workaround-bogus-websocket-clients", "expose-experimental-directives",
 		"debug", "tune.ssl.lifetime", "tune.ssl.maxrecord", "tune.ssl.capture-buffer-size",
-		"tune.maxrewrite", "tune.maxaccept", "tune.maxpollevents", "tune.http.cookielen", "tune.http.logurilen",
+		"tune.maxaccept", "tune.maxpollevents", "tune.http.cookielen", "tune.http.logurilen",
 		"tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.header-table-size",
 		"tune.h2.max-frame-size", "tune.idletimer", "tune.lua.maxmem", "tune.lua.session-timeout",
 		"tune.lua.task-timeout", "tune.lua.service-timeout", "tune.pipesize", "tune.rcvbuf.client", "tune.rcvbuf.server",

@@ -105,6 +105,7 @@ type Global struct {
 	HardStopAfter   time.Duration
 	TuneBufSize     int // tune.bufsize, default 16384
 	TuneMaxHdr      int // tune.http.maxhdr, default 101
+	TuneMaxRewrite  int // tune.maxrewrite, default 1024
 	Logs            []LogTarget
 	LogTag          string
 	LogSendHostname *string
@@ -124,6 +125,16 @@ type Global struct {
 	SSLServerCiphers string
 	SSLServerSuites  string
 	SSLServerVerify  string // ssl-server-verify: "" (required) or none
+}
+
+// HeadLimit is the largest HTTP message head accepted: tune.bufsize minus
+// tune.maxrewrite, which HAProxy caps at half of the buffer.
+func (g *Global) HeadLimit() int {
+	rw := g.TuneMaxRewrite
+	if rw > g.TuneBufSize/2 {
+		rw = g.TuneBufSize / 2
+	}
+	return g.TuneBufSize - rw
 }
 
 // StatsSocket is a `stats socket` line: the runtime API.

@@ -205,7 +205,7 @@ var proxyKeywords = mkTable(concat(
 			b.px.ErrorFilesFrom = append(b.px.ErrorFilesFrom, ln.Words[1])
 		}},
 		{Name: "cookie", Sections: inBE, Doc: "cookie-based persistence: cookie NAME insert|rewrite|prefix [indirect] [nocache] ...", parse: (*builder).parseCookie},
-		{Name: "http-reuse", Sections: inBE, Doc: "never, safe (default); halo runs aggressive and always as safe: only bodyless GET/HEAD/OPTIONS use idle server connections", parse: func(b *builder, ln *Line) {
+		{Name: "http-reuse", Sections: inBE, Doc: "who may use an idle server connection: never (only the session that opened it), safe (default: not a session's first request), aggressive (a first request only on a connection already reused), always", parse: func(b *builder, ln *Line) {
 			if !b.argCount(ln, 1, 1, 1, "one of 'never', 'safe', 'aggressive', 'always'") {
 				return
 			}

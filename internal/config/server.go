@@ -1,8 +1,8 @@
 package config
 
 import (
-	"errors"
 	"cmp"
+	"errors"
 	"fmt"
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/tlsx"

@@ -11,19 +11,32 @@ const maxChunkSize = 1 << 48
 
 // ChunkedReader decodes a chunked body from r, strictly: hexadecimal
 // sizes without sign or leading spaces, extensions after ';' ignored,
-// CRLF (or a bare LF, as HAProxy accepts) after each chunk, trailer
-// fields read and dropped at the end. Errors are *Error with status 400.
+// CRLF (or a bare LF, as HAProxy accepts) after each chunk. Trailer
+// fields are checked like header lines, within the limits, and kept for
+// Trailers. Errors are *Error with status 400.
 type ChunkedReader struct {
-	r      *bufio.Reader
-	remain int64
-	state  int // 0 = size line next, 1 = data, 2 = done
+	r       *bufio.Reader
+	remain  int64
+	state   int // 0 = size line next, 1 = data, 2 = done
+	lim     Limits
+	trailer []byte // normalised trailer section, reused between bodies
 }
 
-// NewChunkedReader returns a decoder reading from r.
+// NewChunkedReader returns a decoder reading from r with the default
+// limits.
 func NewChunkedReader(r *bufio.Reader) *ChunkedReader { return &ChunkedReader{r: r} }
 
-// Reset reuses the decoder for another body.
-func (c *ChunkedReader) Reset(r *bufio.Reader) { *c = ChunkedReader{r: r} }
+// Reset reuses the decoder for another body read from r within lim,
+// keeping its trailer buffer.
+func (c *ChunkedReader) Reset(r *bufio.Reader, lim Limits) {
+	*c = ChunkedReader{r: r, lim: lim, trailer: c.trailer[:0]}
+}
+
+// Trailers returns the trailer fields received after the last chunk,
+// each as "name: value\r\n" with the name in lower case (as HAProxy
+// forwards them), or nothing. It is valid once Read returned io.EOF,
+// until the next Reset.
+func (c *ChunkedReader) Trailers() []byte { return c.trailer }
 
 func (c *ChunkedReader) Read(p []byte) (int, error) {
 	for {
@@ -139,7 +152,9 @@ func (c *ChunkedReader) crlf() error {
 }
 
 func (c *ChunkedReader) trailers() error {
-	for i := 0; ; i++ {
+	lim := c.lim.withDefaults()
+	c.trailer = c.trailer[:0]
+	for n := 0; ; n++ {
 		l, err := c.line()
 		if err != nil {
 			return err
@@ -147,9 +162,25 @@ func (c *ChunkedReader) trailers() error {
 		if len(l) == 0 {
 			return nil
 		}
-		if i > 100 {
+		if n >= lim.MaxHeaders {
 			return fail(400, "too many trailer fields")
 		}
+		if len(c.trailer)+len(l)+2 > lim.MaxHead {
+			return fail(400, "trailer section larger than the buffer")
+		}
+		name, value, err := headerLine(l)
+		if err != nil {
+			return err
+		}
+		for _, ch := range name {
+			if 'A' <= ch && ch <= 'Z' {
+				ch += 'a' - 'A'
+			}
+			c.trailer = append(c.trailer, ch)
+		}
+		c.trailer = append(c.trailer, ':', ' ')
+		c.trailer = append(c.trailer, value...)
+		c.trailer = append(c.trailer, '\r', '\n')
 	}
 }
 
@@ -178,6 +209,21 @@ func (w ChunkedWriter) Write(p []byte) (int, error) {
 func (w ChunkedWriter) Close() error {
 	_, err := w.W.Write([]byte("0\r\n\r\n"))
 	return err
+}
+
+// CloseTrailers writes the last chunk followed by trailer, a trailer
+// section as ChunkedReader.Trailers returns it (lines ending in CRLF).
+// buf is scratch space for the single write; the grown buffer is
+// returned for reuse.
+func (w ChunkedWriter) CloseTrailers(trailer, buf []byte) ([]byte, error) {
+	if len(trailer) == 0 {
+		return buf, w.Close()
+	}
+	buf = append(buf[:0], "0\r\n"...)
+	buf = append(buf, trailer...)
+	buf = append(buf, '\r', '\n')
+	_, err := w.W.Write(buf)
+	return buf, err
 }
 
 func appendHex(b []byte, v uint64) []byte {

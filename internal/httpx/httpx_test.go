@@ -41,8 +41,19 @@ func TestParseRequest(t *testing.T) {
 		{"same CL twice", "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 0, BodyLength, 5, true},
 		{"CL list", "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", 0, BodyLength, 5, true},
 		{"chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 0, BodyChunked, -1, true},
-		{"CL.TE drops CL", "POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 0, BodyChunked, -1, true},
-		{"gzip, chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 0, BodyChunked, -1, true},
+		{"CL.TE drops CL, closes", "POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 0, BodyChunked, -1, false},
+		{"chunked trailing comma", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked,\r\n\r\n", 0, BodyChunked, -1, true},
+		{"TE upper case", "POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n", 0, BodyChunked, -1, true},
+		{"TE space first", "POST / HTTP/1.1\r\nTransfer-Encoding:  chunked \r\n\r\n", 0, BodyChunked, -1, true},
+		{"HTTP/1.2 is 1.1", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 0, BodyNone, 0, true},
+		{"same Host twice", "GET / HTTP/1.1\r\nHost: a\r\nHost: A\r\n\r\n", 0, BodyNone, 0, true},
+		{"absolute form default port", "GET http://a:80/x HTTP/1.1\r\nHost: a\r\n\r\n", 0, BodyNone, 0, true},
+		{"absolute form userinfo", "GET http://u@A/x HTTP/1.1\r\nHost: a:80\r\n\r\n", 0, BodyNone, 0, true},
+		{"absolute form https", "GET https://a:443/x HTTP/1.1\r\nHost: a\r\n\r\n", 0, BodyNone, 0, true},
+		{"absolute form no Host", "GET http://a/x HTTP/1.1\r\n\r\n", 0, BodyNone, 0, true},
+		{"absolute form v6", "GET http://[::1]:80/x HTTP/1.1\r\nHost: [::1]\r\n\r\n", 0, BodyNone, 0, true},
+		{"absolute form other port", "GET http://a:8080/x HTTP/1.1\r\nHost: a:8080\r\n\r\n", 0, BodyNone, 0, true},
+		{"quote and braces in target", "GET /a\"{b}|^` HTTP/1.1\r\nHost: a\r\n\r\n", 0, BodyNone, 0, true},
 		{"absolute form", "GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n", 0, BodyNone, 0, true},
 		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0, BodyNone, 0, true},
 		{"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", 0, BodyTunnel, 0, true},
@@ -55,11 +66,23 @@ func TestParseRequest(t *testing.T) {
 		{"CL overflow", "POST / HTTP/1.1\r\nContent-Length: 18446744073709551617\r\n\r\n", 400, 0, 0, false},
 		{"space before colon", "POST / HTTP/1.1\r\nContent-Length : 1\r\n\r\n", 400, 0, 0, false},
 		{"TE space before colon", "POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n", 400, 0, 0, false},
-		{"TE ,chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\n\r\n", 400, 0, 0, false},
+		// Transfer codings as HAProxy 2.6 answers them: other codings
+		// before chunked are 422 (halo cannot decode them), any other
+		// list is malformed.
+		{"TE gzip, chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 422, 0, 0, false},
+		{"TE ,chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\n\r\n", 422, 0, 0, false},
+		{"TE foo, chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: foo, chunked\r\n\r\n", 422, 0, 0, false},
+		{"TE gzip then chunked headers", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", 422, 0, 0, false},
+		{"TE gzip", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400, 0, 0, false},
+		{"TE identity", "POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", 400, 0, 0, false},
+		{"TE chunked, identity", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400, 0, 0, false},
+		{"TE chunked;q=1", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", 400, 0, 0, false},
+		{"TE chunked, ,", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, ,\r\n\r\n", 400, 0, 0, false},
+		{"TE empty", "POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", 400, 0, 0, false},
 		{"TE chunked, gzip", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400, 0, 0, false},
 		{"TE chunked twice", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400, 0, 0, false},
 		{"two TE headers", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400, 0, 0, false},
-		{"TE xchunked", "POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", 501, 0, 0, false},
+		{"TE xchunked", "POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", 400, 0, 0, false},
 		{"TE in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, 0, 0, false},
 		{"TE obs-fold", "POST / HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n", 400, 0, 0, false},
 		{"TE tab value", "POST / HTTP/1.1\r\nTransfer-Encoding:\tchunked\r\n\r\n", 0, BodyChunked, -1, true},
@@ -71,6 +94,16 @@ func TestParseRequest(t *testing.T) {
 		{"trailing space", "GET / HTTP/1.1 \r\n\r\n", 400, 0, 0, false},
 		{"HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", 505, 0, 0, false},
 		{"relative target", "GET x HTTP/1.1\r\n\r\n", 400, 0, 0, false},
+		{"non-ASCII target", "GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
+		{"DEL in target", "GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
+		{"fragment in target", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
+		{"two different Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, 0, 0, false},
+		{"Host with and without port", "GET / HTTP/1.1\r\nHost: a:80\r\nHost: a\r\n\r\n", 400, 0, 0, false},
+		{"absolute form other host", "GET http://b/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
+		{"absolute form other port", "GET http://a:8080/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
+		{"absolute form https port on http", "GET http://a:443/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
+		{"absolute form query without path", "GET http://a?q HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
+		{"absolute form userinfo in Host", "GET http://v@a/x HTTP/1.1\r\nHost: v@a\r\n\r\n", 400, 0, 0, false},
 		{"long URI", long, 414, 0, 0, false},
 		{"too many headers", many, 431, 0, 0, false},
 		{"huge header", big, 431, 0, 0, false},
@@ -88,6 +121,63 @@ func TestParseRequest(t *testing.T) {
 				t.Errorf("body %v cl %d keep %v; want %v %d %v", r.Body, r.ContentLength, r.KeepAlive, tc.body, tc.cl, tc.keep)
 			}
 		})
+	}
+}
+
+// TestNormalise checks what the parser leaves for the proxy to forward:
+// identical duplicate Host and Content-Length merged, Content-Length
+// dropped beside chunked, a default port removed from an absolute URI
+// (HAProxy 2.6 forwards these the same way).
+func TestNormalise(t *testing.T) {
+	for _, tc := range []struct {
+		in, target, headers string
+	}{
+		{"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\nhost: A\r\n\r\n", "/", "Host=a X=1"},
+		{"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", "/", "Content-Length=2"},
+		{"POST / HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\n", "/", "Content-Length=2"},
+		{"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nX: y\r\n\r\n", "/", "Transfer-Encoding=chunked X=y"},
+		{"GET http://a:80/x?y HTTP/1.1\r\nHost: a\r\n\r\n", "http://a/x?y", "Host=a"},
+		{"GET http://a:/x HTTP/1.1\r\nHost: a\r\n\r\n", "http://a/x", "Host=a"},
+		{"GET https://u@a:443 HTTP/1.1\r\nHost: a\r\n\r\n", "https://u@a", "Host=a"},
+		{"GET http://[::1]:80/ HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", "http://[::1]/", "Host=[::1]:80"},
+		{"GET http://a:8080/x HTTP/1.1\r\nHost: a:8080\r\n\r\n", "http://a:8080/x", "Host=a:8080"},
+	} {
+		var r Request
+		if _, err := ParseRequest([]byte(tc.in), &r, Limits{}); err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		var hs []string
+		for _, h := range r.Headers {
+			hs = append(hs, string(h.Name)+"="+string(h.Value))
+		}
+		if string(r.Target) != tc.target || strings.Join(hs, " ") != tc.headers {
+			t.Errorf("%q: target %q headers %q, want %q %q", tc.in, r.Target, strings.Join(hs, " "), tc.target, tc.headers)
+		}
+	}
+}
+
+// TestHeaderCount: tune.http.maxhdr counts the request line and not the
+// Connection header, as HAProxy 2.6 does (maxhdr 20: Host and 18 more
+// pass, Host and 19 more fail, Connection and 19 more pass).
+func TestHeaderCount(t *testing.T) {
+	lim := Limits{MaxHeaders: 20}
+	for _, tc := range []struct {
+		first string
+		more  int
+		ok    bool
+	}{{"Host: a", 18, true}, {"Host: a", 19, false}, {"Connection: close", 19, true}, {"Connection: close", 20, false}} {
+		req := "GET / HTTP/1.1\r\n" + tc.first + "\r\n" + strings.Repeat("X: h\r\n", tc.more) + "\r\n"
+		var r Request
+		_, err := ParseRequest([]byte(req), &r, lim)
+		if (err == nil) != tc.ok || err != nil && status(err) != 431 {
+			t.Errorf("%s + %d headers: %v, want ok %v", tc.first, tc.more, err, tc.ok)
+		}
+		var res Response
+		_, err = ParseResponse([]byte(strings.Replace(req, "GET / HTTP/1.1", "HTTP/1.1 200 OK", 1)), "GET", &res, lim)
+		if (err == nil) != tc.ok {
+			t.Errorf("response %s + %d headers: %v, want ok %v", tc.first, tc.more, err, tc.ok)
+		}
 	}
 }
 
@@ -123,7 +213,15 @@ func TestParseResponse(t *testing.T) {
 		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", 200, BodyChunked, 0},
 		{"HTTP/1.0 200 OK\r\n\r\n", "GET", 200, BodyClose, 0},
 		{"HTTP/1.1 200\r\n\r\n", "GET", 200, BodyClose, 0},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", "GET", 200, BodyLength, 0},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", 200, BodyChunked, 0},
+		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "HEAD", 200, BodyNone, 0},
 		{"HTTP/1.1 2x0 OK\r\n\r\n", "GET", 0, 0, 502},
+		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "GET", 0, 0, 502},
+		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "GET", 0, 0, 502},
+		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "GET", 0, 0, 502},
+		{"HTTP/1.1 200 OK\r\nX: " + strings.Repeat("x", 16400) + "\r\n\r\n", "GET", 0, 0, 502},
+		{"HTTP/1.1 200 OK\r\n" + strings.Repeat("X: x\r\n", 102) + "\r\n", "GET", 0, 0, 502},
 		{"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "GET", 0, 0, 502},
 		{"ICY 200 OK\r\n\r\n", "GET", 0, 0, 502},
 	} {
@@ -135,6 +233,16 @@ func TestParseResponse(t *testing.T) {
 		}
 		if tc.err == 0 && (r.Status != tc.status || r.Body != tc.body) {
 			t.Errorf("%q: status %d body %v, want %d %v", tc.in, r.Status, r.Body, tc.status, tc.body)
+		}
+		if tc.err == 0 && strings.Contains(tc.in, "chunked") {
+			// A chunked response keeps saying so (even to HEAD) and loses
+			// its Content-Length.
+			if !r.Chunked || r.Get("content-length") != nil {
+				t.Errorf("%q: chunked %v, content-length %q", tc.in, r.Chunked, r.Get("content-length"))
+			}
+		}
+		if tc.err == 0 && len(r.Headers) > 0 && strings.Count(tc.in, "Content-Length") > 1 && len(r.Headers) != 1 {
+			t.Errorf("%q: duplicate Content-Length not merged: %d headers", tc.in, len(r.Headers))
 		}
 	}
 }
@@ -163,6 +271,32 @@ func TestChunked(t *testing.T) {
 			t.Errorf("%q: got %q, %v; want %q status %d", tc.in, got, err, tc.want, tc.status)
 		}
 	}
+	// Trailers are kept, names lower-cased, within the limits.
+	for _, tc := range []struct {
+		in, trailer string
+		lim         Limits
+		status      int
+	}{
+		{"0\r\nX-T: a\r\nx-u:b \r\n\r\n", "x-t: a\r\nx-u: b\r\n", Limits{}, 0},
+		{"0\nX-T: a\n\n", "x-t: a\r\n", Limits{}, 0},
+		{"0\r\n\r\n", "", Limits{}, 0},
+		{"0\r\nbad trailer\r\n\r\n", "", Limits{}, 400},
+		{"0\r\nX: a\r\n folded\r\n\r\n", "", Limits{}, 400},
+		{"0\r\nX : a\r\n\r\n", "", Limits{}, 400},
+		{"0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", "", Limits{MaxHeaders: 2}, 400},
+		{"0\r\nA: " + strings.Repeat("a", 100) + "\r\n\r\n", "", Limits{MaxHead: 64}, 400},
+	} {
+		cr := NewChunkedReader(nil)
+		cr.Reset(bufio.NewReader(strings.NewReader(tc.in)), tc.lim)
+		_, err := io.ReadAll(cr)
+		if st := status(err); st != tc.status || tc.status == 0 && string(cr.Trailers()) != tc.trailer {
+			t.Errorf("%q: trailer %q, %v; want %q status %d", tc.in, cr.Trailers(), err, tc.trailer, tc.status)
+		}
+	}
+	var tw bytes.Buffer
+	if _, err := (ChunkedWriter{W: &tw}).CloseTrailers([]byte("x-t: a\r\n"), nil); err != nil || tw.String() != "0\r\nx-t: a\r\n\r\n" {
+		t.Errorf("CloseTrailers wrote %q, %v", tw.String(), err)
+	}
 	var buf bytes.Buffer
 	w := ChunkedWriter{W: &buf}
 	w.Write([]byte("hello"))
@@ -185,6 +319,13 @@ func TestLocalResponses(t *testing.T) {
 	want400 := "HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"
 	if got := string(ErrorResponse(400)); got != want400 {
 		t.Errorf("400:\n%q\nwant\n%q", got, want400)
+	}
+	want422 := "HTTP/1.1 422 Unprocessable Content\r\nContent-length: 116\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n<html><body><h1>422 Unprocessable Content</h1>\nThe server cannot process the contained instructions.\n</body></html>\n"
+	if got := string(ErrorResponse(422)); got != want422 || !ClosesConnection(422) {
+		t.Errorf("422:\n%q\nwant\n%q", got, want422)
+	}
+	if got := string(HeadOnly(ErrorResponse(403))); got != "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n" {
+		t.Errorf("head of 403: %q", got)
 	}
 	if !strings.Contains(string(ErrorResponse(408)), "Content-length: 110\r\n") {
 		t.Errorf("408 length: %q", ErrorResponse(408))
@@ -250,42 +391,160 @@ func TestOverSocket(t *testing.T) {
 	}
 }
 
-func FuzzParseRequest(f *testing.F) {
-	for _, s := range []string{
-		"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-		"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
-		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n",
-		"POST / HTTP/1.1\r\nContent-Length:\r\nContent-Length: 5\r\n\r\n",
-		"GET / HTTP/1.1\nX: a\n b\n\n",
-	} {
-		f.Add([]byte(s))
+// The fuzz targets' seed corpus is in testdata/fuzz/<target>/: request
+// smuggling attempts (CL.TE, TE.CL, TE.TE obfuscations, obs-fold, bare
+// LF and CR, NUL, oversized lines, duplicate Host and Content-Length).
+
+// serialise writes a parsed request head back as halo forwards it.
+func serialise(r *Request) []byte {
+	b := append([]byte(nil), r.Method...)
+	b = append(b, ' ')
+	b = append(b, r.Target...)
+	b = append(b, " HTTP/1."...)
+	b = append(b, byte('0'+r.Minor))
+	b = append(b, "\r\n"...)
+	for _, h := range r.Headers {
+		b = append(b, h.Name...)
+		b = append(b, ": "...)
+		b = append(b, h.Value...)
+		b = append(b, "\r\n"...)
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
+	return append(b, "\r\n"...)
+}
+
+func FuzzParseRequest(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		b := append([]byte(nil), in...) // ParseRequest may rewrite the target in place
 		var r Request
 		n, err := ParseRequest(b, &r, Limits{})
-		if err == nil && (n <= 0 || n > len(b)) {
-			t.Fatalf("bad length %d for %d bytes", n, len(b))
+		if err != nil {
+			var e *Error
+			if err != ErrIncomplete && (!errors.As(err, &e) || e.Status < 400 || e.Status > 505) {
+				t.Fatalf("error %v is neither incomplete nor a status", err)
+			}
+			return
 		}
-		if err == nil && r.Body == BodyLength && r.ContentLength <= 0 {
-			t.Fatalf("length body with CL %d", r.ContentLength)
+		if n <= 0 || n > len(b) || r.HeadLen != n {
+			t.Fatalf("head length %d (HeadLen %d) for %d bytes", n, r.HeadLen, len(b))
+		}
+		te, cl, host := 0, 0, 0
+		for _, h := range r.Headers {
+			switch {
+			case equalFold(h.Name, "transfer-encoding"):
+				te++
+			case equalFold(h.Name, "content-length"):
+				cl++
+			case equalFold(h.Name, "host"):
+				host++
+			}
+		}
+		// Smuggling invariants: a request with Transfer-Encoding is
+		// chunked, never framed by a Content-Length, which is gone; a
+		// length-framed body has exactly one Content-Length; one Host.
+		if te > 0 && (r.Body != BodyChunked && r.Body != BodyTunnel || cl > 0) {
+			t.Fatalf("TE request: body %v, %d Content-Length headers", r.Body, cl)
+		}
+		if r.Body == BodyLength && (r.ContentLength <= 0 || cl != 1) {
+			t.Fatalf("length body with CL %d and %d Content-Length headers", r.ContentLength, cl)
+		}
+		if host > 1 || cl > 1 {
+			t.Fatalf("%d Host and %d Content-Length headers left", host, cl)
+		}
+		// A shorter prefix of a valid head is incomplete, not an error.
+		for _, k := range []int{n - 1, n / 2} {
+			var p Request
+			if _, err := ParseRequest(append([]byte(nil), in[:k]...), &p, Limits{}); err != ErrIncomplete {
+				t.Fatalf("prefix of %d bytes: %v", k, err)
+			}
+		}
+		// The head as halo forwards it parses to the same framing.
+		out := serialise(&r)
+		var again Request
+		m, err := ParseRequest(out, &again, Limits{MaxHead: len(out) + 1, MaxHeaders: 1 << 10})
+		if err != nil || m != len(out) {
+			t.Fatalf("re-serialised head %q: %d, %v", out, m, err)
+		}
+		// (Keep-alive may differ one way: a CL+TE request closes, and its
+		// forwarded head has no Content-Length left.)
+		keepOK := again.KeepAlive == r.KeepAlive || r.Body == BodyChunked && again.KeepAlive
+		if again.Body != r.Body || again.ContentLength != r.ContentLength || !keepOK ||
+			string(again.Method) != string(r.Method) || string(again.Target) != string(r.Target) || len(again.Headers) != len(r.Headers) {
+			t.Fatalf("re-parsed %q differs: body %v/%v cl %d/%d keep %v/%v target %q/%q headers %d/%d", out,
+				again.Body, r.Body, again.ContentLength, r.ContentLength, again.KeepAlive, r.KeepAlive, again.Target, r.Target, len(again.Headers), len(r.Headers))
 		}
 	})
 }
 
 func FuzzParseResponse(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
-	f.Add([]byte("HTTP/1.0 304 x\r\nTransfer-Encoding: chunked\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var r Response
-		ParseResponse(b, "GET", &r, Limits{})
+		for _, method := range []string{"GET", "HEAD"} {
+			var r Response
+			n, err := ParseResponse(b, method, &r, Limits{})
+			if err != nil {
+				var e *Error
+				if err != ErrIncomplete && (!errors.As(err, &e) || e.Status != 502) {
+					t.Fatalf("%s: error %v is neither incomplete nor a 502", method, err)
+				}
+				continue
+			}
+			if n <= 0 || n > len(b) {
+				t.Fatalf("head length %d for %d bytes", n, len(b))
+			}
+			cl := 0
+			for _, h := range r.Headers {
+				if equalFold(h.Name, "content-length") {
+					cl++
+				}
+			}
+			switch {
+			case r.Chunked && cl > 0:
+				t.Fatalf("chunked response kept %d Content-Length headers", cl)
+			case cl > 1:
+				t.Fatalf("%d Content-Length headers left", cl)
+			case r.Body == BodyLength && r.ContentLength <= 0:
+				t.Fatalf("length body with CL %d", r.ContentLength)
+			case r.Body == BodyChunked && !r.Chunked:
+				t.Fatalf("chunked body without the chunked coding")
+			case method == "HEAD" && r.Body != BodyNone && r.Body != BodyTunnel:
+				t.Fatalf("HEAD response with body %v", r.Body)
+			case r.Body == BodyClose && r.KeepAlive:
+				t.Fatalf("close-delimited body on a kept connection")
+			}
+		}
 	})
 }
 
 func FuzzChunked(f *testing.F) {
 	f.Add([]byte("5\r\nhello\r\n0\r\n\r\n"))
-	f.Add([]byte("1;a=b\nx\n0\nT: v\n\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		io.ReadAll(io.LimitReader(NewChunkedReader(bufio.NewReader(bytes.NewReader(b))), 1<<20))
+		cr := NewChunkedReader(bufio.NewReader(bytes.NewReader(b)))
+		data, err := io.ReadAll(io.LimitReader(cr, 1<<20))
+		if err != nil {
+			var e *Error
+			if err != io.ErrUnexpectedEOF && (!errors.As(err, &e) || e.Status != 400) {
+				t.Fatalf("error %v is neither a truncation nor a 400", err)
+			}
+			return
+		}
+		if len(data) >= 1<<20 {
+			return
+		}
+		// What decodes re-encodes (halo's writer) and decodes the same,
+		// trailers included.
+		trailer := append([]byte(nil), cr.Trailers()...)
+		var buf bytes.Buffer
+		w := ChunkedWriter{W: &buf}
+		w.Write(data)
+		if _, err := w.CloseTrailers(trailer, nil); err != nil {
+			t.Fatal(err)
+		}
+		back := NewChunkedReader(bufio.NewReader(&buf))
+		again, err := io.ReadAll(back)
+		if err != nil || !bytes.Equal(again, data) || !bytes.Equal(back.Trailers(), trailer) {
+			t.Fatalf("round trip of %q: %q %q, %v", data, again, back.Trailers(), err)
+		}
 	})
 }
 

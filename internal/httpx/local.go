@@ -40,10 +40,10 @@ var (
 
 // ErrorResponse returns the complete response bytes halo sends for a
 // locally generated error. Errors the connection layer raises while
-// reading a request (400, 408, 413, 414, 431, 501, 505) close the
-// connection and use HAProxy's capitalised header layout; the others
-// use lower-case names as HAProxy's HTX path emits them. Unknown codes
-// get a 500 page.
+// reading a request (400, 408, 413, 414, 422, 431, 501, 505) close the
+// connection and use HAProxy's capitalised header layout (its 422 has no
+// Connection header); the others use lower-case names as HAProxy's HTX
+// path emits them. Unknown codes get a 500 page.
 func ErrorResponse(status int) []byte {
 	renderOnce.Do(func() {
 		rendered = map[int][]byte{}
@@ -61,7 +61,7 @@ func ErrorResponse(status int) []byte {
 // the connection.
 func ClosesConnection(status int) bool {
 	switch status {
-	case 400, 408, 413, 414, 431, 501, 505:
+	case 400, 408, 413, 414, 422, 431, 501, 505:
 		return true
 	}
 	return false
@@ -72,9 +72,12 @@ func render(code int, title, text string) []byte {
 	reason := title[4:]
 	n := strconv.Itoa(len(body))
 	var h string
-	if ClosesConnection(code) {
+	switch {
+	case code == 422:
+		h = "HTTP/1.1 " + title[:3] + " " + reason + "\r\nContent-length: " + n + "\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n"
+	case ClosesConnection(code):
 		h = "HTTP/1.1 " + title[:3] + " " + reason + "\r\nContent-length: " + n + "\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n"
-	} else {
+	default:
 		h = "HTTP/1.1 " + title[:3] + " " + reason + "\r\ncontent-length: " + n + "\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n"
 		if code == 401 {
 			h += "www-authenticate: Basic realm=\"HAProxy Statistics\"\r\n"
@@ -82,6 +85,16 @@ func render(code int, title, text string) []byte {
 		h += "\r\n"
 	}
 	return []byte(h + body)
+}
+
+// HeadOnly returns the head of a complete response (through the empty
+// line), what is sent to a HEAD request: Content-Length stays, as in
+// HAProxy.
+func HeadOnly(resp []byte) []byte {
+	if end := headEnd(resp); end > 0 {
+		return resp[:end]
+	}
+	return resp
 }
 
 // Reason returns the reason phrase halo uses for a status code.

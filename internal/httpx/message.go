@@ -14,7 +14,7 @@ import (
 // tune.http.maxhdr in HAProxy).
 type Limits struct {
 	MaxHead    int // whole head, request line included; default 16384
-	MaxHeaders int // number of header lines; default 101
+	MaxHeaders int // header lines plus the start line, Connection not counted; default 101
 }
 
 func (l Limits) withDefaults() Limits {

@@ -131,7 +131,9 @@ func parseRequestLine(line []byte, r *Request) error {
 	}
 	target, ver := rest[:sp2], rest[sp2+1:]
 	for _, c := range target {
-		if c <= ' ' || c == 0x7f {
+		// Controls, spaces, DEL, bytes above ASCII and a fragment are
+		// refused, as HAProxy does.
+		if c <= ' ' || c >= 0x7f || c == '#' {
 			return fail(400, "invalid character in request target")
 		}
 	}
@@ -141,6 +143,9 @@ func parseRequestLine(line []byte, r *Request) error {
 	}
 	if major != 1 {
 		return fail(505, "unsupported HTTP version")
+	}
+	if minor > 1 {
+		minor = 1 // HTTP/1.x with x > 1 is spoken as HTTP/1.1 (RFC 9110 2.5)
 	}
 	r.Method, r.Target, r.Major, r.Minor = method, target, major, minor
 	if string(method) == "CONNECT" {
@@ -174,7 +179,11 @@ func parseVersion(v []byte) (int, int, bool) {
 }
 
 // parseHeaders parses header lines from head[off:] up to the empty line.
+//
+// Like HAProxy's tune.http.maxhdr, max counts the start line too, and not
+// the Connection headers (HAProxy consumes them while parsing).
 func parseHeaders(head []byte, off int, dst *[]Header, max int) error {
+	counted := 1
 	for {
 		line, next, ok := nextLine(head, off)
 		if !ok {
@@ -184,82 +193,128 @@ func parseHeaders(head []byte, off int, dst *[]Header, max int) error {
 		if len(line) == 0 {
 			return nil
 		}
-		if line[0] == ' ' || line[0] == '\t' {
-			return fail(400, "obsolete line folding in header")
+		name, value, err := headerLine(line)
+		if err != nil {
+			return err
 		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			return fail(400, "header line without a name and colon")
+		if len(name) != len("connection") || !equalFold(name, "connection") {
+			counted++
 		}
-		name := line[:colon]
-		for _, c := range name {
-			if !tchar[c] {
-				return fail(400, "invalid character in header name (whitespace before the colon?)")
-			}
-		}
-		value := trimOWS(line[colon+1:])
-		for _, c := range value {
-			if c < ' ' && c != '\t' || c == 0x7f {
-				return fail(400, "control character in header value")
-			}
-		}
-		if len(*dst) >= max {
+		if counted > max {
 			return fail(431, "too many header lines")
 		}
 		*dst = append(*dst, Header{Name: name, Value: value})
 	}
 }
 
+// headerLine splits a header (or trailer) field line into its name and
+// its value without surrounding whitespace, refusing obsolete line
+// folding, a missing or invalid name, whitespace before the colon and
+// control characters in the value.
+func headerLine(line []byte) (name, value []byte, err error) {
+	if line[0] == ' ' || line[0] == '\t' {
+		return nil, nil, fail(400, "obsolete line folding in header")
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return nil, nil, fail(400, "header line without a name and colon")
+	}
+	name = line[:colon]
+	for _, c := range name {
+		if !tchar[c] {
+			return nil, nil, fail(400, "invalid character in header name (whitespace before the colon?)")
+		}
+	}
+	value = trimOWS(line[colon+1:])
+	for _, c := range value {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return nil, nil, fail(400, "control character in header value")
+		}
+	}
+	return name, value, nil
+}
+
 // requestFraming decides how the request body is delimited, as RFC 9112
 // section 6 says, refusing every ambiguity request smuggling relies on.
+// Like HAProxy it also merges identical duplicate Host and Content-Length
+// headers into one and checks an absolute-form target against Host.
 func requestFraming(r *Request) error {
-	var te, cl []byte
-	nTE, nCL := 0, 0
-	conn := []byte(nil)
-	hasUpgrade := false
-	for _, h := range r.Headers {
+	var host []byte
+	var cl int64
+	nTE, nCL, hostAt := 0, 0, -1
+	hasUpgrade, dropped := false, false
+	var codings codingState
+	r.KeepAlive = r.Minor >= 1
+	closeSeen, keepSeen := false, false
+	for i := range r.Headers {
+		h := &r.Headers[i]
 		switch {
-		case equalFold(h.Name, "transfer-encoding"):
-			te = h.Value
+		case len(h.Name) == 17 && equalFold(h.Name, "transfer-encoding"):
+			codings.add(h.Value)
 			nTE++
-		case equalFold(h.Name, "content-length"):
-			if nCL > 0 && !bytes.Equal(cl, h.Value) {
-				if err := sameLengths(cl, h.Value); err != nil {
-					return err
-				}
+		case len(h.Name) == 14 && equalFold(h.Name, "content-length"):
+			n, first, err := parseLength(h.Value)
+			if err != nil {
+				return err
 			}
-			cl = h.Value
+			if nCL > 0 {
+				if n != cl {
+					return fail(400, "different Content-Length values")
+				}
+				h.Name, dropped = nil, true // merged into the first one
+				continue
+			}
+			h.Value, cl = first, n // "5, 5" is forwarded as "5"
 			nCL++
-		case equalFold(h.Name, "connection"):
-			conn = h.Value
+		case len(h.Name) == 4 && equalFold(h.Name, "host"):
+			if hostAt >= 0 {
+				if !equalFoldBytes(host, h.Value) {
+					return fail(400, "several Host headers with different values")
+				}
+				h.Name, dropped = nil, true
+				continue
+			}
+			host, hostAt = h.Value, i
+		case len(h.Name) == 10 && equalFold(h.Name, "connection"):
+			closeSeen = closeSeen || hasToken(h.Value, "close")
+			keepSeen = keepSeen || hasToken(h.Value, "keep-alive")
 			if hasToken(h.Value, "upgrade") {
 				r.Upgrade = true
 			}
-		case equalFold(h.Name, "upgrade"):
+		case len(h.Name) == 7 && equalFold(h.Name, "upgrade"):
 			hasUpgrade = true
-		case equalFold(h.Name, "expect"):
+		case len(h.Name) == 6 && equalFold(h.Name, "expect"):
 			if equalFold(h.Value, "100-continue") {
 				r.ExpectCont = true
 			}
 		}
 	}
+	if nTE > 0 && nCL > 0 {
+		// Transfer-Encoding wins: Content-Length is removed, and the
+		// connection closes after the response (RFC 9112 6.1).
+		dropHeaders(&r.Headers, "content-length")
+		closeSeen = true
+	} else if dropped {
+		dropHeaders(&r.Headers, "")
+	}
 	r.Upgrade = r.Upgrade && hasUpgrade
-	r.KeepAlive = r.Minor >= 1
-	if conn != nil {
-		if hasToken(conn, "close") {
-			r.KeepAlive = false
-		} else if hasToken(conn, "keep-alive") {
-			r.KeepAlive = true
+	if closeSeen {
+		r.KeepAlive = false
+	} else if keepSeen {
+		r.KeepAlive = true
+	}
+	if hostAt >= 0 && r.Target[0] != '/' && isAbsolute(r.Target) {
+		if err := checkAuthority(r, host); err != nil {
+			return err
 		}
 	}
 	switch {
-	case nTE > 1:
-		return fail(400, "several Transfer-Encoding headers")
-	case nTE == 1:
+	case nTE > 0:
 		if r.Minor == 0 {
+			// RFC 9112 6.1: the framing of such a message is faulty.
 			return fail(400, "Transfer-Encoding in an HTTP/1.0 request")
 		}
-		if err := checkCodings(te); err != nil {
+		if err := codings.check(400, 422); err != nil {
 			return err
 		}
 		// With both, Transfer-Encoding wins and Content-Length is dropped
@@ -267,12 +322,8 @@ func requestFraming(r *Request) error {
 		r.Body = BodyChunked
 		r.ContentLength = -1
 	case nCL > 0:
-		n, err := parseLength(cl)
-		if err != nil {
-			return err
-		}
-		r.ContentLength = n
-		if n > 0 {
+		r.ContentLength = cl
+		if cl > 0 {
 			r.Body = BodyLength
 		}
 	}
@@ -282,47 +333,131 @@ func requestFraming(r *Request) error {
 	return nil
 }
 
-// checkCodings accepts a transfer-coding list whose last coding is
-// chunked, appearing once.
-func checkCodings(v []byte) error {
-	chunked := 0
-	last := ""
-	for len(v) > 0 || last == "" {
+// codingState follows a Transfer-Encoding list across headers. HAProxy
+// accepts only "chunked" as the last and only chunked coding; a list
+// with chunked last but other codings before it is refused with 422
+// (halo cannot decode them, and forwarding the body as plain chunked
+// would silently drop them); anything else is malformed.
+type codingState struct {
+	chunked   bool // chunked seen
+	other     bool // a coding other than chunked seen before it
+	afterLast bool // something came after chunked
+}
+
+func (c *codingState) add(v []byte) {
+	for len(v) > 0 {
 		var part []byte
 		if i := bytes.IndexByte(v, ','); i >= 0 {
 			part, v = v[:i], v[i+1:]
+			if len(v) == 0 {
+				// A trailing comma ends the list ("chunked," is chunked).
+				v = nil
+			}
 		} else {
 			part, v = v, nil
 		}
 		p := trimOWS(part)
-		if sc := bytes.IndexByte(p, ';'); sc >= 0 {
-			p = trimOWS(p[:sc])
-		}
 		switch {
-		case len(p) == 0:
-			return fail(400, "empty element in Transfer-Encoding")
+		case c.chunked:
+			c.afterLast = true
 		case equalFold(p, "chunked"):
-			chunked++
-			last = "chunked"
-		case equalFold(p, "gzip"), equalFold(p, "deflate"), equalFold(p, "compress"), equalFold(p, "x-gzip"), equalFold(p, "x-compress"):
-			last = "other"
+			c.chunked = true
 		default:
-			return fail(501, "unknown transfer coding")
-		}
-		if v == nil {
-			break
+			c.other = true
 		}
 	}
-	if chunked != 1 || last != "chunked" {
-		return fail(400, "chunked must be the last and only chunked transfer coding")
+}
+
+// check returns the error for the codings seen: malformed for a list
+// not ending with one chunked, unsupported for codings before chunked.
+func (c *codingState) check(malformed, unsupported int) error {
+	switch {
+	case !c.chunked || c.afterLast:
+		return fail(malformed, "chunked must be the last and only chunked transfer coding")
+	case c.other:
+		return fail(unsupported, "transfer codings other than chunked are not supported")
 	}
 	return nil
 }
 
+// checkAuthority compares the authority of an absolute-form target with
+// the Host header (userinfo ignored, default ports and case folded), and
+// drops a default or empty port from the target, as HAProxy does.
+func checkAuthority(r *Request, host []byte) error {
+	t := r.Target
+	i := bytes.Index(t, []byte("://"))
+	scheme := t[:i]
+	start := i + 3
+	end := len(t)
+	if j := bytes.IndexByte(t[start:], '/'); j >= 0 {
+		end = start + j
+	}
+	auth := t[start:end]
+	if at := bytes.LastIndexByte(auth, '@'); at >= 0 {
+		auth = auth[at+1:]
+	}
+	name, port := splitPort(auth)
+	hname, hport := splitPort(host)
+	if !equalFoldBytes(name, hname) || !samePort(scheme, port, hport) {
+		return fail(400, "absolute URI authority differs from Host")
+	}
+	if port != nil && (len(port) == 0 || isDefaultPort(scheme, port)) {
+		// Remove ":port" by moving what precedes it right.
+		ps := end - len(port) - 1
+		k := end - ps
+		copy(t[k:end], t[:ps])
+		r.Target = t[k:]
+	}
+	return nil
+}
+
+// splitPort splits "host:port" ("[v6]:port"); port is nil without a
+// colon and empty for "host:".
+func splitPort(a []byte) (host, port []byte) {
+	i := bytes.LastIndexByte(a, ':')
+	if i < 0 || bytes.IndexByte(a[i:], ']') >= 0 {
+		return a, nil
+	}
+	return a[:i], a[i+1:]
+}
+
+func isDefaultPort(scheme, port []byte) bool {
+	return equalFold(scheme, "http") && string(port) == "80" || equalFold(scheme, "https") && string(port) == "443"
+}
+
+// samePort reports whether two ports are the same once a missing or
+// empty port stands for the scheme's default.
+func samePort(scheme, a, b []byte) bool {
+	if len(a) == 0 || isDefaultPort(scheme, a) {
+		return len(b) == 0 || isDefaultPort(scheme, b)
+	}
+	return string(a) == string(b)
+}
+
+func equalFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		c, d := a[i], b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
 // parseLength parses a Content-Length value: digits only; a list of
-// identical values ("5, 5") is one length.
-func parseLength(v []byte) (int64, error) {
-	var n int64 = -1
+// identical values ("5, 5") is one length. first is the first element,
+// what is forwarded.
+func parseLength(v []byte) (n int64, first []byte, err error) {
+	n = -1
 	for len(v) > 0 || n < 0 {
 		var part []byte
 		if i := bytes.IndexByte(v, ','); i >= 0 {
@@ -332,40 +467,28 @@ func parseLength(v []byte) (int64, error) {
 		}
 		p := trimOWS(part)
 		if len(p) == 0 {
-			return 0, fail(400, "empty Content-Length")
+			return 0, nil, fail(400, "empty Content-Length")
 		}
 		var x int64
 		for _, c := range p {
 			if c < '0' || c > '9' {
-				return 0, fail(400, "invalid Content-Length")
+				return 0, nil, fail(400, "invalid Content-Length")
 			}
 			if x > (1<<62)/10 {
-				return 0, fail(400, "Content-Length too large")
+				return 0, nil, fail(400, "Content-Length too large")
 			}
 			x = x*10 + int64(c-'0')
 		}
 		if n >= 0 && x != n {
-			return 0, fail(400, "different Content-Length values")
+			return 0, nil, fail(400, "different Content-Length values")
+		}
+		if first == nil {
+			first = p
 		}
 		n = x
 		if v == nil {
 			break
 		}
 	}
-	return n, nil
-}
-
-func sameLengths(a, b []byte) error {
-	x, err := parseLength(a)
-	if err != nil {
-		return err
-	}
-	y, err := parseLength(b)
-	if err != nil {
-		return err
-	}
-	if x != y {
-		return fail(400, "different Content-Length values")
-	}
-	return nil
+	return n, first, nil
 }

@@ -1,7 +1,5 @@
 package httpx
 
-import "bytes"
-
 // Response is a parsed response head; slices point into the parsed buffer.
 type Response struct {
 	Major, Minor  int
@@ -11,15 +9,18 @@ type Response struct {
 	Body          BodyKind
 	ContentLength int64
 	KeepAlive     bool
-	HeadLen       int
-	headerBuffer  [128]Header
+	// Chunked is set when the response declared the chunked coding, even
+	// without a body (HEAD, 304): the header is forwarded then too.
+	Chunked      bool
+	HeadLen      int
+	headerBuffer [128]Header
 }
 
 // Reset prepares r for reuse without allocating.
 func (r *Response) Reset() {
 	r.Major, r.Minor, r.Status, r.Reason = 0, 0, 0, nil
 	r.Headers = r.headerBuffer[:0]
-	r.Body, r.ContentLength, r.KeepAlive, r.HeadLen = BodyNone, 0, false, 0
+	r.Body, r.ContentLength, r.KeepAlive, r.Chunked, r.HeadLen = BodyNone, 0, false, false, 0
 }
 
 // Get returns the first value of the header name (case-insensitive).
@@ -79,26 +80,51 @@ func ParseResponse(b []byte, method string, r *Response, lim Limits) (int, error
 	}
 	r.HeadLen = end
 	r.KeepAlive = minor >= 1
-	var te, cl []byte
+	var cl int64
 	nTE, nCL := 0, 0
-	for _, h := range r.Headers {
+	closeSeen, keepSeen, dropped := false, false, false
+	var codings codingState
+	for i := range r.Headers {
+		h := &r.Headers[i]
 		switch {
-		case equalFold(h.Name, "transfer-encoding"):
-			te, nTE = h.Value, nTE+1
-		case equalFold(h.Name, "content-length"):
-			if nCL > 0 && !bytes.Equal(cl, h.Value) {
-				if err := sameLengths(cl, h.Value); err != nil {
-					return 0, fail(502, err.(*Error).Reason)
-				}
+		case len(h.Name) == 17 && equalFold(h.Name, "transfer-encoding"):
+			codings.add(h.Value)
+			nTE++
+		case len(h.Name) == 14 && equalFold(h.Name, "content-length"):
+			n, first, err := parseLength(h.Value)
+			if err != nil || nCL > 0 && n != cl {
+				return 0, fail(502, "invalid Content-Length in response")
 			}
-			cl, nCL = h.Value, nCL+1
-		case equalFold(h.Name, "connection"):
-			if hasToken(h.Value, "close") {
-				r.KeepAlive = false
-			} else if hasToken(h.Value, "keep-alive") {
-				r.KeepAlive = true
+			if nCL > 0 {
+				h.Name, dropped = nil, true // identical duplicates are merged
+				continue
 			}
+			h.Value, cl = first, n
+			nCL++
+		case len(h.Name) == 10 && equalFold(h.Name, "connection"):
+			closeSeen = closeSeen || hasToken(h.Value, "close")
+			keepSeen = keepSeen || hasToken(h.Value, "keep-alive")
 		}
+	}
+	if closeSeen {
+		r.KeepAlive = false
+	} else if keepSeen {
+		r.KeepAlive = true
+	}
+	if nTE > 0 {
+		// HAProxy answers 502 for any coding but a lone final chunked.
+		if err := codings.check(502, 502); err != nil {
+			return 0, err
+		}
+		r.Chunked = true
+		if nCL > 0 {
+			// Transfer-Encoding wins; Content-Length is not forwarded.
+			dropHeaders(&r.Headers, "content-length")
+			nCL, dropped = 0, false
+		}
+	}
+	if dropped {
+		dropHeaders(&r.Headers, "")
 	}
 	switch {
 	case st == 101, method == "CONNECT" && st >= 200 && st < 300:
@@ -106,23 +132,26 @@ func ParseResponse(b []byte, method string, r *Response, lim Limits) (int, error
 	case method == "HEAD" || st < 200 || st == 204 || st == 304:
 		r.Body = BodyNone
 	case nTE > 0:
-		if nTE > 1 || checkCodings(te) != nil {
-			// Not chunked last: the body runs until the connection closes.
-			r.Body, r.KeepAlive = BodyClose, false
-		} else {
-			r.Body = BodyChunked
-		}
+		r.Body = BodyChunked
 	case nCL > 0:
-		n, err := parseLength(cl)
-		if err != nil {
-			return 0, fail(502, "invalid Content-Length in response")
-		}
-		r.ContentLength = n
-		if n > 0 {
+		r.ContentLength = cl
+		if cl > 0 {
 			r.Body = BodyLength
 		}
 	default:
 		r.Body, r.KeepAlive = BodyClose, false
 	}
 	return end, nil
+}
+
+// dropHeaders removes the headers whose name is nil or equals name,
+// in place.
+func dropHeaders(hs *[]Header, name string) {
+	kept := (*hs)[:0]
+	for _, h := range *hs {
+		if h.Name != nil && (name == "" || !equalFold(h.Name, name)) {
+			kept = append(kept, h)
+		}
+	}
+	*hs = kept
 }

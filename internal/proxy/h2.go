@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -54,7 +55,8 @@ type h2conn struct {
 	peerWin   int64  // peer's SETTINGS_INITIAL_WINDOW_SIZE
 	peerFrame uint32 // peer's SETTINGS_MAX_FRAME_SIZE
 	closed    bool
-	goaway    bool // the client sent GOAWAY
+	goaway    bool         // the client sent GOAWAY
+	served    atomic.Int64 // streams handed to the engine (http-reuse: first request or not)
 	wg        sync.WaitGroup
 }
 
@@ -541,7 +543,7 @@ func (h *h2conn) serveStream(s *h2stream) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		h.fe.serveHTTP(h.ctx, &h2pipe{Conn: theirs, parent: h.conn}, h.accepted)
+		h.fe.serveHTTP(h.ctx, &h2pipe{Conn: theirs, parent: h.conn, notFirst: h.served.Add(1) > 1}, h.accepted)
 		theirs.Close()
 	}()
 	go h.pumpRequest(s, ours)
@@ -581,7 +583,7 @@ func (h *h2conn) relayResponse(s *h2stream, r net.Conn) {
 	br := bufio.NewReaderSize(r, 16384)
 	var res httpx.Response
 	for {
-		n, err := readResponse(br, "GET", &res)
+		n, err := readResponse(br, "GET", &res, httpx.Limits{MaxHead: h.fe.rt.cfg.Global.TuneBufSize})
 		if err != nil {
 			h.resetStream(s.id, http2.ErrCodeInternal)
 			return
@@ -689,7 +691,8 @@ func (h *h2conn) relayBody(s *h2stream, src io.Reader) {
 // the client connection's addresses and TLS state.
 type h2pipe struct {
 	net.Conn
-	parent net.Conn
+	parent   net.Conn
+	notFirst bool // not the connection's first stream (http-reuse safe)
 }
 
 func (p *h2pipe) RemoteAddr() net.Addr { return p.parent.RemoteAddr() }

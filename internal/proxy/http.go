@@ -19,19 +19,6 @@ import (
 	"github.com/halo-lb/halo/internal/logging"
 )
 
-// hopByHop are the headers a proxy must not forward (RFC 9110 7.6.1).
-var hopByHop = []string{"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-	"upgrade", "proxy-authenticate"}
-
-func isHopByHop(name string) bool {
-	for _, h := range hopByHop {
-		if len(h) == len(name) && strings.EqualFold(h, name) {
-			return true
-		}
-	}
-	return false
-}
-
 // httpTxn is one request/response exchange on a client connection.
 type httpTxn struct {
 	fe     *frontend
@@ -41,11 +28,19 @@ type httpTxn struct {
 	view   httpView
 	acl    acl.Txn
 
+	lim       httpx.Limits // tune.bufsize - tune.maxrewrite, tune.http.maxhdr
 	body      httpx.BodyKind
 	cl        int64
 	reqKeep   bool
 	expect    bool
 	upgrade   bool
+	minor     int           // the client's HTTP/1.x minor version
+	headReq   bool          // the client sent HEAD: local answers carry no body
+	notFirst  bool          // an earlier request was served on this client session
+	own       []*serverConn // http-reuse never: the session's private server connections
+	chunks    httpx.ChunkedReader
+	tbuf      []byte  // scratch for the last chunk and trailers
+	cbuf      []byte  // body copy buffer
 	persisted *server // server named by a valid persistence cookie
 	lastSrv   *server // server of the connection's previous request
 	srv       *server // server that answered
@@ -93,15 +88,13 @@ func (tx *httpTxn) setLocal(status int, resp []byte, term byte) {
 func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.Time) {
 	defer raw.Close()
 	client := &idleConn{Conn: raw}
-	lim := httpx.Limits{MaxHead: fe.rt.cfg.Global.TuneBufSize, MaxHeaders: fe.rt.cfg.Global.TuneMaxHdr}
-	size := lim.MaxHead
-	if size < 4096 {
-		size = 16384
-	}
-	br := bufio.NewReaderSize(client, size)
+	g := &fe.rt.cfg.Global
+	lim := httpx.Limits{MaxHead: g.HeadLimit(), MaxHeaders: g.TuneMaxHdr}
+	br := bufio.NewReaderSize(client, max(g.TuneBufSize, 4096))
 	var req httpx.Request
 	vars := map[string]string{} // sess.* variables live as long as the connection
-	tx := &httpTxn{fe: fe, client: client, br: br}
+	tx := &httpTxn{fe: fe, client: client, br: br, lim: lim}
+	defer tx.closeOwn()
 	tx.acl = acl.Txn{Src: addrPort(raw.RemoteAddr()), Dst: addrPort(raw.LocalAddr()), HTTP: &tx.view,
 		Backends: fe.rt, Frontend: fe.cfg.Name, Vars: vars, Users: fe.rt}
 	tx.rec = logging.Record{Accept: accepted, Client: tx.acl.Src, Frontend: tx.acl.Dst, FrontendName: fe.cfg.Name,
@@ -109,20 +102,13 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 	if tc, ok := raw.(tlsStater); ok && tc.ConnectionState().HandshakeComplete {
 		tx.acl.SSL = tlsInfo(tc, &tx.rec)
 	}
+	if p, ok := raw.(*h2pipe); ok {
+		tx.notFirst = p.notFirst // a later stream of an HTTP/2 connection
+	}
 	first := true
 	waitStart := accepted
 	for ctx.Err() == nil {
-		// Head: timeout http-request (else client); between keep-alive
-		// requests timeout http-keep-alive.
-		to := fe.cfg.Timeouts.HTTPRequest
-		if !first && fe.cfg.Timeouts.HTTPKeepAlive > 0 {
-			to = fe.cfg.Timeouts.HTTPKeepAlive
-		}
-		if to == 0 {
-			to = fe.cfg.Timeouts.Client
-		}
-		client.to = to
-		n, err := readHead(br, &req, lim)
+		n, err := tx.readHead(&req, first, waitStart)
 		tx.reset()
 		tx.tHead = time.Now()
 		if err != nil {
@@ -131,26 +117,27 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 			case errors.As(err, &he):
 				client.Write(fe.errorPage(he.Status))
 				tx.badRequest(he.Status, 'P', waitStart, first)
-			case errors.Is(err, os.ErrDeadlineExceeded) && br.Buffered() > 0:
+			case errors.Is(err, os.ErrDeadlineExceeded) && (first || br.Buffered() > 0):
+				// timeout http-request (or client) expired before a whole
+				// head: 408, also on a first request that sent nothing, as
+				// HAProxy does. An idle keep-alive connection just closes.
 				client.Write(fe.errorPage(408))
-				tx.badRequest(408, 'c', waitStart, first)
-			case first && br.Buffered() == 0 && !fe.cfg.Options.DontLogNull:
-				// A connection closed or timed out before any byte: HAProxy
-				// logs it as an aborted bad request unless dontlognull.
-				state := byte('C')
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					state = 'c'
+				if br.Buffered() > 0 || !fe.cfg.Options.DontLogNull {
+					tx.badRequest(408, 'c', waitStart, first)
 				}
-				tx.badRequest(400, state, waitStart, first)
+			case first && br.Buffered() == 0 && !fe.cfg.Options.DontLogNull:
+				// A connection closed before any byte: HAProxy logs it as
+				// an aborted bad request unless dontlognull.
+				tx.badRequest(400, 'C', waitStart, first)
 			}
 			return
 		}
-		client.to = fe.cfg.Timeouts.Client
 		tx.startRecord(&req, waitStart, first)
 		first = false
 		out0 := client.out
 		keep, ok := tx.run(ctx, &req, n)
 		tx.finishRecord(client.out - out0)
+		tx.notFirst = true
 		waitStart = time.Now()
 		for k := range vars {
 			if !strings.HasPrefix(k, "sess.") {
@@ -173,10 +160,43 @@ func (fe *frontend) errorPage(status int) []byte {
 }
 
 // readHead reads until a whole request head is buffered and parses it.
-func readHead(br *bufio.Reader, req *httpx.Request, lim httpx.Limits) (int, error) {
+//
+// `timeout http-request` bounds the whole head, however slowly it
+// drips in: from the accept for the first request, from its first byte
+// for the next ones. Before that first byte a keep-alive connection
+// waits `timeout http-keep-alive` (else http-request). Without these,
+// `timeout client` applies to each read.
+func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (int, error) {
+	c, br, t := tx.client, tx.br, &tx.fe.cfg.Timeouts
+	arm := func(total time.Duration, from time.Time) {
+		if total > 0 {
+			c.to = 0
+			c.Conn.SetReadDeadline(from.Add(total))
+		} else {
+			c.to = t.Client
+		}
+	}
+	waiting := !first && br.Buffered() == 0
+	if _, ok := c.Conn.(*h2pipe); ok {
+		since = time.Now() // an HTTP/2 stream's head is already complete
+	}
+	switch {
+	case waiting && t.HTTPKeepAlive > 0:
+		arm(t.HTTPKeepAlive, since)
+	case waiting:
+		arm(t.HTTPRequest, since)
+	case first:
+		arm(t.HTTPRequest, since)
+	default: // a pipelined request is already there
+		arm(t.HTTPRequest, time.Now())
+	}
+	defer func() {
+		c.to = t.Client
+		c.Conn.SetReadDeadline(time.Time{})
+	}()
 	for {
 		buf, _ := br.Peek(br.Buffered())
-		n, err := httpx.ParseRequest(buf, req, lim)
+		n, err := httpx.ParseRequest(buf, req, tx.lim)
 		if err != httpx.ErrIncomplete {
 			return n, err
 		}
@@ -185,6 +205,10 @@ func readHead(br *bufio.Reader, req *httpx.Request, lim httpx.Limits) (int, erro
 		}
 		if _, err := br.Peek(br.Buffered() + 1); err != nil {
 			return 0, err
+		}
+		if waiting {
+			waiting = false
+			arm(t.HTTPRequest, time.Now())
 		}
 	}
 }
@@ -204,6 +228,7 @@ func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep boo
 		v.hdr = append(v.hdr, hdr{string(h.Name), string(h.Value)})
 	}
 	tx.body, tx.cl, tx.reqKeep, tx.expect, tx.upgrade = req.Body, req.ContentLength, req.KeepAlive, req.ExpectCont, req.Upgrade
+	tx.minor, tx.headReq = req.Minor, v.method == "HEAD"
 	tx.br.Discard(n)
 	tx.capture(fe.cfg.Captures, false)
 
@@ -294,13 +319,20 @@ func (fe *frontend) errorPageOr(status int, def []byte) []byte {
 }
 
 // answerLocal sends tx.local. The connection stays open when the
-// request had no body left to read and the client wants keep-alive.
+// request had no body left to read and the client wants keep-alive. A
+// HEAD request gets the head only (Content-Length kept, as HAProxy).
 func (tx *httpTxn) answerLocal() (bool, bool) {
 	keep := tx.reqKeep && tx.body == httpx.BodyNone && tx.fe.cfg.HTTPConnMode != config.HTTPClose &&
 		!httpx.ClosesConnection(tx.status) && !closeDelimited(tx.local)
 	out := tx.local
-	if !keep {
-		out = withConnClose(out, tx.pbuf[:0])
+	if tx.headReq {
+		out = httpx.HeadOnly(out)
+	}
+	switch {
+	case !keep:
+		out = withConnHeader(out, tx.pbuf[:0], "close")
+	case tx.minor == 0:
+		out = withConnHeader(out, tx.pbuf[:0], "keep-alive") // an HTTP/1.0 client must be told
 	}
 	if _, err := tx.client.Write(out); err != nil {
 		return false, false
@@ -308,20 +340,27 @@ func (tx *httpTxn) answerLocal() (bool, bool) {
 	return keep, true
 }
 
-// withConnClose adds "connection: close" to a response head that has no
-// Connection header, as HAProxy does when it closes after a local answer.
-func withConnClose(resp, buf []byte) []byte {
+// withConnHeader adds "connection: <value>" to a response head that has
+// no Connection header, as HAProxy does for its local answers.
+func withConnHeader(resp, buf []byte, value string) []byte {
 	end := bytes.Index(resp, []byte("\r\n\r\n"))
 	if end < 0 || bytes.HasPrefix(resp, []byte("HTTP/1.0 ")) {
 		return resp // an HTTP/1.0 answer closes without saying so
 	}
-	for _, line := range bytes.Split(resp[:end], []byte("\r\n"))[1:] {
-		if len(line) > 11 && bytes.EqualFold(line[:11], []byte("connection:")) {
+	for rest := resp[:end]; len(rest) > 0; {
+		i := bytes.Index(rest, []byte("\r\n"))
+		if i < 0 {
+			break
+		}
+		rest = rest[i+2:]
+		if len(rest) > 11 && bytes.EqualFold(rest[:11], []byte("connection:")) {
 			return resp
 		}
 	}
 	buf = append(buf, resp[:end+2]...)
-	buf = append(buf, "connection: close\r\n"...)
+	buf = append(buf, "connection: "...)
+	buf = append(buf, value...)
+	buf = append(buf, "\r\n"...)
 	return append(buf, resp[end+2:]...)
 }
 
@@ -373,8 +412,10 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	fe, be, v := tx.fe, tx.be, &tx.view
 	client, br := tx.client, tx.br
 	tunnel := tx.upgrade || tx.body == httpx.BodyTunnel
-	reuse := be.cfg.HTTPReuse != "never" && fe.cfg.HTTPConnMode == config.HTTPKeepAlive &&
-		be.cfg.HTTPConnMode == config.HTTPKeepAlive && !tunnel
+	// The server connection is kept after the response unless a side
+	// runs http-server-close or httpclose; http-reuse decides who may use
+	// it next.
+	srvKeep := fe.cfg.HTTPConnMode == config.HTTPKeepAlive && be.cfg.HTTPConnMode == config.HTTPKeepAlive && !tunnel
 	tx.persisted = tx.cookieServer(be)
 	key := tx.httpKey(be)
 	var (
@@ -390,9 +431,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	} else if last := tx.lastSrv; last != nil && last.be == be && be.cfg.Options.PreferLastServer && be.acquireServer(last) {
 		held = last // option prefer-last-server
 	}
-	// Idle connections serve only safe requests without a body, which can
-	// be sent again on a new connection if the server closed the idle one.
-	if reuse && tx.body == httpx.BodyNone && (v.method == "GET" || v.method == "HEAD" || v.method == "OPTIONS") {
+	if srvKeep {
 		s := held
 		if s == nil {
 			if got, err := be.acquire(ctx, key, nil); err == nil {
@@ -400,35 +439,50 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			}
 		}
 		if s != nil {
-			if c := s.getIdle(s.sni(&tx.acl)); c != nil {
+			if c := tx.reusable(s, be.cfg.HTTPReuse, s.sni(&tx.acl)); c != nil {
 				srv, scn, reused, held = s, c, true, nil
 			} else {
 				held = s
 			}
 		}
 	}
-	keepServer := false
 	var (
 		kill    *connKill // on-marked-down & co end the exchange through it
 		untrack func()
 	)
-	defer func() {
+	// releaseServer gives the server connection back (for reuse when
+	// keep) or closes it, and frees the server slot; it runs once, as
+	// soon as the response has been read whole or when forward returns.
+	// A connection killed by a server state change, or that began with a
+	// client's PROXY protocol header (it serves that client only), is
+	// never kept.
+	releaseServer := func(keep bool) {
 		if untrack != nil {
 			untrack()
+			untrack = nil
 		}
 		if scn == nil {
 			return
 		}
-		// A connection that began with a client's PROXY protocol header
-		// serves that client only: it is not kept for others.
-		if keepServer && kill.killed() == 0 && !srv.cfg.SendProxy && !srv.cfg.SendProxyV2 {
-			srv.putIdle(scn)
-		} else {
+		switch {
+		case !keep || kill.killed() != 0 || srv.cfg.SendProxy || srv.cfg.SendProxyV2:
 			scn.c.Close()
+		case be.cfg.HTTPReuse == "never":
+			tx.keepOwn(scn)
+		default:
+			srv.putIdle(scn)
 		}
 		be.release(srv)
-	}()
-	head := tx.requestHead(reuse, tunnel)
+		scn = nil
+	}
+	defer func() { releaseServer(false) }()
+	head := tx.requestHead(srvKeep, tunnel)
+	hlen := len(head)
+	// A small body already read goes out with the head, in one write; it
+	// stays buffered until the response comes, so that the request can
+	// be sent again if a reused connection turns out closed.
+	small := tx.body == httpx.BodyLength && tx.cl <= smallBody && int64(br.Buffered()) >= tx.cl && !tx.expect
+	retryable := idempotent(v.method) && (tx.body == httpx.BodyNone || small)
 	res := &tx.res
 	var rn int
 	sentBody := false
@@ -446,24 +500,24 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			}
 			tx.rec.ServerIP, tx.rec.Source = addrPort(raw.RemoteAddr()), addrPort(raw.LocalAddr())
 			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}
-			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, 16384), sni: s.sni(&tx.acl)}
+			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, max(fe.rt.cfg.Global.TuneBufSize, 4096)), srv: s, sni: s.sni(&tx.acl)}
 		}
 		if untrack != nil {
 			untrack()
 		}
 		kill, untrack = srv.trackConn(scn.c.Close)
 		var err error
-		if tx.body == httpx.BodyLength && tx.cl <= smallBody && int64(br.Buffered()) >= tx.cl && !tx.expect {
-			// A small body already read goes out with the head: one write.
+		sentBody = false
+		if small {
 			b, _ := br.Peek(int(tx.cl))
-			if _, err = scn.c.Write(append(head[:len(head):len(head)], b...)); err == nil {
-				br.Discard(int(tx.cl))
-				sentBody = true
-			}
+			out := append(head[:hlen], b...)
+			head, tx.qbuf = out[:hlen], out[:0]
+			_, err = scn.c.Write(out)
+			sentBody = err == nil
 		} else {
 			_, err = scn.c.Write(head)
 			if err == nil && !tx.expect {
-				if err = sendBody(client, scn.c, br, tx.body, tx.cl); err != nil {
+				if err = tx.sendBody(scn.c); err != nil {
 					return false, false
 				}
 				sentBody = true
@@ -471,15 +525,18 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		}
 		tx.tSent = time.Now()
 		if err == nil {
-			rn, err = readResponse(scn.br, v.method, res)
+			rn, err = readResponse(scn.br, v.method, res, tx.lim)
 		}
-		if err != nil && reused && attempt == 0 && !errors.Is(err, os.ErrDeadlineExceeded) && kill.killed() == 0 {
+		if err != nil && reused && attempt == 0 && retryable && !errors.Is(err, os.ErrDeadlineExceeded) && kill.killed() == 0 {
 			// The server closed the idle connection meanwhile: the request
-			// had no body, send it again on a new connection.
+			// is idempotent and whole, send it again on a new connection.
 			scn.c.Close()
 			be.release(srv)
 			scn, reused = nil, false
 			continue
+		}
+		if small && sentBody {
+			br.Discard(int(tx.cl))
 		}
 		for err == nil && res.Status >= 100 && res.Status < 200 && res.Status != 101 {
 			// Interim responses are forwarded as they are; a 100 Continue
@@ -488,12 +545,12 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			client.Write(h)
 			scn.br.Discard(rn)
 			if res.Status == 100 && !sentBody {
-				if err = sendBody(client, scn.c, br, tx.body, tx.cl); err != nil {
+				if err = tx.sendBody(scn.c); err != nil {
 					return false, false
 				}
 				sentBody = true
 			}
-			rn, err = readResponse(scn.br, v.method, res)
+			rn, err = readResponse(scn.br, v.method, res, tx.lim)
 		}
 		if err != nil {
 			status := 502
@@ -522,6 +579,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		break
 	}
 	srv.observeStatus(res.Status)
+	scn.uses++
 	tx.srv, tx.lastSrv = srv, srv
 	srv.stats.open()
 	defer srv.stats.close()
@@ -565,77 +623,195 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		// A small body already read goes out with the head: one write.
 		b, _ := sr.Peek(int(rcl))
 		out = append(out, b...)
+		tx.pbuf = out[:0]
 		sr.Discard(int(rcl))
 		rbody = httpx.BodyNone
+	}
+	reusable := srvKeep && resKeep && sentBody
+	if rbody == httpx.BodyNone && !switching {
+		// Read whole: the server connection is free before the client
+		// gets the answer (so its next request finds it idle).
+		releaseServer(reusable)
 	}
 	if _, err := client.Write(out); err != nil {
 		return false, false
 	}
 	if switching {
 		tx.tunnel(scn)
-		scn.c.Close()
-		scn = nil
-		be.release(srv)
 		return false, true
 	}
 	switch rbody {
 	case httpx.BodyLength:
-		if _, err := io.CopyN(client, sr, rcl); err != nil {
+		if _, err := io.CopyBuffer(client, io.LimitReader(sr, rcl), tx.copyBuffer()); err != nil {
 			return false, false
 		}
 	case httpx.BodyChunked:
-		cw := httpx.ChunkedWriter{W: client}
-		if _, err := io.Copy(cw, httpx.NewChunkedReader(sr)); err != nil {
+		if err := tx.copyChunked(client, sr); err != nil {
 			return false, false
 		}
-		cw.Close()
 	case httpx.BodyClose:
-		io.Copy(client, sr)
+		io.CopyBuffer(client, sr, tx.copyBuffer())
 		return false, true
 	}
-	keepServer = reuse && resKeep && sentBody && (rbody == httpx.BodyLength || rbody == httpx.BodyChunked || rbody == httpx.BodyNone)
+	releaseServer(reusable)
 	return keep, true
+}
+
+// idempotent reports whether a request with this method may be sent
+// again after a failure (RFC 9110 9.2.2).
+func idempotent(method string) bool {
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
+}
+
+// reusable returns an existing connection to s this request may use
+// under the backend's http-reuse mode, or nil:
+//   - never: only the session's own previous connection (kept private);
+//   - safe (default): none for the session's first request, then any
+//     idle one;
+//   - aggressive: for a first request only connections that already
+//     served more than one request (proven to support reuse);
+//   - always: any idle connection.
+func (tx *httpTxn) reusable(s *server, mode, sni string) *serverConn {
+	switch mode {
+	case "never":
+		return tx.takeOwn(s, sni)
+	case "always":
+		return s.getIdle(sni, false)
+	case "aggressive":
+		return s.getIdle(sni, !tx.notFirst)
+	default:
+		if !tx.notFirst {
+			return nil
+		}
+		return s.getIdle(sni, false)
+	}
+}
+
+// maxOwnConns bounds the private server connections a session keeps
+// with http-reuse never (HAProxy's max-session-srv-conns default).
+const maxOwnConns = 5
+
+// takeOwn removes and returns the session's private connection to s
+// when it is still usable.
+func (tx *httpTxn) takeOwn(s *server, sni string) *serverConn {
+	for i, c := range tx.own {
+		if c.srv != s || c.sni != sni {
+			continue
+		}
+		tx.own = append(tx.own[:i], tx.own[i+1:]...)
+		if c.alive() {
+			return c
+		}
+		c.c.Close()
+		return nil
+	}
+	return nil
+}
+
+// keepOwn keeps c for the session's next requests (http-reuse never).
+func (tx *httpTxn) keepOwn(c *serverConn) {
+	if len(tx.own) >= maxOwnConns {
+		tx.own[0].c.Close()
+		tx.own = append(tx.own[:0], tx.own[1:]...)
+	}
+	tx.own = append(tx.own, c)
+}
+
+// closeOwn closes the session's private connections when it ends.
+func (tx *httpTxn) closeOwn() {
+	for _, c := range tx.own {
+		c.c.Close()
+	}
+	tx.own = nil
+}
+
+// copyBuffer is the connection's body copy buffer, made on first use.
+func (tx *httpTxn) copyBuffer() []byte {
+	if tx.cbuf == nil {
+		tx.cbuf = make([]byte, 32<<10)
+	}
+	return tx.cbuf
+}
+
+// copyChunked relays a chunked body from r to w, re-encoding the chunks
+// and forwarding the trailer fields (within the head limits).
+func (tx *httpTxn) copyChunked(w io.Writer, r *bufio.Reader) error {
+	cr := &tx.chunks
+	cr.Reset(r, tx.lim)
+	cw := httpx.ChunkedWriter{W: w}
+	if _, err := io.CopyBuffer(cw, cr, tx.copyBuffer()); err != nil {
+		return err
+	}
+	var err error
+	tx.tbuf, err = cw.CloseTrailers(cr.Trailers(), tx.tbuf)
+	return err
 }
 
 // smallBody is the largest body sent in the same write as its head.
 const smallBody = 8192
 
-// requestHead renders the request head sent to the server.
-func (tx *httpTxn) requestHead(reuse, tunnel bool) []byte {
+// requestHead renders the request head sent to the server. Like
+// HAProxy, halo writes its own Connection header and forwards the other
+// hop-by-hop headers (Keep-Alive, TE, Trailer, Proxy-Connection);
+// Upgrade goes only with an upgrade. An HTTP/1.0 request keeps its
+// version, with "connection: keep-alive" when the server connection is
+// to stay open; other versions are sent as HTTP/1.1.
+func (tx *httpTxn) requestHead(srvKeep, tunnel bool) []byte {
 	v := &tx.view
 	b := tx.qbuf[:0]
 	defer func() { tx.qbuf = b }()
 	b = append(b, v.method...)
 	b = append(b, ' ')
 	b = append(b, v.target...)
-	b = append(b, ' ')
-	if v.version == "HTTP/2.0" {
-		b = append(b, "HTTP/1.1"...)
+	if tx.minor == 0 {
+		b = append(b, " HTTP/1.0\r\n"...)
 	} else {
-		b = append(b, v.version...)
+		b = append(b, " HTTP/1.1\r\n"...)
 	}
-	b = append(b, "\r\n"...)
+	chunked := tx.body == httpx.BodyChunked
 	for _, h := range v.hdr {
-		if hop := isHopByHop(h.name); (hop && !(tx.upgrade && strings.EqualFold(h.name, "upgrade"))) ||
-			(tx.body == httpx.BodyChunked && strings.EqualFold(h.name, "content-length")) {
+		switch {
+		case chunked && isName(h.name, "transfer-encoding"):
+			// Normalised where it was received (HAProxy keeps the place).
+			b = append(b, "transfer-encoding: chunked\r\n"...)
+			chunked = false
+			continue
+		case isName(h.name, "connection") || isName(h.name, "transfer-encoding") ||
+			(!tx.upgrade && isName(h.name, "upgrade")) ||
+			(tx.body == httpx.BodyChunked && isName(h.name, "content-length")):
 			continue
 		}
 		b = appendHeader(b, h.name, h.value)
 	}
-	switch {
-	case tx.body == httpx.BodyChunked:
+	if chunked {
 		b = append(b, "transfer-encoding: chunked\r\n"...)
 	}
 	switch {
 	case tx.upgrade:
 		b = append(b, "connection: upgrade\r\n"...)
-	case !reuse && !tunnel:
+	case tunnel:
+	case !srvKeep && tx.minor > 0:
 		b = append(b, "connection: close\r\n"...)
+	case srvKeep && tx.minor == 0:
+		b = append(b, "connection: keep-alive\r\n"...)
 	}
 	return append(b, "\r\n"...)
 }
 
-// responseHead renders the response head sent to the client.
+// isName compares a header name with a lower-case name, ignoring case.
+func isName(name, lower string) bool {
+	return len(name) == len(lower) && strings.EqualFold(name, lower)
+}
+
+// responseHead renders the response head sent to the client: the
+// server's headers but Connection and Transfer-Encoding, which halo
+// writes (chunked is kept for HEAD and 304 answers too, as HAProxy).
+// An HTTP/1.0 peer on either side is told "connection: keep-alive" when
+// the client connection stays open.
 func (tx *httpTxn) responseHead(res *httpx.Response, keep, switching bool) []byte {
 	v := &tx.view
 	b := tx.pbuf[:0]
@@ -647,21 +823,30 @@ func (tx *httpTxn) responseHead(res *httpx.Response, keep, switching bool) []byt
 	b = append(b, ' ')
 	b = append(b, v.reason...)
 	b = append(b, "\r\n"...)
+	chunked := res.Chunked && !switching
 	for _, h := range v.rhdr {
-		if isHopByHop(h.name) && !(switching && strings.EqualFold(h.name, "upgrade")) {
+		switch {
+		case chunked && isName(h.name, "transfer-encoding"):
+			b = append(b, "transfer-encoding: chunked\r\n"...)
+			chunked = false
+			continue
+		case isName(h.name, "connection") || isName(h.name, "transfer-encoding") ||
+			(res.Chunked && isName(h.name, "content-length")):
 			continue
 		}
 		b = appendHeader(b, h.name, h.value)
 	}
-	switch {
-	case res.Body == httpx.BodyChunked:
+	if chunked {
 		b = append(b, "transfer-encoding: chunked\r\n"...)
 	}
 	switch {
 	case switching && tx.upgrade:
 		b = append(b, "connection: upgrade\r\n"...)
-	case !keep && !switching:
+	case switching:
+	case !keep:
 		b = append(b, "connection: close\r\n"...)
+	case tx.minor == 0 || res.Minor == 0:
+		b = append(b, "connection: keep-alive\r\n"...)
 	}
 	return append(b, "\r\n"...)
 }
@@ -705,22 +890,21 @@ func (tx *httpTxn) tunnel(scn *serverConn) {
 	tx.fe.rt.pipe(client.Conn, srv.Conn, tx.srv, tx.fe.cfg.Timeouts, tx.be.cfg.Timeouts)
 }
 
-// sendBody forwards the request body as its framing says.
-func sendBody(client net.Conn, conn net.Conn, br *bufio.Reader, body httpx.BodyKind, cl int64) error {
-	switch body {
+// sendBody forwards the request body as its framing says; a chunked
+// body that is malformed gets the client a 400.
+func (tx *httpTxn) sendBody(conn net.Conn) error {
+	switch tx.body {
 	case httpx.BodyLength:
-		_, err := io.CopyN(conn, br, cl)
+		_, err := io.CopyBuffer(conn, io.LimitReader(tx.br, tx.cl), tx.copyBuffer())
 		return err
 	case httpx.BodyChunked:
-		cw := httpx.ChunkedWriter{W: conn}
-		if _, err := io.Copy(cw, httpx.NewChunkedReader(br)); err != nil {
+		if err := tx.copyChunked(conn, tx.br); err != nil {
 			var he *httpx.Error
 			if errors.As(err, &he) {
-				client.Write(httpx.ErrorResponse(he.Status))
+				tx.client.Write(httpx.ErrorResponse(he.Status))
 			}
 			return err
 		}
-		return cw.Close()
 	}
 	return nil
 }
@@ -728,9 +912,11 @@ func sendBody(client net.Conn, conn net.Conn, br *bufio.Reader, body httpx.BodyK
 // serverConn is a server connection with its read buffer, kept between
 // requests when the server allows it (http-reuse).
 type serverConn struct {
-	c   *idleConn
-	br  *bufio.Reader
-	sni string // the TLS server name it was opened with: reused only for the same
+	c    *idleConn
+	br   *bufio.Reader
+	srv  *server
+	uses int    // responses received on it
+	sni  string // the TLS server name it was opened with: reused only for the same
 }
 
 // maxIdlePerServer bounds the idle connections kept per server.
@@ -738,12 +924,13 @@ const maxIdlePerServer = 64
 
 // getIdle returns a live idle connection to s opened with the TLS
 // server name sni (as HAProxy, a connection is reused only for the same
-// SNI), or nil.
-func (s *server) getIdle(sni string) *serverConn {
+// SNI), the most recently used first (among those that served more than
+// one request when provenOnly), or nil.
+func (s *server) getIdle(sni string, provenOnly bool) *serverConn {
 	for {
 		s.idleMu.Lock()
 		i := len(s.idle) - 1
-		for i >= 0 && s.idle[i].sni != sni {
+		for i >= 0 && (s.idle[i].sni != sni || provenOnly && s.idle[i].uses < 2) {
 			i--
 		}
 		if i < 0 {
@@ -753,19 +940,23 @@ func (s *server) getIdle(sni string) *serverConn {
 		c := s.idle[i]
 		s.idle = append(s.idle[:i], s.idle[i+1:]...)
 		s.idleMu.Unlock()
-		// An idle connection must have nothing to read: bytes or EOF mean
-		// the server closed it or misbehaved.
-		to := c.c.to
-		c.c.to = 0 // the probe's deadline must not be extended by Read
-		c.c.Conn.SetReadDeadline(time.Now())
-		_, err := c.br.Peek(1)
-		c.c.Conn.SetReadDeadline(time.Time{})
-		c.c.to = to
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		if c.alive() {
 			return c
 		}
 		c.c.Close()
 	}
+}
+
+// alive reports whether an idle connection has nothing to read: bytes or
+// EOF mean the server closed it or misbehaved.
+func (c *serverConn) alive() bool {
+	to := c.c.to
+	c.c.to = 0 // the probe's deadline must not be extended by Read
+	c.c.Conn.SetReadDeadline(time.Now())
+	_, err := c.br.Peek(1)
+	c.c.Conn.SetReadDeadline(time.Time{})
+	c.c.to = to
+	return errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 func (s *server) putIdle(c *serverConn) {
@@ -788,10 +979,12 @@ func (s *server) closeIdle() {
 	s.idle = nil
 }
 
-func readResponse(sr *bufio.Reader, method string, res *httpx.Response) (int, error) {
+// readResponse reads until a whole response head is buffered and parses
+// it within lim (a larger head is a 502).
+func readResponse(sr *bufio.Reader, method string, res *httpx.Response, lim httpx.Limits) (int, error) {
 	for {
 		buf, _ := sr.Peek(sr.Buffered())
-		n, err := httpx.ParseResponse(buf, method, res, httpx.Limits{})
+		n, err := httpx.ParseResponse(buf, method, res, lim)
 		if err != httpx.ErrIncomplete {
 			return n, err
 		}

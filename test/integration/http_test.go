@@ -203,8 +203,11 @@ func TestHTTPSideBySide(t *testing.T) {
 	}
 }
 
-// TestHTTPServerReuse: idle server connections are reused for later
-// requests, and one the server closed meanwhile is replaced transparently.
+// TestHTTPServerReuse: with http-reuse always, idle server connections
+// are reused by later clients' requests, and one the server closed
+// meanwhile is replaced transparently. (http-reuse safe, the default,
+// never gives a client's first request an idle connection: see
+// TestHTTPReuseModes.)
 func TestHTTPServerReuse(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -224,7 +227,7 @@ func TestHTTPServerReuse(t *testing.T) {
 	defer srv.Close()
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	startHalo(t, httpCfg(port, "server s "+ln.Addr().String()), addr)
+	startHalo(t, strings.Replace(httpCfg(port, "server s "+ln.Addr().String()), "\nbackend app\n", "\nbackend app\n    http-reuse always\n", 1), addr)
 	before := conns.get()
 	for i := 0; i < 10; i++ {
 		if got := rawHTTP(t, addr, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); !strings.HasSuffix(got, "ok") {
