@@ -247,10 +247,13 @@ backend a3
 `, sink.addr(), port, errSrv, closed, silent)))
 			for _, w := range want {
 				l := sink.wait(t, w, 1)[0]
-				if w == want[2] {
+				if w == want[2] && bin.name == "halo" {
 					// ", check duration: NNNms": timeout check (500ms) runs
 					// from the connection; halo used to wait connect + check
-					// (min(timeout connect, inter) + 500ms = 2.5s).
+					// (min(timeout connect, inter) + 500ms = 2.5s). Only
+					// halo's is asserted: haproxy's scheduler sometimes
+					// lets such a check run to inter (2000ms) on a busy
+					// machine.
 					var ms int
 					fmt.Sscanf(l[strings.Index(l, "check duration: ")+len("check duration: "):], "%d", &ms)
 					if ms >= 2000 {
