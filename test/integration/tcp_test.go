@@ -58,12 +58,16 @@ func TestWeights(t *testing.T) {
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	startHalo(t, listenCfg(port, "roundrobin", "server s1 "+s1.addr+" weight 3", "server s2 "+s2.addr+" weight 1"), addr)
+	// Smooth weighted round robin gives s1 s1 s2 s1 | s1 s1 s2 s1 ...: 30
+	// of 40 picks go to s1. The readiness probe's session makes one pick
+	// of its own, which may land among the test's on a busy machine, so
+	// one pick either way is allowed (2:1 would give 27).
 	count := map[string]int{}
-	for i := 0; i < 8; i++ {
+	for i := 0; i < 40; i++ {
 		count[hello(t, addr)]++
 	}
-	if count["s1"] != 6 || count["s2"] != 2 {
-		t.Errorf("weights 3:1 over 8 connections: %v", count)
+	if count["s1"] < 29 || count["s1"] > 31 || count["s1"]+count["s2"] != 40 {
+		t.Errorf("weights 3:1 over 40 connections: %v", count)
 	}
 }
 
