@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -11,7 +12,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/config"
@@ -950,13 +954,36 @@ func (s *server) getIdle(sni string, provenOnly bool) *serverConn {
 // alive reports whether an idle connection has nothing to read: bytes or
 // EOF mean the server closed it or misbehaved.
 func (c *serverConn) alive() bool {
-	to := c.c.to
-	c.c.to = 0 // the probe's deadline must not be extended by Read
-	c.c.Conn.SetReadDeadline(time.Now())
-	_, err := c.br.Peek(1)
-	c.c.Conn.SetReadDeadline(time.Time{})
-	c.c.to = to
-	return errors.Is(err, os.ErrDeadlineExceeded)
+	return c.br.Buffered() == 0 && quiet(c.c.Conn)
+}
+
+// quiet reports whether nothing is waiting to be read on c's socket,
+// neither bytes nor EOF, with one non-blocking MSG_PEEK. (A read under
+// an expired deadline would not do: Go answers it with a timeout before
+// looking at the socket.) Connections that are not sockets count as
+// quiet.
+func quiet(c net.Conn) bool {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn() // any record, even a close_notify, is a reason to drop it
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var buf [1]byte
+	var n int
+	var rerr error
+	if err := rc.Read(func(fd uintptr) bool {
+		n, _, rerr = unix.Recvfrom(int(fd), buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		return true
+	}); err != nil {
+		return false
+	}
+	return n < 0 && errors.Is(rerr, unix.EAGAIN)
 }
 
 func (s *server) putIdle(c *serverConn) {
