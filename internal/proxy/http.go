@@ -136,6 +136,7 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 			}
 			return
 		}
+		tx.loadRequest(&req, n)
 		tx.startRecord(&req, waitStart, first)
 		first = false
 		out0 := client.out
@@ -217,22 +218,30 @@ func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (in
 	}
 }
 
-// run serves one request whose head (n bytes) is buffered. It reports
-// whether the client connection may carry another request (keep) and
-// whether the connection is still sane (ok).
-func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep bool, ok bool) {
-	fe := tx.fe
+// loadRequest fills the request side of the view from the parsed head
+// (n bytes buffered): one string holds the whole head, and the method,
+// target and headers are substrings of it.
+func (tx *httpTxn) loadRequest(req *httpx.Request, n int) {
 	v := &tx.view
-	v.method, v.target, v.version = string(req.Method), string(req.Target), req.Version()
+	raw, _ := tx.br.Peek(n)
+	ht := newHeadText(raw)
+	v.method, v.target, v.version = ht.str(req.Method), ht.str(req.Target), req.Version()
 	if _, ok := tx.client.Conn.(*h2pipe); ok {
 		v.version = "HTTP/2.0" // what fetches (req.ver) and logs see; servers get HTTP/1.1
 	}
 	v.hdr = v.hdr[:0]
 	for _, h := range req.Headers {
-		v.hdr = append(v.hdr, hdr{string(h.Name), string(h.Value)})
+		v.hdr = append(v.hdr, hdr{ht.str(h.Name), ht.str(h.Value)})
 	}
+}
+
+// run serves one request whose head (n bytes) is buffered. It reports
+// whether the client connection may carry another request (keep) and
+// whether the connection is still sane (ok).
+func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep bool, ok bool) {
+	fe := tx.fe
 	tx.body, tx.cl, tx.reqKeep, tx.expect, tx.upgrade = req.Body, req.ContentLength, req.KeepAlive, req.ExpectCont, req.Upgrade
-	tx.minor, tx.headReq = req.Minor, v.method == "HEAD"
+	tx.minor, tx.headReq = req.Minor, tx.view.method == "HEAD"
 	tx.br.Discard(n)
 	tx.capture(fe.cfg.Captures, false)
 
@@ -452,7 +461,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	}
 	var (
 		kill    *connKill // on-marked-down & co end the exchange through it
-		untrack func()
+		tracked bool
 	)
 	// releaseServer gives the server connection back (for reuse when
 	// keep) or closes it, and frees the server slot; it runs once, as
@@ -461,9 +470,9 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	// client's PROXY protocol header (it serves that client only), is
 	// never kept.
 	releaseServer := func(keep bool) {
-		if untrack != nil {
-			untrack()
-			untrack = nil
+		if tracked {
+			kill.untrack()
+			tracked = false
 		}
 		if scn == nil {
 			return
@@ -506,10 +515,10 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}
 			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, max(fe.rt.cfg.Global.TuneBufSize, 4096)), srv: s, sni: s.sni(&tx.acl)}
 		}
-		if untrack != nil {
-			untrack()
+		if tracked {
+			kill.untrack()
 		}
-		kill, untrack = srv.trackConn(scn.c.Close)
+		kill, tracked = srv.trackConn(scn.c), true
 		var err error
 		sentBody = false
 		if small {
@@ -592,10 +601,12 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		srv.stats.reuse.Add(1)
 	}
 	sr := scn.br
-	v.status, v.reason = res.Status, string(res.Reason)
+	rawRes, _ := scn.br.Peek(rn)
+	ht := newHeadText(rawRes)
+	v.status, v.reason = res.Status, ht.str(res.Reason)
 	v.rhdr = v.rhdr[:0]
 	for _, h := range res.Headers {
-		v.rhdr = append(v.rhdr, hdr{string(h.Name), string(h.Value)})
+		v.rhdr = append(v.rhdr, hdr{ht.str(h.Name), ht.str(h.Value)})
 	}
 	rbody, rcl := res.Body, res.ContentLength
 	resKeep := res.KeepAlive
@@ -916,11 +927,12 @@ func (tx *httpTxn) sendBody(conn net.Conn) error {
 // serverConn is a server connection with its read buffer, kept between
 // requests when the server allows it (http-reuse).
 type serverConn struct {
-	c    *idleConn
-	br   *bufio.Reader
-	srv  *server
-	uses int    // responses received on it
-	sni  string // the TLS server name it was opened with: reused only for the same
+	c     *idleConn
+	br    *bufio.Reader
+	srv   *server
+	uses  int    // responses received on it
+	sni   string // the TLS server name it was opened with: reused only for the same
+	probe *peekProbe
 }
 
 // maxIdlePerServer bounds the idle connections kept per server.
@@ -954,36 +966,53 @@ func (s *server) getIdle(sni string, provenOnly bool) *serverConn {
 // alive reports whether an idle connection has nothing to read: bytes or
 // EOF mean the server closed it or misbehaved.
 func (c *serverConn) alive() bool {
-	return c.br.Buffered() == 0 && quiet(c.c.Conn)
+	if c.br.Buffered() > 0 {
+		return false
+	}
+	if c.probe == nil {
+		c.probe = newPeekProbe(c.c.Conn)
+	}
+	return c.probe.quiet()
 }
 
-// quiet reports whether nothing is waiting to be read on c's socket,
-// neither bytes nor EOF, with one non-blocking MSG_PEEK. (A read under
-// an expired deadline would not do: Go answers it with a timeout before
-// looking at the socket.) Connections that are not sockets count as
-// quiet.
-func quiet(c net.Conn) bool {
+// peekProbe tells whether anything, bytes or EOF, waits to be read on a
+// socket, with one non-blocking recv(MSG_PEEK). (A read under an expired
+// deadline would not do: Go answers it with a timeout before looking at
+// the socket.) It is made once per connection so that probing does not
+// allocate.
+type peekProbe struct {
+	rc  syscall.RawConn // nil when the connection is not a socket
+	buf [1]byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func newPeekProbe(c net.Conn) *peekProbe {
+	p := &peekProbe{}
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn() // any record, even a close_notify, is a reason to drop it
 	}
-	sc, ok := c.(syscall.Conn)
-	if !ok {
+	if sc, ok := c.(syscall.Conn); ok {
+		p.rc, p.err = sc.SyscallConn()
+	}
+	p.fn = func(fd uintptr) bool {
+		p.n, _, p.err = unix.Recvfrom(int(fd), p.buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		return true
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	return p
+}
+
+// quiet reports whether nothing is waiting; connections that are not
+// sockets count as quiet.
+func (p *peekProbe) quiet() bool {
+	if p.rc == nil {
+		return p.err == nil
+	}
+	if err := p.rc.Read(p.fn); err != nil {
 		return false
 	}
-	var buf [1]byte
-	var n int
-	var rerr error
-	if err := rc.Read(func(fd uintptr) bool {
-		n, _, rerr = unix.Recvfrom(int(fd), buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		return true
-	}); err != nil {
-		return false
-	}
-	return n < 0 && errors.Is(rerr, unix.EAGAIN)
+	return p.n < 0 && errors.Is(p.err, unix.EAGAIN)
 }
 
 func (s *server) putIdle(c *serverConn) {

@@ -253,7 +253,7 @@ func (tx *httpTxn) startRecord(req *httpx.Request, waitStart time.Time, first bo
 		// Between keep-alive requests the wait is idle time, not request time.
 		r.TI, r.TR = r.TR, 0
 	}
-	r.Method, r.URI, r.Version, r.BadReq = string(req.Method), string(req.Target), req.Version(), false
+	r.Method, r.URI, r.Version, r.BadReq = tx.view.method, tx.view.target, req.Version(), false
 	if _, h2 := tx.client.Conn.(*h2pipe); h2 {
 		// As HAProxy logs HTTP/2 requests: absolute URI, version 2.0.
 		scheme := "http"

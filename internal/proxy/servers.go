@@ -245,13 +245,14 @@ func (s *server) shutdownSessions(term byte) int {
 // connKill is an HTTP exchange with a server, which is ended by closing
 // the server connection.
 type connKill struct {
-	close func() error
-	term  atomic.Int32 // the first kill's cause
+	conn io.Closer
+	srv  *server
+	term atomic.Int32 // the first kill's cause
 }
 
 func (k *connKill) kill(term byte) {
 	if k.term.CompareAndSwap(0, int32(term)) {
-		k.close()
+		k.conn.Close()
 	}
 }
 
@@ -259,13 +260,16 @@ func (k *connKill) kill(term byte) {
 // server state change, 0 otherwise.
 func (k *connKill) killed() byte { return byte(k.term.Load()) }
 
-// trackConn registers an HTTP exchange with s, ended by closeFn; call
-// the returned function when the exchange is over.
-func (s *server) trackConn(closeFn func() error) (*connKill, func()) {
-	k := &connKill{close: closeFn}
+// trackConn registers an HTTP exchange with s, ended by closing c; call
+// untrack when the exchange is over.
+func (s *server) trackConn(c io.Closer) *connKill {
+	k := &connKill{conn: c, srv: s}
 	s.live.add(k)
-	return k, func() { s.live.remove(k) }
+	return k
 }
+
+// untrack removes the exchange from its server's live set.
+func (k *connKill) untrack() { k.srv.live.remove(k) }
 
 // observe reports an outcome of live traffic to s's passive health.
 func (s *server) observe(o health.Observation) {
