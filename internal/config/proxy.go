@@ -667,11 +667,12 @@ func (b *builder) parseLog(ln *Line) (LogTarget, bool) {
 		b.errorf(ln.Pos, "'log' unexpected argument '%s'", w[i])
 		return t, false
 	}
-	if _, _, err := logging.ParseAddress(t.Address); err != nil {
+	network, addr, err := logging.ParseAddress(t.Address)
+	if err != nil {
 		b.errorf(ln.Pos, "%v", err)
 		return t, false
 	}
-	t.Spec = logging.TargetSpec{Address: t.Address, Len: t.Len, MaxLevel: logging.Debug, MinLevel: logging.Emerg}
+	t.Spec = logging.TargetSpec{Address: t.Address, Network: network, Addr: addr, Len: t.Len, MaxLevel: logging.Debug, MinLevel: logging.Emerg}
 	t.Spec.Facility, _ = logging.ParseFacility(t.Facility)
 	if t.Format != "" {
 		t.Spec.Framing, _ = logging.ParseFraming(t.Format)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -93,6 +94,8 @@ func ParseFraming(s string) (Framing, error) {
 // TargetSpec describes one log destination (a parsed `log` line).
 type TargetSpec struct {
 	Address  string // "127.0.0.1:514", "udp@host:port", "/dev/log", "unix@/path", "stdout", "stderr", "fd@1"
+	Network  string // Address resolved by ParseAddress at configuration time: "udp", "udp4", "udp6", "unixgram", "stdout", "stderr"
+	Addr     string // host:port or socket path for Network
 	Len      int    // maximum line length, default 1024
 	Framing  Framing
 	Facility int
@@ -163,7 +166,12 @@ func New(hdr Header, specs []TargetSpec, dial Dialer) (*Logger, error) {
 	return l, nil
 }
 
-// ParseAddress splits a log address into a network and address.
+// ParseAddress splits a log address into a network and address as
+// HAProxy reads it: an optional family prefix (udp@, udp4@, udp6@,
+// ipv4@, ipv6@), then a host and an optional port (514 by default). An
+// IPv6 address is written in brackets ("[::1]:514") or bare, in which
+// case the last colon starts the port ("::1:514"), so that a bare "::1"
+// is refused as HAProxy refuses it.
 func ParseAddress(a string) (network, addr string, err error) {
 	switch {
 	case a == "stdout" || a == "fd@1":
@@ -182,22 +190,43 @@ func ParseAddress(a string) (network, addr string, err error) {
 		return "", "", fmt.Errorf("log target '%s': only fd@1 and fd@2 are supported", a)
 	}
 	network = "udp"
-	for _, p := range []string{"udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"} {
-		if strings.HasPrefix(a, p) {
-			a = a[len(p):]
-			switch p {
-			case "udp4@", "ipv4@":
-				network = "udp4"
-			case "udp6@", "ipv6@":
-				network = "udp6"
+	rest := a
+	if i := strings.IndexByte(rest, '@'); i >= 0 {
+		switch rest[:i+1] {
+		case "udp@":
+		case "udp4@", "ipv4@":
+			network = "udp4"
+		case "udp6@", "ipv6@":
+			network = "udp6"
+		default:
+			return "", "", fmt.Errorf("log target '%s': unknown address family '%s' (expected udp@, udp4@, udp6@, ipv4@, ipv6@, unix@, fd@, stdout or stderr)", a, rest[:i+1])
+		}
+		rest = rest[i+1:]
+	}
+	host, port := rest, "514"
+	if strings.HasPrefix(rest, "[") {
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			return "", "", fmt.Errorf("log target '%s': missing ']' after the IPv6 address", a)
+		}
+		host = rest[1:end]
+		switch tail := rest[end+1:]; {
+		case tail == "":
+		case tail[0] == ':':
+			port = tail[1:]
+		default:
+			return "", "", fmt.Errorf("log target '%s': unexpected '%s' after the address", a, tail)
+		}
+		if ip, err := netip.ParseAddr(host); err != nil || !ip.Is6() {
+			return "", "", fmt.Errorf("log target '%s': invalid IPv6 address '%s'", a, host)
+		}
+	} else if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		host, port = rest[:i], rest[i+1:]
+		if strings.Contains(host, ":") {
+			if _, err := netip.ParseAddr(host); err != nil {
+				return "", "", fmt.Errorf("log target '%s': invalid address '%s' (write an IPv6 address as [addr] or addr:port)", a, host)
 			}
 		}
-	}
-	host, port := a, "514"
-	if h, p, err := net.SplitHostPort(a); err == nil {
-		host, port = h, p
-	} else if strings.Count(a, ":") > 1 && !strings.HasPrefix(a, "[") {
-		host = a // bare IPv6 address
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return "", "", fmt.Errorf("log target '%s': invalid port '%s'", a, port)
@@ -205,13 +234,24 @@ func ParseAddress(a string) (network, addr string, err error) {
 	if host == "" {
 		return "", "", fmt.Errorf("log target '%s': missing address", a)
 	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		switch {
+		case network == "udp4" && !ip.Is4():
+			return "", "", fmt.Errorf("log target '%s': '%s' is not an IPv4 address", a, host)
+		case network == "udp6" && !ip.Is6():
+			return "", "", fmt.Errorf("log target '%s': '%s' is not an IPv6 address", a, host)
+		}
+	}
 	return network, net.JoinHostPort(host, port), nil
 }
 
 func newTarget(s TargetSpec) (*target, error) {
-	network, addr, err := ParseAddress(s.Address)
-	if err != nil {
-		return nil, err
+	network, addr := s.Network, s.Addr
+	if network == "" {
+		var err error
+		if network, addr, err = ParseAddress(s.Address); err != nil {
+			return nil, err
+		}
 	}
 	if s.Len <= 0 {
 		s.Len = 1024
@@ -396,7 +436,13 @@ func frame(b []byte, s TargetSpec, h Header, lv Level, now time.Time, msg string
 	case FramePriority:
 		appendPri(pri)
 	}
-	room := s.Len - len(b) - 1
+	// The length limit covers the header and the message; HAProxy does
+	// not count the final newline, except in the raw format, whose
+	// datagrams are at most len bytes with it (observed on 2.6.12).
+	room := s.Len - len(b)
+	if s.Framing == FrameRaw {
+		room--
+	}
 	if room < 0 {
 		room = 0
 	}
