@@ -167,17 +167,33 @@ func (s *server) snapshot(now time.Time) stats.Server {
 	if !s.usable() {
 		out.OpState = 0
 	}
+	out.CfgDisabled = s.cfg.Disabled
+	// Check state and result as HAProxy numbers them in state files:
+	// state 6 configured+enabled, 14 also paused (maintenance); result
+	// 0 unknown, 2 failed, 3 passed, 4 conditionally passed.
 	if ev := s.lastEv.Load(); ev != nil && s.cfg.Check {
 		out.CheckStatus, out.CheckCode, out.CheckDuration = ev.Result.Status, ev.Result.Code, ev.Result.Duration
 		out.CheckDesc, out.LastChk, out.CheckHealth = ev.Result.Desc, ev.Result.Info, ev.Health
-		out.CheckResult = 2
-		if !ev.Up {
-			out.CheckResult = 0
+		switch {
+		case !ev.Result.OK:
+			out.CheckResult = 2
+		case ev.Result.Status == "L7OKC":
+			out.CheckResult = 4
+		default:
+			out.CheckResult = 3
 		}
 		out.CheckState = 6
 	} else if s.cfg.Check {
 		out.CheckStatus, out.CheckDesc, out.CheckHealth = "INI", "Initializing", s.cfg.Rise+s.cfg.Fall-1
 		out.CheckState = 6
+	} else {
+		out.CheckHealth = s.cfg.Rise // what HAProxy reports for a server without checks
+	}
+	if s.cfg.Check && s.admin.Load() == adminMaint {
+		out.CheckState, out.CheckHealth = 14, 0 // checks are paused in maintenance
+		if s.lastEv.Load() == nil {
+			out.CheckStatus = ""
+		}
 	}
 	switch {
 	case s.admin.Load() == adminMaint:
@@ -243,8 +259,12 @@ func (rt *Runtime) SetServerState(backend, server string, st stats.AdminState) e
 		return nil
 	}
 	name := b.cfg.Name + "/" + s.cfg.Name
+	s.lastChange.Store(time.Now().UnixNano())
 	switch st {
 	case stats.AdminMaint:
+		if s.usable() {
+			s.chkDown.Add(1) // HAProxy counts going to maintenance as an UP->DOWN transition
+		}
 		b.setState(s, stateMaint)
 		act, bck := b.counts()
 		rt.plog(b.cfg, logging.Alert, LevelWarning, fmt.Sprintf("Server %s is going DOWN for maintenance. %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, s.Conns()))
@@ -387,4 +407,46 @@ func (rt *Runtime) ServerUp(backend, server string) (bool, bool) {
 		return false, false
 	}
 	return s.usable(), true
+}
+
+// DumpStates answers SIGHUP as HAProxy does: every proxy's servers and
+// connection counts go to its syslog targets (notice) and to stderr.
+func (rt *Runtime) DumpStates() {
+	rt.logf(LevelWarning, "SIGHUP received, dumping servers states.")
+	for _, p := range rt.cfg.Proxies {
+		if p.Disabled {
+			continue
+		}
+		l := rt.loggerFor(p)
+		l.Log(logging.Notice, fmt.Sprintf("SIGHUP received, dumping servers states for proxy %s.", p.Name))
+		var feCur, feTot, beCur, beTot, queued int64
+		if fe := rt.frontend(p); fe != nil {
+			feCur, feTot = fe.stats.cur.Load(), fe.stats.total.Load()
+		}
+		b := rt.backends[p.Name]
+		if b != nil && b.cfg != p {
+			b = nil
+		}
+		summary := "has no servers."
+		if b != nil {
+			beCur, beTot, queued = b.stats.cur.Load(), b.stats.total.Load(), int64(b.queued.Load())
+			for _, s := range b.servers {
+				st := "DOWN"
+				if s.usable() {
+					st = "UP"
+				}
+				rt.plog(p, logging.Notice, LevelWarning, fmt.Sprintf("SIGHUP: Server %s/%s is %s. Conn: %d act, 0 pend, %d tot.",
+					p.Name, s.cfg.Name, st, s.stats.cur.Load(), s.stats.total.Load()))
+			}
+			if len(b.servers) > 0 {
+				act, bck := b.counts()
+				summary = "has no server available !"
+				if act+bck > 0 {
+					summary = fmt.Sprintf("has %d active servers and %d backup servers available.", act, bck)
+				}
+			}
+		}
+		rt.plog(p, logging.Notice, LevelWarning, fmt.Sprintf("SIGHUP: Proxy %s %s Conn: act(FE+BE): %d+%d, %d pend (%d unass), tot(FE+BE): %d+%d.",
+			p.Name, summary, feCur, beCur, queued, queued, feTot, beTot))
+	}
 }

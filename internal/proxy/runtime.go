@@ -234,33 +234,62 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 			s.closeIdle()
 		}
 	}
-	for _, fe := range rt.frontends {
-		rt.plog(fe.cfg, logging.Warning, LevelWarning, fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", fe.cfg.Name, fe.stats.total.Load(), fe.stats.total.Load()))
-	}
 	rt.closeLogs()
 	return nil
 }
 
 // Shutdown is the soft stop (SIGUSR1): listeners close at once, running
-// sessions go on until they end; Serve then returns.
+// sessions go on until they end; Serve then returns. Every proxy logs
+// that it stopped, as HAProxy does at a soft stop (a hard stop logs
+// nothing).
 func (rt *Runtime) Shutdown() {
-	rt.closeListeners()
+	if rt.closeListeners() {
+		rt.logStopped()
+	}
+}
+
+// logStopped logs "Proxy X stopped" for every proxy: those with a
+// frontend side first, then the backends, each in configuration order,
+// as haproxy 2.6 does.
+func (rt *Runtime) logStopped() {
+	var fes, bes []*config.Proxy
+	for _, p := range rt.cfg.Proxies {
+		switch {
+		case p.Disabled:
+		case p.Cap&config.CapFrontend != 0:
+			fes = append(fes, p)
+		default:
+			bes = append(bes, p)
+		}
+	}
+	for _, p := range append(fes, bes...) {
+		var fe, be int64
+		if f := rt.frontend(p); f != nil {
+			fe = f.stats.total.Load()
+		}
+		if b := rt.backends[p.Name]; b != nil && b.cfg == p {
+			be = b.stats.total.Load()
+		}
+		rt.plog(p, logging.Warning, LevelWarning, fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", p.Name, fe, be))
+	}
 }
 
 // Active returns the number of client sessions in progress.
 func (rt *Runtime) Active() int64 { return rt.active.Load() }
 
-func (rt *Runtime) closeListeners() {
+// closeListeners stops accepting; it reports whether this call did it.
+func (rt *Runtime) closeListeners() bool {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.stopping {
-		return
+		return false
 	}
 	rt.stopping = true
 	for _, ln := range rt.listeners {
 		ln.Close()
 	}
 	close(rt.closed)
+	return true
 }
 
 func (rt *Runtime) closeSessions() {

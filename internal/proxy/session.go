@@ -100,15 +100,26 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	rec := &logging.Record{Accept: accepted, Client: addrPort(client.RemoteAddr()), Frontend: addrPort(client.LocalAddr()),
 		FrontendName: fe.cfg.Name, BackendName: fe.cfg.Name, ServerName: "<NOSRV>", Term: [4]byte{'-', '-'},
 		Tw: -1, Tc: -1, Tt: -1, Pid: fe.rt.opts.Pid}
+	var be *backend
+	var srv *server
 	defer func() {
 		rec.Tt = time.Since(accepted)
+		// The connection counts are read when the line is logged, after
+		// this session left its backend and server (as HAProxy: 1/1/0/0/0).
 		rec.ActConn, rec.FeConn = fe.rt.active.Load(), fe.stats.cur.Load()
+		if be != nil {
+			rec.BeConn = be.stats.cur.Load()
+		}
+		if srv != nil {
+			rec.SrvConn = srv.stats.cur.Load()
+		}
 		if rec.BytesIn == 0 && fe.cfg.Options.DontLogNull {
 			return
 		}
 		fe.trafficLog(rec)
 	}()
-	be, ok := fe.route(client, rec)
+	var ok bool
+	be, ok = fe.route(client, rec)
 	if !ok {
 		rec.Term = [4]byte{'P', 'R'}
 		fe.stats.deniedReq.Add(1)
@@ -128,7 +139,8 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	}
 	key := hashKey(be, client)
 	var ci connInfo
-	srv, conn := be.connect(ctx, key, client.LocalAddr(), nil, &ci, rec.Ctx.(*acl.Txn))
+	var conn net.Conn
+	srv, conn = be.connect(ctx, key, client.LocalAddr(), nil, &ci, rec.Ctx.(*acl.Txn))
 	rec.Tw, rec.Retries, rec.Redisp = ci.queue, ci.retries, ci.redispatched
 	if conn == nil {
 		if ci.srv != nil {
@@ -152,7 +164,6 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 			tc.SetKeepAlive(true)
 		}
 	}
-	rec.BeConn, rec.SrvConn = be.stats.cur.Load(), srv.stats.cur.Load()
 	var sent int64
 	if p := rec.Ctx.(*acl.Txn).Payload; len(p) > 0 {
 		// What inspection read goes first, untouched.

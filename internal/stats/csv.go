@@ -24,6 +24,20 @@ const maskServer = "xxxxxx.xxx.x.xxxxxxxxxxxx.xxx.x.xx.xxxxxxxxxx...xxx....x..xx
 // srvnc
 const maskServerNoCheck = "xxxxxx.xxx.x.xxxxxxxx..x..xxx.x.xx.x...xxxxxx...xxx....x..xxxx.............x.......xxx..x.xxxxxxxxxx...xxxx....................."
 
+// maskServerMaint is a checked server in maintenance: its checks are
+// paused, so the check columns are empty while chkfail, chkdown and
+// downtime stay (haproxy 2.6.12).
+var maskServerMaint = func() string {
+	m := []byte(maskServer)
+	for i, c := range csvColumns {
+		switch c {
+		case "check_status", "check_code", "check_duration", "last_chk", "check_desc", "check_rise", "check_fall", "check_health":
+			m[i] = '.'
+		}
+	}
+	return string(m)
+}()
+
 // CSVOptions tune WriteCSV.
 type CSVOptions struct {
 	// Addr fills the addr column of server rows and the algo column of
@@ -62,7 +76,10 @@ func Rows(s *Snapshot, o CSVOptions) [][]string {
 			for j := range p.Servers {
 				sv := &p.Servers[j]
 				m := maskServerNoCheck
-				if sv.CheckEnabled {
+				switch {
+				case sv.CheckEnabled && sv.Admin == AdminMaint:
+					m = maskServerMaint
+				case sv.CheckEnabled:
 					m = maskServer
 				}
 				out = append(out, masked(serverRow(s, p, sv, o), m))
@@ -179,7 +196,7 @@ func serverRow(s *Snapshot, p *Proxy, sv *Server, o CSVOptions) map[string]strin
 	if o.Addr {
 		v["addr"] = sv.Addr
 	}
-	if sv.CheckEnabled {
+	if sv.CheckEnabled && sv.Admin != AdminMaint {
 		v["check_status"], v["check_duration"], v["check_desc"] = sv.CheckStatus, ms(sv.CheckDuration), sv.CheckDesc
 		v["check_rise"], v["check_fall"], v["check_health"] = itoa(sv.CheckRise), itoa(sv.CheckFall), itoa(sv.CheckHealth)
 		if sv.CheckCode > 0 {

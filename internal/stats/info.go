@@ -63,12 +63,17 @@ func WriteServersState(w io.Writer, s *Snapshot, backend string) error {
 				host = sv.Addr[:i]
 				fmt.Sscan(sv.Addr[i+1:], &port)
 			}
+			// srv_admin_state flags: 0x01 forced maintenance, 0x04 from
+			// the configuration (`disabled`, kept after `ready`), 0x08 drain.
 			admin := 0
 			switch sv.Admin {
 			case AdminMaint:
 				admin = 1
 			case AdminDrain:
 				admin = 8
+			}
+			if sv.CfgDisabled {
+				admin |= 4
 			}
 			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 - %d - 0 0 - - 0\n",
 				p.ID, p.Name, sv.ID, sv.Name, strings.Trim(host, "[]"), sv.OpState, admin, sv.UWeight, sv.IWeight,
@@ -80,11 +85,15 @@ func WriteServersState(w io.Writer, s *Snapshot, backend string) error {
 	return err
 }
 
-var checkCodes = map[string]int{"": 1, "INI": 1, "SOCKERR": 4, "L4OK": 5, "L4TOUT": 6, "L4CON": 8, "L6OK": 9, "L6TOUT": 10,
-	"L6RSP": 11, "L7TOUT": 12, "L7RSP": 13, "L7OKC": 16, "L7OK": 15, "L7STS": 17}
+// checkCodes are HAProxy 2.6's check status numbers (its
+// healthcheck_status order; 3 and 14 are internal markers), checked
+// against `show servers state` of haproxy 2.6.12: L4OK 6, L4CON 8, L7OK 15.
+var checkCodes = map[string]int{"": 1, "INI": 1, "HANA": 4, "SOCKERR": 5, "L4OK": 6, "L4TOUT": 7, "L4CON": 8, "L6OK": 9,
+	"L6TOUT": 10, "L6RSP": 11, "L7TOUT": 12, "L7RSP": 13, "L7OK": 15, "L7OKC": 16, "L7STS": 17, "PROCERR": 18,
+	"PROCTOUT": 19, "PROCOK": 20}
 
 // CheckResultCode is the numeric check status HAProxy stores in state
-// files (HCHK_STATUS_*): 15 L7OK, 8 L4CON, 1 when no check ran ...
+// files (HCHK_STATUS_*): 6 L4OK, 8 L4CON, 15 L7OK, 1 when no check ran ...
 func (s *Server) CheckResultCode() int {
 	if c, ok := checkCodes[s.CheckStatus]; ok {
 		return c

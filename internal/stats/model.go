@@ -172,6 +172,7 @@ type Server struct {
 	OpState     int // 0 stopped, 1 starting, 2 running, 3 stopping
 	CheckState  int
 	CheckResult int
+	CfgDisabled bool // `disabled` on the server line (admin flag 0x04 in state files)
 }
 
 // AdminState is a server's administrative state.
