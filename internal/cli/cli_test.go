@@ -58,6 +58,15 @@ func (f *fakeTarget) ClearCounters(all bool) {
 	f.cleared = map[bool]string{true: "all", false: "max"}[all]
 }
 func (f *fakeTarget) BackendNames() []string { return []string{"be"} }
+func (f *fakeTarget) SetServerAddr(b, s, addr, port string) (string, error) {
+	if b+"/"+s != "be/s1" {
+		return "", errNoServer
+	}
+	return "IP changed from '127.0.0.1' to '" + addr + "' by 'stats socket command'", nil
+}
+func (f *fakeTarget) ShowSess() string {
+	return "0x00000001: proto=tcpv4 src=127.0.0.1:4000 fe=fe be=be srv=s1 ts=00 epoch=0 age=1s\n"
+}
 
 func start(t *testing.T, network string, level Level) (string, *fakeTarget) {
 	addr := "127.0.0.1:0"

@@ -779,7 +779,11 @@ func (b *builder) parseStats(ln *Line) {
 		if !b.argCount(ln, 2, 1, 1, "<proxy name> as argument") {
 			return
 		}
-		st.Scope = append(st.Scope, w[2])
+		name := w[2]
+		if name == "." {
+			name = b.px.Name // "." is the proxy serving the page
+		}
+		st.Scope = append(st.Scope, name)
 	case "socket", "timeout", "maxconn", "bind-process":
 		b.errorf(ln.Pos, "'stats %s' is only valid in the global section", w[1])
 		return

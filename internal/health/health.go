@@ -61,6 +61,19 @@ type Checker struct {
 	report func(Event)
 	up     atomic.Bool
 	health int
+	addr   atomic.Pointer[string] // set by SetAddr; p.Addr until then
+}
+
+// SetAddr moves the checks to a new host:port (the runtime API's
+// `set server ... addr`); the next check uses it.
+func (c *Checker) SetAddr(addr string) { c.addr.Store(&addr) }
+
+// target is the host:port checked now.
+func (c *Checker) target() string {
+	if a := c.addr.Load(); a != nil {
+		return *a
+	}
+	return c.p.Addr
 }
 
 // New returns a checker; servers start UP with full health, as in HAProxy.
@@ -219,7 +232,7 @@ func (c *Checker) dial(ctx context.Context, addr string) (net.Conn, *Result) {
 }
 
 func (c *Checker) l4Check(ctx context.Context) Result {
-	conn, fail := c.dial(ctx, c.p.Addr)
+	conn, fail := c.dial(ctx, c.target())
 	if fail != nil {
 		return *fail
 	}

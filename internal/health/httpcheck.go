@@ -15,7 +15,7 @@ import (
 // httpCheck sends the `option httpchk` request and judges the response:
 // 2xx and 3xx pass unless `http-check expect` says otherwise.
 func (c *Checker) httpCheck(ctx context.Context) Result {
-	conn, fail := c.dial(ctx, c.p.Addr)
+	conn, fail := c.dial(ctx, c.target())
 	if fail != nil {
 		return *fail
 	}

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/health"
 	"github.com/halo-lb/halo/internal/logging"
 	"github.com/halo-lb/halo/internal/stats"
 )
@@ -77,7 +80,11 @@ func (rt *Runtime) Snapshot() *stats.Snapshot {
 			if sp.Act+sp.Bck == 0 && len(be.servers) > 0 {
 				sp.BEStatus = "DOWN"
 			}
-			sp.LastChg = now.Sub(rt.start)
+			sp.LastChg = now.Sub(time.Unix(0, be.lastChange.Load()))
+			sp.Downtime = time.Duration(be.downtime.Load())
+			if d := be.downSince.Load(); d > 0 {
+				sp.Downtime += now.Sub(time.Unix(0, d))
+			}
 		}
 		s.Proxies = append(s.Proxies, sp)
 	}
@@ -138,9 +145,11 @@ func (c *counters) snapshot(now time.Time) stats.Counters {
 		Rate: c.rate.value(), RateMax: c.rate.max.Load(), ReqRate: c.reqRate.value(), ReqRateMax: c.reqRate.max.Load(),
 		ReqTot: c.reqTot.Load(), Intercepted: c.intercepted.Load(), CliAbrt: c.cliAbrt.Load(), SrvAbrt: c.srvAbrt.Load(),
 		Connect: c.connect.Load(), Reuse: c.reuse.Load(), SSLSess: c.sslSess.Load(), SSLReusedSess: c.sslReused.Load(),
-		SSLFailedHS: c.sslFailed.Load(), LastSess: -1,
-		QTime: time.Duration(c.qtime.Load()) * time.Microsecond, CTime: time.Duration(c.ctime.Load()) * time.Microsecond,
-		RTime: time.Duration(c.rtime.Load()) * time.Microsecond, TTime: time.Duration(c.ttime.Load()) * time.Microsecond}
+		SSLFailedHS: c.sslFailed.Load(), LastSess: -1, QMax: c.qmax.Load()}
+	out.QTime, out.QTimeMax = c.qtime.get()
+	out.CTime, out.CTimeMax = c.ctime.get()
+	out.RTime, out.RTimeMax = c.rtime.get()
+	out.TTime, out.TTimeMax = c.ttime.get()
 	for i := range out.HRsp {
 		out.HRsp[i] = c.hrsp[i].Load()
 	}
@@ -155,7 +164,7 @@ func (s *server) snapshot(now time.Time) stats.Server {
 		Weight: s.Weight(), UWeight: s.Weight(), IWeight: s.cfg.Weight, Backup: s.cfg.Backup,
 		ChkFail: s.chkFail.Load(), ChkDown: s.chkDown.Load(), LastChg: now.Sub(time.Unix(0, s.lastChange.Load())),
 		QLimit: s.cfg.MaxQueue, SLim: s.MaxConn(), Throttle: -1, CheckEnabled: s.cfg.Check, Cookie: s.cfg.Cookie,
-		Mode: s.be.cfg.Mode.String(), Admin: stats.AdminState(s.admin.Load()), Port: s.cfg.Port,
+		Mode: s.be.cfg.Mode.String(), Admin: stats.AdminState(s.admin.Load()), Port: s.destination().port,
 		CheckRise: s.cfg.Rise, CheckFall: s.cfg.Fall}
 	out.Counters.LBTot = s.total.Load()
 	down := time.Duration(s.downtime.Load())
@@ -225,10 +234,67 @@ func (s *server) snapshot(now time.Time) stats.Server {
 }
 
 func (s *server) addrString() string {
-	if s.cfg.Port == 0 {
-		return s.cfg.Host
+	d := s.destination()
+	if d.port == 0 {
+		return d.host
 	}
-	return net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	return net.JoinHostPort(d.host, strconv.Itoa(d.port))
+}
+
+// SetServerAddr is `set server <b>/<s> addr <ip> [port <port>]`: new
+// connections and the health checks (unless `addr`/`port` fix the check
+// address) go to the new address; idle connections to the old one are
+// closed. The reply is HAProxy's.
+func (rt *Runtime) SetServerAddr(backend, server, addr, port string) (string, error) {
+	b, s, err := rt.findServer(backend, server)
+	if err != nil {
+		return "", err
+	}
+	const by = " by 'stats socket command'"
+	ip, perr := netip.ParseAddr(addr)
+	if perr != nil || ip.Zone() != "" {
+		return "Invalid addr '" + addr + "'" + by, nil
+	}
+	b.stateMu.Lock()
+	defer b.stateMu.Unlock()
+	cur := s.destination()
+	next := cur
+	var msg []string
+	if old, _ := netip.ParseAddr(cur.host); old == ip {
+		msg = append(msg, "no need to change the addr")
+	} else {
+		msg = append(msg, fmt.Sprintf("IP changed from '%s' to '%s'", cur.host, ip))
+		next.host = ip.String()
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		switch {
+		case err != nil || n < 0 || n > 65535:
+			msg = append(msg, fmt.Sprintf("problem converting port '%s' to an int", port))
+		case n == cur.port:
+			msg = append(msg, "no need to change the port")
+		default:
+			msg = append(msg, fmt.Sprintf("port changed from '%d' to '%d'", cur.port, n))
+			next.port = n
+		}
+	}
+	if next != cur {
+		s.dest.Store(&next)
+		s.closeIdle()
+		if s.checker != nil {
+			host, cport := next.host, next.port
+			if s.cfg.CheckAddr != "" {
+				host = s.cfg.CheckAddr
+			}
+			if s.cfg.CheckPort != 0 {
+				cport = s.cfg.CheckPort
+			} else if p := b.cfg.Check.HTTP.ConnectPort; p != 0 && b.cfg.Check.Kind == config.CheckHTTP {
+				cport = p
+			}
+			s.checker.SetAddr(net.JoinHostPort(host, strconv.Itoa(cport)))
+		}
+	}
+	return strings.Join(msg, ", ") + by, nil
 }
 
 // findServer resolves "backend/server" names.
@@ -246,7 +312,9 @@ func (rt *Runtime) findServer(backend, server string) (*backend, *server, error)
 }
 
 // SetServerState is `set server <b>/<s> state ready|drain|maint`, also
-// used by the stats page's admin form. It logs what HAProxy logs.
+// used by the stats page's admin form. It logs what haproxy 2.6.12 logs,
+// with its severities: going to maintenance is an alert only for a
+// server that was taking traffic (notice when it was draining or down).
 func (rt *Runtime) SetServerState(backend, server string, st stats.AdminState) error {
 	b, s, err := rt.findServer(backend, server)
 	if err != nil {
@@ -260,40 +328,68 @@ func (rt *Runtime) SetServerState(backend, server string, st stats.AdminState) e
 	}
 	name := b.cfg.Name + "/" + s.cfg.Name
 	s.lastChange.Store(time.Now().UnixNano())
+	wasUp := s.usable()
 	switch st {
 	case stats.AdminMaint:
-		if s.usable() {
+		if wasUp {
 			s.chkDown.Add(1) // HAProxy counts going to maintenance as an UP->DOWN transition
 		}
 		b.setState(s, stateMaint)
 		act, bck := b.counts()
-		rt.plog(b.cfg, logging.Alert, LevelWarning, fmt.Sprintf("Server %s is going DOWN for maintenance. %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, s.Conns()))
-		b.noServerAlert()
+		switch {
+		case !wasUp:
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s was DOWN and now enters maintenance.", name))
+		default:
+			level := logging.Alert
+			if old == adminDrain {
+				level = logging.Notice // it was taking no new traffic already
+			}
+			rt.plog(b.cfg, level, LevelWarning, fmt.Sprintf("Server %s is going DOWN for maintenance. %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, s.Conns()))
+		}
 	case stats.AdminDrain:
 		if old == adminMaint {
-			b.setState(s, healthState(s))
+			b.setState(s, stateUp)
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s is UP/DRAIN (leaving forced maintenance).", name))
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s remains in forced drain mode.", name))
+			rt.leaveMaint(b, s)
+			break
 		}
 		b.refresh()
 		act, bck := b.counts()
-		rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s enters drain state. %d active and %d backup servers online. 0 sessions requeued, 0 total in queue.", name, act, bck))
-		b.noServerAlert()
-	case stats.AdminReady:
-		b.setState(s, healthState(s))
-		if old == adminMaint {
-			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s is UP/READY (leaving forced maintenance).", name))
+		if wasUp {
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s enters drain state. %d active and %d backup servers online. 0 sessions requeued, 0 total in queue.", name, act, bck))
 		} else {
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s enters drain state. %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, s.Conns()))
+		}
+	case stats.AdminReady:
+		if old == adminMaint {
+			b.setState(s, stateUp)
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s is UP/READY (leaving forced maintenance).", name))
+			rt.leaveMaint(b, s)
+		} else {
+			b.refresh()
 			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("Server %s is UP (leaving forced drain).", name))
 		}
-		b.noServerAlert()
 	}
+	b.noServerAlert()
 	return nil
 }
 
-func healthState(s *server) int32 {
+// leaveMaint settles a server that left maintenance as UP: when its
+// checks say it is down, it goes DOWN at once with the reason, as
+// HAProxy's next check does. Called with stateMu held.
+func (rt *Runtime) leaveMaint(b *backend, s *server) {
 	if s.healthy.Load() {
-		return stateUp
+		return
 	}
-	return stateDown
+	b.setState(s, stateDown)
+	var reason *health.Result
+	if ev := s.lastEv.Load(); ev != nil {
+		r := ev.Result
+		reason = &r
+	}
+	act, bck := b.counts()
+	rt.plog(b.cfg, logging.Alert, LevelWarning, health.DownLine(b.cfg.Name, s.cfg.Name, reason, act, bck, s.Conns(), 0, int(b.queued.Load())))
 }
 
 // SetServerWeight is `set weight` / `set server ... weight`: an absolute
@@ -325,22 +421,15 @@ func (rt *Runtime) ServerWeight(backend, server string) (int, int, error) {
 	return s.Weight(), s.cfg.Weight, nil
 }
 
-// ShutdownServerSessions closes the connections of a server's sessions
-// (tcp mode sessions and idle HTTP connections).
+// ShutdownServerSessions ends the sessions on a server: TCP sessions and
+// tunnels are closed, HTTP requests in flight get a 502 (logged with
+// termination flag K, as HAProxy), idle server connections are closed.
 func (rt *Runtime) ShutdownServerSessions(backend, server string) (int, error) {
 	_, s, err := rt.findServer(backend, server)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	rt.mu.Lock()
-	for sess := range rt.piped {
-		if sess.srv == s {
-			sess.close()
-			n++
-		}
-	}
-	rt.mu.Unlock()
+	n := rt.killServerStreams(s)
 	s.closeIdle()
 	return n, nil
 }
@@ -351,6 +440,15 @@ func (rt *Runtime) ClearCounters(all bool) {
 		c.max.Store(c.cur.Load())
 		c.rate.max.Store(0)
 		c.reqRate.max.Store(0)
+		c.qmax.Store(0)
+		for _, t := range []*avgTime{&c.qtime, &c.ctime, &c.rtime, &c.ttime} {
+			t.mu.Lock()
+			t.max = 0
+			t.mu.Unlock()
+			if all {
+				t.reset()
+			}
+		}
 		if all {
 			for _, a := range []interface{ Store(int64) }{&c.total, &c.bytesIn, &c.bytesOut, &c.deniedReq, &c.deniedResp,
 				&c.errReq, &c.errConn, &c.errResp, &c.retries, &c.redispatches, &c.reqTot, &c.intercepted, &c.cliAbrt,

@@ -66,6 +66,7 @@ type httpTxn struct {
 	tHead       time.Time // request head received
 	tSent       time.Time // request sent to the server
 	tResp       time.Time // response head received
+	stream      *stream   // the connection as `show sess` sees it
 }
 
 // reset prepares tx, owned by one client connection, for its next request.
@@ -99,7 +100,7 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 	br := bufio.NewReaderSize(client, size)
 	var req httpx.Request
 	vars := map[string]string{} // sess.* variables live as long as the connection
-	tx := &httpTxn{fe: fe, client: client, br: br}
+	tx := &httpTxn{fe: fe, client: client, br: br, stream: streamOf(ctx)}
 	tx.acl = acl.Txn{Src: addrPort(raw.RemoteAddr()), Dst: addrPort(raw.LocalAddr()), HTTP: &tx.view,
 		Backends: fe.rt, Frontend: fe.cfg.Name, Vars: vars, Users: fe.rt}
 	tx.rec = logging.Record{Accept: accepted, Client: tx.acl.Src, Frontend: tx.acl.Dst, FrontendName: fe.cfg.Name,
@@ -147,8 +148,9 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 		tx.startRecord(&req, waitStart, first)
 		first = false
 		out0 := client.out
+		in0 := client.in - int64(br.Buffered()) // where this request starts in the client's stream
 		keep, ok := tx.run(ctx, &req, n)
-		tx.finishRecord(client.out - out0)
+		tx.finishRecord(client.in-int64(br.Buffered())-in0, client.out-out0)
 		waitStart = time.Now()
 		for k := range vars {
 			if !strings.HasPrefix(k, "sess.") {
@@ -205,7 +207,6 @@ func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep boo
 	tx.br.Discard(n)
 	tx.capture(fe.cfg.Captures, false)
 
-	tx.fe.stats.bytesIn.Add(int64(n))
 	if tx.route() {
 		return tx.answerLocal()
 	}
@@ -417,6 +418,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		}
 		be.release(srv)
 	}()
+	defer tx.stream.release()
 	head := tx.requestHead(reuse, tunnel)
 	res := &tx.res
 	var rn int
@@ -437,6 +439,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}
 			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, 16384)}
 		}
+		tx.stream.use(be, srv, scn.c.Conn)
 		var err error
 		if tx.body == httpx.BodyLength && tx.cl <= smallBody && int64(br.Buffered()) >= tx.cl && !tx.expect {
 			// A small body already read goes out with the head: one write.
@@ -814,13 +817,16 @@ type idleConn struct {
 	net.Conn
 	to  time.Duration
 	out int64 // bytes written
+	in  int64 // bytes read
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
 	if c.to > 0 {
 		c.Conn.SetReadDeadline(time.Now().Add(c.to))
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	c.in += int64(n)
+	return n, err
 }
 
 func (c *idleConn) Write(p []byte) (int, error) {

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/halo-lb/halo/internal/cli"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/logging"
@@ -65,6 +67,9 @@ type Runtime struct {
 	glog    *logging.Logger // global section's targets
 	start   time.Time
 	reqs    atomic.Int64 // requests served (%rt, CumReq)
+
+	streams   map[*stream]struct{} // accepted connections, under mu (show sess)
+	streamSeq atomic.Uint64
 }
 
 // DefaultGlobalMaxConn is the process-wide connection limit when the
@@ -441,6 +446,8 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 			defer release()
 			rt.track(c, true)
 			defer rt.track(c, false)
+			ctx, st := rt.openStream(ctx, fe, c)
+			defer rt.closeStream(st)
 			fe.acceptLog(c)
 			if ssl := bl.bind.SSL; ssl != nil && ssl.Config != nil {
 				tc, err := fe.handshake(c, ssl.Config)
@@ -517,16 +524,25 @@ func (rt *Runtime) listenCLI() error {
 			if err == nil {
 				ul.SetUnlinkOnClose(false)
 				err = os.Chmod(s.Address, os.FileMode(s.Mode))
+				if err == nil && (s.UID >= 0 || s.GID >= 0) {
+					err = os.Chown(s.Address, s.UID, s.GID) // user/uid, group/gid
+				}
 				ln = ul
 			}
 		} else {
 			ln, err = net.Listen("tcp", s.Address)
 		}
 		if err != nil {
+			if ln != nil {
+				ln.Close()
+			}
 			for _, l := range rt.cliLns {
 				l.ln.Close()
 			}
 			return fmt.Errorf("%s: cannot open stats socket '%s': %w", s.Pos, s.Address, err)
+		}
+		if s.MaxConn > 0 {
+			ln = netutil.LimitListener(ln, s.MaxConn) // further clients wait in the backlog
 		}
 		rt.cliLns = append(rt.cliLns, cliListener{ln, level})
 	}

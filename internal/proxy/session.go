@@ -113,6 +113,9 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 		if srv != nil {
 			rec.SrvConn = srv.stats.cur.Load()
 		}
+		if streamOf(ctx).wasKilled() {
+			rec.Term = [4]byte{'K', 'D'} // shutdown sessions server
+		}
 		if rec.BytesIn == 0 && fe.cfg.Options.DontLogNull {
 			return
 		}
@@ -155,6 +158,7 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	}
 	rec.Tc, rec.ServerName, rec.ServerIP = ci.connect, srv.cfg.Name, addrPort(conn.RemoteAddr())
 	rec.Source = addrPort(conn.LocalAddr())
+	streamOf(ctx).use(be, srv, conn)
 	srv.stats.open()
 	defer srv.stats.close()
 	defer be.release(srv)
@@ -180,7 +184,9 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 		c.bytesIn.Add(up)
 		c.bytesOut.Add(down)
 	}
-	be.stats.timing(ci.queue, ci.connect, -1, time.Since(accepted))
+	tt := time.Since(accepted)
+	be.stats.timing(ci.queue, ci.connect, -1, tt)
+	srv.stats.timing(ci.queue, ci.connect, -1, tt)
 }
 
 // hashKey is the input of `balance source`: the client address.
@@ -234,6 +240,8 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		}
 		ci.srv = srv
 		t0 := time.Now()
+		srv.stats.connect.Add(1) // connection attempts, as HAProxy's connect column
+		be.stats.connect.Add(1)
 		d := net.Dialer{Timeout: ct}
 		conn, err := d.DialContext(ctx, "tcp", srv.dialAddr(dst))
 		if err == nil {
@@ -241,7 +249,6 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		}
 		ci.connect = time.Since(t0)
 		if err == nil {
-			srv.stats.connect.Add(1)
 			return srv, conn
 		}
 		ci.err = err
