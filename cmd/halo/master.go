@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/halo-lb/halo/internal/cli"
 	"github.com/halo-lb/halo/internal/config"
 )
@@ -214,7 +216,10 @@ func (m *master) start(extra []string) (*worker, error) {
 // reload checks the configuration and replaces the current worker.
 func (m *master) reload(old map[*worker]bool) {
 	m.log.print("[NOTICE]", "Reloading halo")
-	m.sdNotify("RELOADING=1")
+	// systemd 253+ (Type=notify-reload) wants the reload's start time.
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	m.sdNotify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", ts.Nano()/1000))
 	defer m.sdNotify("READY=1")
 	if _, err := config.Load(m.files, config.LoadOptions{}); err != nil {
 		var el *config.ErrorList
