@@ -399,7 +399,7 @@ func frame(b []byte, s TargetSpec, h Header, lv Level, now time.Time, msg string
 		b = now.AppendFormat(b, " 15:04:05 ")
 		host := h.Hostname
 		if s.Framing == FrameRFC3164 && host == "" {
-			host, _ = os.Hostname()
+			host = "localhost" // what haproxy 2.6.12 writes without log-send-hostname
 		}
 		if host != "" {
 			b = append(b, host...)
