@@ -119,7 +119,8 @@ var opsLogNormalizers = []struct {
 	// %B and %U: halo counts the bytes on the wire, HAProxy its internal
 	// message representation (the test checks halo's %U exactly).
 	{regexp.MustCompile(` 200 \d+ \d+ ----`), " 200 B U ----"},
-	{regexp.MustCompile(` HTTP/1\.1 \d+ 1/1/`), " HTTP/1.1 RT 1/1/"}, // %rt counts every request of the process
+	{regexp.MustCompile(` HTTP/1\.1 \d+ (\d+)/`), " HTTP/1.1 RT $1/"}, // %rt counts every request of the process
+	{regexp.MustCompile(` -1/-1/-1/-1/\d+ `), " -1/-1/-1/-1/T "},
 }
 
 func normalizeOps(line string) string {
@@ -131,6 +132,7 @@ func normalizeOps(line string) string {
 
 const sideBySideLogCfg = `global
     log %[1]s local2
+    stats socket %[9]s level admin
 defaults
     log global
     timeout connect 1s
@@ -183,13 +185,33 @@ func TestLogsSideBySideFormats(t *testing.T) {
 	run := func(bin string) map[string][]string {
 		sink := newSyslogSink(t)
 		p := []int{freePort(t), freePort(t), freePort(t), freePort(t)}
-		cfg := fmt.Sprintf(sideBySideLogCfg, sink.addr(), p[0], tcpSrv, p[1], p[2], p[3], httpSrv, dead)
+		sock := filepath.Join(t.TempDir(), "cli.sock")
+		cfg := fmt.Sprintf(sideBySideLogCfg, sink.addr(), p[0], tcpSrv, p[1], p[2], p[3], httpSrv, dead, sock)
+		// The connection counts in the lines are process-wide: each step
+		// starts once the previous ones have left (the runtime API's own
+		// connection counts in HAProxy's CurrConns).
+		quiet := func() {
+			waitFor(t, "no connection in progress", 10*time.Second, func() bool {
+				var n int
+				for _, l := range strings.Split(unixCLI(t, sock, "show info"), "\n") {
+					if strings.HasPrefix(l, "CurrConns: ") {
+						fmt.Sscan(l[len("CurrConns: "):], &n)
+						return n <= 1
+					}
+				}
+				return false
+			})
+		}
 		addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", p[i]) }
 		h := startProc(t, bin, "", nil, nil, "-db", "-f", writeConfig(t, cfg))
 		for i := range p {
 			waitListening(t, addr(i), h)
 		}
-		time.Sleep(300 * time.Millisecond) // the readiness probes' lines are not compared
+		// The readiness probes are logged as aborted requests by the three
+		// HTTP frontends once each proxy is done with them; only then do
+		// they leave the connection counts of the lines compared.
+		sink.wait(t, "BADREQ", 3)
+		quiet()
 		sink.mu.Lock()
 		var keep []string
 		for _, m := range sink.msgs {
@@ -202,15 +224,20 @@ func TestLogsSideBySideFormats(t *testing.T) {
 		// tcp: a connection without data (dontlognull), one with data.
 		c, _ := net.Dial("tcp", addr(0))
 		c.Close()
+		quiet()
 		if c, err := net.Dial("tcp", addr(0)); err == nil {
 			io.WriteString(c, "hello\n")
 			c.SetReadDeadline(time.Now().Add(3 * time.Second))
 			io.ReadAll(c)
 			c.Close()
 		}
+		quiet()
 		oneShot(t, addr(1), "GET /clf?q=1 HTTP/1.1\r\nHost: a\r\nUser-Agent: ua\r\n\r\n")
+		quiet()
 		oneShot(t, addr(2), "POST /lf/path?q=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
+		quiet()
 		oneShot(t, addr(3), "GET /normal HTTP/1.1\r\nHost: a\r\n\r\n")
+		quiet()
 		oneShot(t, addr(3), "BAD REQUEST\r\n\r\n")
 		got := map[string][]string{}
 		for _, k := range []string{" tcpfe ", `"clf"`, " lf ", " quiet ", "checked/dead"} {
@@ -535,4 +562,19 @@ backend app
 			t.Errorf("%s: no final newline: %q", f, g)
 		}
 	}
+}
+
+// unixCLI sends one command to a runtime API unix socket and returns the
+// reply.
+func unixCLI(t *testing.T, path, cmd string) string {
+	t.Helper()
+	c, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, cmd+"\n")
+	b, _ := io.ReadAll(c)
+	return string(b)
 }
