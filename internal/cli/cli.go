@@ -502,7 +502,7 @@ func cmdSetMaxConn(s *Server, _ io.Writer, args []string) string {
 	}
 	n, err := strconv.Atoi(args[4])
 	if err != nil || n < 0 {
-		return "Require a positive integer.\n\n"
+		return "maxconn string empty or preceded by garbage\n" // HAProxy's reply, without the usual empty line
 	}
 	if err := s.Target.SetServerMaxConn(be, srv, n); err != nil {
 		return errText(err)

@@ -198,10 +198,15 @@ func (s *server) snapshot(now time.Time) stats.Server {
 	} else {
 		out.CheckHealth = s.cfg.Rise // what HAProxy reports for a server without checks
 	}
-	if s.cfg.Check && s.admin.Load() == adminMaint {
-		out.CheckState, out.CheckHealth = 14, 0 // checks are paused in maintenance
-		if s.lastEv.Load() == nil {
-			out.CheckStatus = ""
+	if s.admin.Load() == adminMaint {
+		// Checks are paused in maintenance: state 14 (configured,
+		// enabled, paused), or 8 (paused) for a server without checks.
+		out.CheckState, out.CheckHealth = 8, 0
+		if s.cfg.Check {
+			out.CheckState = 14
+			if s.lastEv.Load() == nil {
+				out.CheckStatus = ""
+			}
 		}
 	}
 	switch {

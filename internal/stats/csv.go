@@ -112,7 +112,7 @@ func Rows(s *Snapshot, o CSVOptions) []Row {
 			continue
 		}
 		if p.Frontend != nil && o.wants(p, 1, 0) {
-			out = append(out, Row{'F', p.ID, 0, masked(frontendRow(s, p), maskFrontend)})
+			out = append(out, Row{'F', p.ID, 0, forMode(p, 'F', masked(frontendRow(s, p), maskFrontend))})
 		}
 		if p.Backend == nil {
 			continue
@@ -129,10 +129,10 @@ func Rows(s *Snapshot, o CSVOptions) []Row {
 			case sv.CheckEnabled:
 				m = maskServer
 			}
-			out = append(out, Row{'S', p.ID, sv.ID, masked(serverRow(s, p, sv, o), m)})
+			out = append(out, Row{'S', p.ID, sv.ID, forMode(p, 'S', masked(serverRow(s, p, sv, o), m))})
 		}
 		if o.wants(p, 2, 0) {
-			cells := masked(backendRow(s, p, o), maskBackend)
+			cells := forMode(p, 'B', masked(backendRow(s, p, o), maskBackend))
 			if len(p.Servers) == 0 {
 				cells[downtimeColumn] = Cell{} // HAProxy leaves it empty without servers
 			}
@@ -184,6 +184,24 @@ func csvQuote(v string) string {
 
 // dynamic columns are present or absent by the row's own values.
 var dynamic = map[string]bool{"addr": true, "algo": true, "last_chk": true, "check_code": true, "cookie": true, "slim": true, "qlimit": true}
+
+// httpOnly are the columns a tcp-mode row leaves empty (haproxy 2.6.12).
+var httpOnly = map[byte][]string{
+	'F': {"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other", "intercepted", "cache_lookups", "cache_hits"},
+	'B': {"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other", "req_tot", "cache_lookups", "cache_hits"},
+	'S': {"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other", "req_tot"},
+}
+
+// forMode empties the HTTP columns of a tcp-mode row.
+func forMode(p *Proxy, obj byte, cells []Cell) []Cell {
+	if p.Mode != "tcp" {
+		return cells
+	}
+	for _, c := range httpOnly[obj] {
+		cells[Column(c)] = Cell{}
+	}
+	return cells
+}
 
 func masked(vals map[string]string, mask string) []Cell {
 	row := make([]Cell, len(csvColumns))
