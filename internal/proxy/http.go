@@ -157,7 +157,7 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 				delete(vars, k)
 			}
 		}
-		if !ok || !keep {
+		if !ok || !keep || fe.rt.isStopping() {
 			return
 		}
 	}
@@ -204,6 +204,13 @@ func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep boo
 		v.hdr = append(v.hdr, hdr{string(h.Name), string(h.Value)})
 	}
 	tx.body, tx.cl, tx.reqKeep, tx.expect, tx.upgrade = req.Body, req.ContentLength, req.KeepAlive, req.ExpectCont, req.Upgrade
+	if fe.rt.isStopping() {
+		// A soft stop: the response says connection: close and the client
+		// goes to the process that holds the listeners now. Idle
+		// connections are not closed under their clients' feet: a request
+		// may be on its way; they get this answer when it comes.
+		tx.reqKeep = false
+	}
 	tx.br.Discard(n)
 	tx.capture(fe.cfg.Captures, false)
 

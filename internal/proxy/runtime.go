@@ -244,7 +244,8 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 }
 
 // Shutdown is the soft stop (SIGUSR1): listeners close at once, running
-// sessions go on until they end; Serve then returns. Every proxy logs
+// sessions go on until they end (HTTP keep-alive connections after their
+// current request); Serve then returns. Every proxy logs
 // that it stopped, as HAProxy does at a soft stop (a hard stop logs
 // nothing).
 func (rt *Runtime) Shutdown() {
