@@ -186,6 +186,10 @@ func (m *master) start(extra []string) (*worker, error) {
 	cmd := exec.Command(exe, append(append([]string{}, m.args...), extra...)...)
 	cmd.Env = append(os.Environ(), workerEnv+"=3")
 	cmd.ExtraFiles = []*os.File{wpipe}
+	// A worker does not outlive its master (killed or crashed): it gets
+	// SIGTERM, the hard stop, as HAProxy's workers leave when they lose
+	// their master.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		wpipe.Close()

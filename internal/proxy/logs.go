@@ -170,7 +170,8 @@ func (r *rateCounter) value() int64 {
 }
 
 // logSetup opens the loggers of every proxy: `log global` means the
-// global section's targets, and a proxy's own targets add to them.
+// global section's targets, and a proxy's own targets add to them. All
+// share one sink, so that lines to one destination keep their order.
 func (rt *Runtime) logSetup() error {
 	g := rt.cfg.Global
 	hdr := logging.Header{Tag: rt.opts.Tag, Pid: rt.opts.Pid}
@@ -184,9 +185,10 @@ func (rt *Runtime) logSetup() error {
 	for _, t := range g.Logs {
 		gspecs = append(gspecs, t.Spec)
 	}
+	rt.logSink = logging.NewSink(hdr, nil)
 	rt.loggers = map[*config.Proxy]*logging.Logger{}
 	if len(gspecs) > 0 {
-		l, err := logging.New(hdr, gspecs, nil)
+		l, err := rt.logSink.Logger(gspecs)
 		if err != nil {
 			return err
 		}
@@ -207,7 +209,7 @@ func (rt *Runtime) logSetup() error {
 		if len(specs) == 0 {
 			continue
 		}
-		l, err := logging.New(hdr, specs, nil)
+		l, err := rt.logSink.Logger(specs)
 		if err != nil {
 			return err
 		}
@@ -218,22 +220,12 @@ func (rt *Runtime) logSetup() error {
 
 // closeLogs flushes and stops the loggers.
 func (rt *Runtime) closeLogs() {
-	for _, l := range rt.loggers {
-		l.Close()
-	}
-	rt.glog.Close()
+	rt.logSink.Close()
 }
 
 // DroppedLogs is the number of log messages dropped so far.
 func (rt *Runtime) DroppedLogs() int64 {
-	n := int64(0)
-	for _, l := range rt.loggers {
-		n += l.Dropped()
-	}
-	if rt.glog != nil {
-		n += rt.glog.Dropped()
-	}
-	return n
+	return rt.logSink.Dropped()
 }
 
 // plog sends a process message about px to its syslog targets (the

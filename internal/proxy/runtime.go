@@ -65,6 +65,7 @@ type Runtime struct {
 	cliLns  []cliListener
 	loggers map[*config.Proxy]*logging.Logger
 	glog    *logging.Logger // global section's targets
+	logSink *logging.Sink   // the senders of every logger
 	start   time.Time
 	reqs    atomic.Int64 // requests served (%rt, CumReq)
 
