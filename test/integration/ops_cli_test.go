@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -453,5 +454,75 @@ func TestRuntimeAPIOperations(t *testing.T) {
 	io.ReadAll(conn)
 	if d := time.Since(start); d < time.Second || d > 12*time.Second {
 		t.Errorf("idle CLI session closed after %v, stats timeout is 2s", d)
+	}
+}
+
+// TestStatsSocketOptions: `stats socket` user/group own the socket,
+// maxconn bounds the runtime API connections, and the options halo
+// cannot honour are named at -c rather than dropped.
+func TestStatsSocketOptions(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "halo.sock")
+	port := freePort(t)
+	owner := ""
+	if os.Geteuid() == 0 {
+		owner = " user nobody group nogroup" // chown needs root
+	}
+	cfgText := fmt.Sprintf(`global
+    stats socket %s mode 660 level admin maxconn 1%s
+    stats socket ipv4@127.0.0.1:%d level user severity-output number name cli2
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen l
+    bind 127.0.0.1:%d
+    server s1 127.0.0.1:%d
+`, sock, owner, freePort(t), port, freePort(t))
+	cfg := writeConfig(t, cfgText)
+	rc, stdout, stderr := runCheck(t, haloBin, cfg)
+	if rc != 0 || !strings.Contains(stdout, "Configuration file is valid") ||
+		!strings.Contains(stderr, "'severity-output number' has no effect") || !strings.Contains(stderr, "'name' has no effect") {
+		t.Errorf("halo -c: rc %d\n%s%s", rc, stdout, stderr)
+	}
+	startProc(t, haloBin, fmt.Sprintf("127.0.0.1:%d", port), nil, nil, "-db", "-f", cfg)
+	st, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode %v", st.Mode().Perm())
+	}
+	if owner != "" {
+		if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 65534 || sys.Gid != 65534 {
+			t.Errorf("socket owned by %d:%d, want nobody:nogroup", sys.Uid, sys.Gid)
+		}
+	}
+	// maxconn 1: while one interactive session is open, a second
+	// connection gets no answer; it is served once the first leaves.
+	first, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(first, "prompt\n")
+	first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := first.Read(make([]byte, 16)); err != nil {
+		t.Fatalf("first session: %v", err)
+	}
+	second, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	io.WriteString(second, "show cli level\n")
+	second.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	if n, _ := second.Read(make([]byte, 64)); n > 0 {
+		t.Error("a second runtime API connection was served beyond maxconn 1")
+	}
+	first.Close()
+	second.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, _ := io.ReadAll(second); string(b) != "admin\n\n" {
+		t.Errorf("second session after the first left: %q", b)
 	}
 }

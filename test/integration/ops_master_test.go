@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -88,6 +89,9 @@ listen web
 `, port, app)))
 	if got := n.next(t, "READY=1"); !strings.Contains(got, fmt.Sprintf("MAINPID=%d", h.cmd.Process.Pid)) {
 		t.Errorf("READY without the master's pid %d: %q", h.cmd.Process.Pid, got)
+	}
+	if st, err := os.Stat(msock); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("-S ...,mode,600: %v %v", st, err)
 	}
 	h.signal(syscall.SIGUSR2)
 	if got := n.next(t, "RELOADING=1"); !regexp.MustCompile(`(?m)^MONOTONIC_USEC=\d+$`).MatchString(got) {
