@@ -2,6 +2,8 @@ package integration
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -577,4 +579,105 @@ func unixCLI(t *testing.T, path, cmd string) string {
 	io.WriteString(c, cmd+"\n")
 	b, _ := io.ReadAll(c)
 	return string(b)
+}
+
+// TestHTTPSLogSideBySide: option httpslog on a TLS frontend, the same
+// TLS 1.2 client through halo and haproxy, the lines compared.
+func TestHTTPSLogSideBySide(t *testing.T) {
+	hp, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy not installed")
+	}
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	cert := ca.issue(t, dir, "site.pem", false, false, "site.test")
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca.pem)
+	app := fixedHTTP(t)
+	run := func(bin string) string {
+		sink := newSyslogSink(t)
+		port := freePort(t)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		h := startProc(t, bin, addr, nil, nil, "-db", "-f", writeConfig(t, fmt.Sprintf(`global
+    log %s local2
+defaults
+    mode http
+    log global
+    option httpslog
+    option dontlognull
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s
+    default_backend app
+backend app
+    server web1 %s
+`, sink.addr(), port, cert, app)))
+		c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "site.test", RootCAs: roots, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
+		if err != nil {
+			t.Fatalf("%s: %v", bin, err)
+		}
+		io.WriteString(c, "GET /secure HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		io.ReadAll(c)
+		c.Close()
+		line := sink.wait(t, "/secure", 1)[0]
+		h.cmd.Process.Kill()
+		<-h.done
+		return line
+	}
+	g, w := normalizeOps(run(haloBin)), normalizeOps(run(hp))
+	// %B: halo counts the bytes on the wire, HAProxy its internal representation.
+	size := regexp.MustCompile(` 200 \d+ - - `)
+	g, w = size.ReplaceAllString(g, " 200 B - - "), size.ReplaceAllString(w, " 200 B - - ")
+	if g != w {
+		t.Errorf("httpslog:\nhalo    %q\nhaproxy %q", g, w)
+	}
+	if !strings.Contains(g, " fe~ app/web1 ") || !strings.Contains(g, " site.test/TLSv1.2/ECDHE-ECDSA-AES128-GCM-SHA256") {
+		t.Errorf("httpslog line: %q", g)
+	}
+}
+
+// TestLogStderr: `log stderr` writes to the process's standard error,
+// not its standard output.
+func TestLogStderr(t *testing.T) {
+	app := fixedHTTP(t)
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(haloBin, "-db", "-f", writeConfig(t, fmt.Sprintf(`global
+    log stderr format short local2
+defaults
+    mode http
+    log global
+    option httplog
+    option dontlognull
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen web
+    bind 127.0.0.1:%d
+    server web1 %s
+`, port, app)))
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitFor(t, "halo listening", 10*time.Second, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	oneShot(t, addr, "GET /to-stderr HTTP/1.1\r\nHost: a\r\n\r\n")
+	waitFor(t, "the line on stderr", 10*time.Second, func() bool {
+		return regexp.MustCompile(`(?m)^<6>127\.0\.0\.1:\d+ \[[^\]]+\] web web/web1 .*"GET /to-stderr HTTP/1\.1"$`).MatchString(stderr.String())
+	})
+	if strings.Contains(stdout.String(), "to-stderr") {
+		t.Errorf("stdout has the line: %q", stdout.String())
+	}
 }
