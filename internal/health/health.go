@@ -57,12 +57,17 @@ type Event struct {
 // Checker runs the checks of one server. Create it with New and run it
 // with Run in a goroutine the caller owns.
 type Checker struct {
-	p      Params
-	report func(Event)
-	up     atomic.Bool
-	health int
-	addr   atomic.Pointer[string] // set by SetAddr; p.Addr until then
+	p       Params
+	report  func(Event)
+	up      atomic.Bool
+	health  int
+	addr    atomic.Pointer[string] // set by SetAddr; p.Addr until then
+	running atomic.Bool            // a check is in progress
 }
+
+// Running reports whether a check is in progress (HAProxy's stats prefix
+// the last check status with "* " then).
+func (c *Checker) Running() bool { return c != nil && c.running.Load() }
 
 // SetAddr moves the checks to a new host:port (the runtime API's
 // `set server ... addr`); the next check uses it.
@@ -122,7 +127,9 @@ func (c *Checker) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		c.running.Store(true)
 		r := c.check(ctx)
+		c.running.Store(false)
 		if ctx.Err() != nil {
 			return
 		}

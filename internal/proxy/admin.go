@@ -192,6 +192,7 @@ func (s *server) snapshot(now time.Time) stats.Server {
 			out.CheckResult = 3
 		}
 		out.CheckState = 6
+		out.CheckRunning = s.checker.Running()
 	} else if s.cfg.Check {
 		out.CheckStatus, out.CheckDesc, out.CheckHealth = "INI", "Initializing", s.cfg.Rise+s.cfg.Fall-1
 		out.CheckState = 6

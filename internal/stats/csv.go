@@ -316,6 +316,9 @@ func serverRow(s *Snapshot, p *Proxy, sv *Server, o CSVOptions) map[string]strin
 	}
 	if sv.CheckEnabled && sv.Admin != AdminMaint {
 		v["check_status"], v["check_duration"], v["check_desc"] = sv.CheckStatus, ms(sv.CheckDuration), sv.CheckDesc
+		if sv.CheckRunning && sv.CheckStatus != "" {
+			v["check_status"] = "* " + sv.CheckStatus
+		}
 		v["check_rise"], v["check_fall"], v["check_health"] = itoa(sv.CheckRise), itoa(sv.CheckFall), itoa(sv.CheckHealth)
 		if sv.CheckCode > 0 {
 			v["check_code"] = itoa(sv.CheckCode)

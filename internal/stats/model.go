@@ -156,6 +156,7 @@ type Server struct {
 	// Health check.
 	CheckEnabled  bool
 	CheckStatus   string // "L7OK", "L4CON", ... ("" when no check ran)
+	CheckRunning  bool   // a check is in progress: the CSV and the page show "* L7OK"
 	CheckCode     int    // 0 when none
 	CheckDuration time.Duration
 	CheckDesc     string
