@@ -161,8 +161,10 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	streamOf(ctx).use(be, srv, conn)
 	srv.stats.open()
 	defer srv.stats.close()
-	defer be.release(srv)
+	// The slot is free before the server sees the connection close: who
+	// watches the server (leastconn's next pick, a test) sees it free.
 	defer conn.Close()
+	defer be.release(srv)
 	if be.cfg.Options.TCPKeepAlive || be.cfg.Options.ServerKeepAlive {
 		if tc, ok := conn.(*net.TCPConn); ok {
 			tc.SetKeepAlive(true)
