@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -358,18 +359,23 @@ func serve(cfg *config.Config, o *options, log *logger) int {
 		signalReady(true)
 	}
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	var killedBy atomic.Value // the signal of a hard stop
 	go func() {
 		for sig := range sigs {
 			switch sig {
 			case syscall.SIGUSR1:
-				log.print("[NOTICE]", "soft stop: listeners closed, waiting for sessions to end")
 				rt.Shutdown()
 				if d := cfg.Global.HardStopAfter; d > 0 {
 					time.AfterFunc(d, cancel)
 				}
+			case syscall.SIGHUP:
+				// As HAProxy: a dump of the servers' states in the logs,
+				// the process goes on.
+				rt.DumpStates()
 			default:
+				killedBy.CompareAndSwap(nil, sig)
 				cancel()
 			}
 		}
@@ -377,6 +383,14 @@ func serve(cfg *config.Config, o *options, log *logger) int {
 	rt.Serve(ctx)
 	if o.pidfile != "" && os.Getenv(daemonEnv) != "" {
 		os.Remove(o.pidfile)
+	}
+	if sig, ok := killedBy.Load().(syscall.Signal); ok {
+		// HAProxy dies of SIGTERM/SIGINT: its parent sees 143/130 and the
+		// master logs "exited with code 143 (Terminated)".
+		signal.Reset(sig)
+		syscall.Kill(os.Getpid(), sig)
+		time.Sleep(time.Second)
+		return 128 + int(sig)
 	}
 	return 0
 }

@@ -9,11 +9,15 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"os/user"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/halo-lb/halo/internal/cli"
 	"github.com/halo-lb/halo/internal/config"
 )
 
@@ -87,15 +91,23 @@ func runMaster(o *options, args []string, log *logger) int {
 	cliReload := make(chan chan string)
 	cliProc := make(chan chan string)
 	if o.masterSocket != "" {
-		path, _, _ := strings.Cut(o.masterSocket, ",")
-		ln, err := listenMasterCLI(path)
+		ms, err := parseMasterSocket(o.masterSocket)
+		if err != nil {
+			log.print("[ALERT]", err.Error())
+			m.stop(old)
+			return 1
+		}
+		for _, w := range ms.warnings {
+			log.print("[WARNING]", w)
+		}
+		ln, err := listenMasterCLI(ms)
 		if err != nil {
 			log.print("[ALERT]", err.Error())
 			m.stop(old)
 			return 1
 		}
 		defer ln.Close()
-		go serveMasterCLI(ln, cliReload, cliProc)
+		go serveMasterCLI(ln, ms.level, cliReload, cliProc)
 	}
 	m.started = time.Now()
 	for {
@@ -174,6 +186,10 @@ func (m *master) start(extra []string) (*worker, error) {
 	cmd := exec.Command(exe, append(append([]string{}, m.args...), extra...)...)
 	cmd.Env = append(os.Environ(), workerEnv+"=3")
 	cmd.ExtraFiles = []*os.File{wpipe}
+	// A worker does not outlive its master (killed or crashed): it gets
+	// SIGTERM, the hard stop, as HAProxy's workers leave when they lose
+	// their master.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		wpipe.Close()
@@ -204,7 +220,10 @@ func (m *master) start(extra []string) (*worker, error) {
 // reload checks the configuration and replaces the current worker.
 func (m *master) reload(old map[*worker]bool) {
 	m.log.print("[NOTICE]", "Reloading halo")
-	m.sdNotify("RELOADING=1")
+	// systemd 253+ (Type=notify-reload) wants the reload's start time.
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	m.sdNotify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", ts.Nano()/1000))
 	defer m.sdNotify("READY=1")
 	if _, err := config.Load(m.files, config.LoadOptions{}); err != nil {
 		var el *config.ErrorList
@@ -297,20 +316,122 @@ func (m *master) sdNotify(state string) {
 	c.Write([]byte(state))
 }
 
-// listenMasterCLI opens the -S unix socket.
-func listenMasterCLI(path string) (net.Listener, error) {
-	os.Remove(path)
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open the master CLI socket '%s': %w", path, err)
+// masterSocket is a parsed -S argument: "<path>[,<option>,<value>]...",
+// the options of a bind line as HAProxy takes them (mode, level, user,
+// group, uid, gid).
+type masterSocket struct {
+	path     string
+	mode     os.FileMode // 0 keeps the umask's
+	level    cli.Level
+	uid, gid int
+	warnings []string
+}
+
+func parseMasterSocket(arg string) (*masterSocket, error) {
+	parts := strings.Split(arg, ",")
+	ms := &masterSocket{path: strings.TrimPrefix(parts[0], "unix@"), level: cli.LevelAdmin, uid: -1, gid: -1}
+	if ms.path == "" {
+		return nil, errors.New("-S: missing socket path")
 	}
-	os.Chmod(path, 0o600)
+	if strings.Contains(parts[0], "@") && !strings.HasPrefix(parts[0], "unix@") {
+		return nil, fmt.Errorf("-S '%s': only unix sockets are supported for the master CLI", parts[0])
+	}
+	opts := parts[1:]
+	for i := 0; i < len(opts); i++ {
+		if i+1 >= len(opts) {
+			return nil, fmt.Errorf("-S: option '%s' expects a value", opts[i])
+		}
+		k, v := opts[i], opts[i+1]
+		i++
+		switch k {
+		case "mode":
+			n, err := strconv.ParseUint(v, 8, 32)
+			if err != nil {
+				return nil, fmt.Errorf("-S: 'mode' expects an octal permission, got '%s'", v)
+			}
+			ms.mode = os.FileMode(n)
+		case "level":
+			l, err := cli.ParseLevel(v)
+			if err != nil {
+				return nil, fmt.Errorf("-S: %v", err)
+			}
+			ms.level = l
+		case "user", "group":
+			var id string
+			if k == "user" {
+				u, err := user.Lookup(v)
+				if err != nil {
+					return nil, fmt.Errorf("-S: unknown user '%s'", v)
+				}
+				id = u.Uid
+			} else {
+				g, err := user.LookupGroup(v)
+				if err != nil {
+					return nil, fmt.Errorf("-S: unknown group '%s'", v)
+				}
+				id = g.Gid
+			}
+			n, _ := strconv.Atoi(id)
+			if k == "user" {
+				ms.uid = n
+			} else {
+				ms.gid = n
+			}
+		case "uid", "gid":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("-S: '%s' expects a numeric id, got '%s'", k, v)
+			}
+			if k == "uid" {
+				ms.uid = n
+			} else {
+				ms.gid = n
+			}
+		case "expose-fd", "severity-output", "name", "maxconn", "process", "thread":
+			ms.warnings = append(ms.warnings, fmt.Sprintf("-S: option '%s' has no effect on halo's master CLI", k))
+		default:
+			return nil, fmt.Errorf("-S: unknown option '%s' (expected mode, level, user, group, uid, gid)", k)
+		}
+	}
+	return ms, nil
+}
+
+// listenMasterCLI opens the -S unix socket with its mode and owner.
+func listenMasterCLI(ms *masterSocket) (net.Listener, error) {
+	os.Remove(ms.path)
+	ln, err := net.Listen("unix", ms.path)
+	if err == nil && ms.mode != 0 {
+		err = os.Chmod(ms.path, ms.mode)
+	}
+	if err == nil && (ms.uid >= 0 || ms.gid >= 0) {
+		err = os.Chown(ms.path, ms.uid, ms.gid)
+	}
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return nil, fmt.Errorf("cannot open the master CLI socket '%s': %w", ms.path, err)
+	}
 	return ln, nil
 }
 
-// serveMasterCLI answers `show proc`, `reload` and `help` on the master
-// socket; the master's loop does the work.
-func serveMasterCLI(ln net.Listener, reload, proc chan chan string) {
+// masterHelp lists the master CLI commands halo has, in HAProxy's layout.
+const masterHelp = "The following commands are valid at this level:\n" +
+	"  operator                                : lower the level of the current CLI session to operator\n" +
+	"  reload                                  : start a new worker on the current configuration\n" +
+	"  show cli level                          : display the level of the current CLI session\n" +
+	"  show proc                               : show processes status\n" +
+	"  show version                            : show version of the current process\n" +
+	"  user                                    : lower the level of the current CLI session to user\n" +
+	"  help [<command>]                        : list matching or all commands\n" +
+	"  prompt                                  : toggle interactive mode with prompt\n" +
+	"  quit                                    : disconnect\n\n"
+
+// serveMasterCLI answers `show proc`, `reload`, `show cli level`,
+// `show version`, `operator`, `user` and `help` on the master socket
+// (several commands may be separated by ';'); the master's loop does
+// the work. `reload` needs the operator level, as in HAProxy.
+func serveMasterCLI(ln net.Listener, level cli.Level, reload, proc chan chan string) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -320,18 +441,37 @@ func serveMasterCLI(ln net.Listener, reload, proc chan chan string) {
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(30 * time.Second))
 			line, _ := bufio.NewReader(c).ReadString('\n')
-			reply := make(chan string, 1)
-			switch strings.TrimSpace(line) {
-			case "show proc":
-				proc <- reply
-				io.WriteString(c, <-reply)
-			case "reload":
-				reload <- reply
-				<-reply
-			case "help", "":
-				io.WriteString(c, "The following commands are valid at this level:\n  help                                    : list commands\n  reload                                  : reload the workers\n  show proc                               : show the master and worker processes\n\n")
-			default:
-				io.WriteString(c, "Unknown command. Use 'help' to list the master CLI commands.\n\n")
+			lv := level
+			for _, cmd := range cli.SplitCommands(strings.TrimSpace(line)) {
+				reply := make(chan string, 1)
+				switch strings.Join(strings.Fields(cmd), " ") {
+				case "show proc":
+					proc <- reply
+					io.WriteString(c, <-reply)
+				case "reload":
+					if lv < cli.LevelOperator {
+						io.WriteString(c, "Permission denied\n\n")
+						continue
+					}
+					reload <- reply
+					<-reply
+				case "show cli level":
+					io.WriteString(c, lv.String()+"\n\n")
+				case "show version":
+					io.WriteString(c, version+"\n\n")
+				case "operator":
+					if lv < cli.LevelOperator {
+						io.WriteString(c, "Permission denied!\n\n")
+						continue
+					}
+					lv = cli.LevelOperator
+				case "user":
+					lv = cli.LevelUser
+				case "help", "":
+					io.WriteString(c, masterHelp)
+				default:
+					io.WriteString(c, "Unknown command. Use 'help' to list the master CLI commands (halo does not forward @<pid> commands to workers).\n\n")
+				}
 			}
 		}()
 	}
@@ -345,7 +485,7 @@ func (m *master) showProc(old map[*worker]bool) string {
 		return fmt.Sprintf("%dd%02dh%02dm%02ds", s/86400, s%86400/3600, s%3600/60, s%60)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%-14s %-15s %-15s %-15s %s\n", "<PID>", "<type>", "<reloads>", "<uptime>", "<version>")
+	fmt.Fprintf(&b, "#%-14s %-15s %-15s %-15s %-15s\n", "<PID>", "<type>", "<reloads>", "<uptime>", "<version>")
 	fmt.Fprintf(&b, "%-15d %-15s %-15s %-15s %s\n", os.Getpid(), "master", fmt.Sprintf("%d [failed: 0]", m.reloads), up(m.started), version)
 	b.WriteString("# workers\n")
 	fmt.Fprintf(&b, "%-15d %-15s %-15d %-15s %s\n", m.current.cmd.Process.Pid, "worker", 0, up(m.current.start), version)

@@ -55,6 +55,12 @@ type Target interface {
 	ShutdownServerSessions(backend, server string) (int, error)
 	ClearCounters(all bool)
 	BackendNames() []string
+	// SetServerAddr is `set server ... addr <ip> [port <port>]`; it
+	// returns HAProxy's reply line.
+	SetServerAddr(backend, server, addr, port string) (string, error)
+	// ShowSess lists the client connections for `show sess`, one line
+	// each.
+	ShowSess() string
 }
 
 // Server serves the runtime API on listeners.
@@ -114,6 +120,10 @@ func (s *Server) session(c net.Conn, level Level) {
 	}
 	br := bufio.NewReaderSize(c, 16384)
 	w := bufio.NewWriter(c)
+	peer := "unix_stream src=unix:1"
+	if _, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		peer = "tcpv4 src=" + c.RemoteAddr().String()
+	}
 	prompt := false
 	for {
 		c.SetReadDeadline(time.Now().Add(to))
@@ -149,10 +159,10 @@ func (s *Server) session(c net.Conn, level Level) {
 				break
 			}
 			if i == len(cmds)-1 && payload != nil {
-				level = s.run(&payloadWriter{w, *payload}, args, level)
+				level = s.run(&payloadWriter{w, *payload}, args, level, peer)
 				continue
 			}
-			level = s.run(w, args, level)
+			level = s.run(w, args, level, peer)
 		}
 		if quit {
 			w.Flush()
@@ -207,13 +217,14 @@ func init() {
 		{[]string{"help"}, "help [<command>]", "list matching or all commands", LevelUser, nil},
 		{[]string{"operator"}, "operator", "lower the level of the current CLI session to operator", LevelUser, nil},
 		{[]string{"set", "maxconn", "server"}, "set maxconn server <bk>/<srv>", "change a server's maxconn setting", LevelAdmin, cmdSetMaxConn},
-		{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, cmdSetServer},
+		{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state, weight, address or ssl", LevelAdmin, cmdSetServer},
 		{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, cmdSetWeight},
 		{[]string{"show", "backend"}, "show backend", "list backends in the current running config", LevelUser, cmdShowBackend},
 		{[]string{"show", "cli", "level"}, "show cli level", "display the level of the current CLI session", LevelUser, nil},
-		{[]string{"show", "info"}, "show info", "report information about the running process", LevelUser, cmdShowInfo},
+		{[]string{"show", "info"}, "show info [desc|json|typed|float]*", "report information about the running process", LevelUser, cmdShowInfo},
 		{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, cmdServersState},
-		{[]string{"show", "stat"}, "show stat [typed]", "report counters for each proxy and server", LevelUser, cmdShowStat},
+		{[]string{"show", "sess"}, "show sess [id]", "report the list of current sessions or dump this exact session", LevelOperator, nil},
+		{[]string{"show", "stat"}, "show stat [desc|json|no-maint|typed|up]*", "report counters for each proxy and server", LevelUser, cmdShowStat},
 		{[]string{"show", "version"}, "show version", "show version of the current process", LevelUser, cmdShowVersion},
 		{[]string{"shutdown", "sessions", "server"}, "shutdown sessions server <bk>/<srv>", "kill sessions on a server", LevelAdmin, cmdShutdownSessions},
 		{[]string{"user"}, "user", "lower the level of the current CLI session to user", LevelUser, nil},
@@ -223,11 +234,23 @@ func init() {
 	commands = append(commands, sslCommands()...)
 }
 
-func helpLine(c command) string { return fmt.Sprintf("  %-39s : %s\n", c.usage, c.help) }
+// helpLine is HAProxy's help layout: the usage padded to 40 columns.
+func helpLine(c command) string { return fmt.Sprintf("  %-40s: %s\n", c.usage, c.help) }
+
+// argLevels raise the level some arguments of a command need:
+// `clear counters all` is for admins, `clear counters` for operators.
+var argLevels = map[string]func(args []string) Level{
+	"clear counters": func(args []string) Level {
+		if len(args) > 2 && args[2] == "all" {
+			return LevelAdmin
+		}
+		return LevelOperator
+	},
+}
 
 // run executes one command and returns the session's (possibly lowered)
-// level.
-func (s *Server) run(w io.Writer, args []string, level Level) Level {
+// level. peer describes the CLI connection for `show sess`.
+func (s *Server) run(w io.Writer, args []string, level Level, peer string) Level {
 	var best *command
 	for i := range commands {
 		c := &commands[i]
@@ -236,24 +259,34 @@ func (s *Server) run(w io.Writer, args []string, level Level) Level {
 		}
 	}
 	if best == nil {
-		io.WriteString(w, "Unknown command, but maybe one of the following ones is a better match:\n"+suggestions(args)+"\n")
+		io.WriteString(w, "Unknown command, but maybe one of the following ones is a better match:\n"+suggestions(args, level)+"\n")
 		return level
 	}
-	if best.level > level {
+	need := best.level
+	if f := argLevels[strings.Join(best.words, " ")]; f != nil {
+		need = f(args)
+	}
+	if need > level {
 		io.WriteString(w, "Permission denied\n\n")
 		return level
 	}
-	switch best.words[0] {
+	switch strings.Join(best.words, " ") {
 	case "help":
-		io.WriteString(w, "The following commands are valid at this level:\n"+helpFor(level)+"\n")
+		io.WriteString(w, "The following commands are valid at this level:\n"+helpFor(level, args[1:])+"\n")
 		return level
 	case "operator":
 		return min(level, LevelOperator)
 	case "user":
 		return LevelUser
-	}
-	if best.words[0] == "show" && len(best.words) == 3 && best.words[1] == "cli" {
+	case "show cli level":
 		io.WriteString(w, level.String()+"\n\n")
+		return level
+	case "show sess":
+		if len(args) > 2 {
+			io.WriteString(w, "'show sess <id>' is not supported by halo: it lists sessions but keeps no per-stream detail to dump.\n\n")
+			return level
+		}
+		io.WriteString(w, s.Target.ShowSess()+fmt.Sprintf("0x%08x: proto=%s fe=GLOBAL be=<NONE> srv=<none> ts=00 epoch=0 age=0s\n\n", 0, peer))
 		return level
 	}
 	io.WriteString(w, best.run(s, w, args))
@@ -269,21 +302,65 @@ func equalWords(a, b []string) bool {
 	return true
 }
 
-func helpFor(level Level) string {
-	var lines []string
+// alwaysListed close every help listing, in this order, as in HAProxy.
+var alwaysListed = []string{"help", "prompt", "quit"}
+
+// helpFor lists the commands the level allows: all of them, or those
+// starting with the words of `help <words>` (or sharing a word with
+// them when none does), sorted, then help, prompt and quit.
+func helpFor(level Level, words []string) string {
+	var lines, last []string
 	for _, c := range commands {
-		if c.level <= level {
-			lines = append(lines, helpLine(c))
+		if c.level > level {
+			continue
 		}
+		if len(c.words) == 1 && contains(alwaysListed, c.words[0]) {
+			continue
+		}
+		if len(words) > 0 && !startsWith(c.words, words) {
+			continue
+		}
+		lines = append(lines, helpLine(c))
+	}
+	if len(words) > 0 && len(lines) == 0 {
+		return suggestions(words, level)
 	}
 	sort.Strings(lines)
-	return strings.Join(lines, "")
+	for _, name := range alwaysListed {
+		for _, c := range commands {
+			if len(c.words) == 1 && c.words[0] == name {
+				last = append(last, helpLine(c))
+			}
+		}
+	}
+	return strings.Join(lines, "") + strings.Join(last, "")
 }
 
-// suggestions lists the commands sharing a word with args, or all.
-func suggestions(args []string) string {
+// startsWith reports whether a command's words begin with the given
+// words (the last one may be a prefix: "help sh" lists show commands).
+func startsWith(cmd, words []string) bool {
+	if len(words) > len(cmd) {
+		return false
+	}
+	for i, w := range words {
+		if i == len(words)-1 {
+			return strings.HasPrefix(cmd[i], w)
+		}
+		if cmd[i] != w {
+			return false
+		}
+	}
+	return true
+}
+
+// suggestions lists the commands sharing a word with args, or all, then
+// help, prompt and quit.
+func suggestions(args []string, level Level) string {
 	var out []string
 	for _, c := range commands {
+		if len(c.words) == 1 && contains(alwaysListed, c.words[0]) {
+			continue
+		}
 		for _, a := range args {
 			if contains(c.words, a) {
 				out = append(out, helpLine(c))
@@ -292,9 +369,16 @@ func suggestions(args []string) string {
 		}
 	}
 	if len(out) == 0 {
-		return helpFor(LevelAdmin)
+		return helpFor(level, nil)
 	}
 	sort.Strings(out)
+	for _, name := range alwaysListed {
+		for _, c := range commands {
+			if len(c.words) == 1 && c.words[0] == name {
+				out = append(out, helpLine(c))
+			}
+		}
+	}
 	return strings.Join(out, "")
 }
 
@@ -372,10 +456,17 @@ func cmdSetWeight(s *Server, _ io.Writer, args []string) string {
 	return "\n"
 }
 
+// setServerUsage is HAProxy 2.6's answer to an unknown `set server`
+// option (including `port`, which it only takes after `addr`).
+const setServerUsage = "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n\n"
+
 func cmdSetServer(s *Server, w io.Writer, args []string) string {
 	be, srv, ok := splitName(args, 2)
-	if !ok || len(args) < 4 {
-		return "usage: set server <backend>/<server> state | weight\n\n"
+	if !ok {
+		return "Require 'backend/server'.\n\n"
+	}
+	if len(args) < 4 {
+		return setServerUsage
 	}
 	switch args[3] {
 	case "state":
@@ -399,10 +490,23 @@ func cmdSetServer(s *Server, w io.Writer, args []string) string {
 			return "Require <weight> or <weight%>.\n\n"
 		}
 		return cmdSetWeight(s, w, []string{"set", "weight", args[2], args[4]})
-	case "addr", "agent", "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "fqdn", "health", "ssl":
+	case "addr":
+		if len(args) < 5 {
+			return "set server <b>/<s> addr requires an address and optionally a port.\n\n"
+		}
+		port := ""
+		if len(args) > 6 && args[5] == "port" {
+			port = args[6]
+		}
+		reply, err := s.Target.SetServerAddr(be, srv, args[4], port)
+		if err != nil {
+			return errText(err)
+		}
+		return reply + "\n\n"
+	case "agent", "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "fqdn", "health", "ssl":
 		return fmt.Sprintf("'set server ... %s' is not supported by halo yet.\n\n", args[3])
 	}
-	return "usage: set server <backend>/<server> state | weight\n\n"
+	return setServerUsage
 }
 
 func cmdSetMaxConn(s *Server, _ io.Writer, args []string) string {
@@ -412,7 +516,7 @@ func cmdSetMaxConn(s *Server, _ io.Writer, args []string) string {
 	}
 	n, err := strconv.Atoi(args[4])
 	if err != nil || n < 0 {
-		return "Require a positive integer.\n\n"
+		return "maxconn string empty or preceded by garbage\n" // HAProxy's reply, without the usual empty line
 	}
 	if err := s.Target.SetServerMaxConn(be, srv, n); err != nil {
 		return errText(err)
@@ -424,22 +528,91 @@ func cmdShowBackend(s *Server, _ io.Writer, _ []string) string {
 	return "# name\n" + strings.Join(append(s.Target.BackendNames(), ""), "\n") + "\n"
 }
 
-func cmdShowInfo(s *Server, w io.Writer, _ []string) string {
-	stats.WriteInfo(w, s.Target.Snapshot())
+func cmdShowInfo(s *Server, w io.Writer, args []string) string {
+	f, float := stats.InfoPlain, false
+	for _, a := range args[2:] {
+		switch a {
+		case "typed":
+			f = stats.InfoTyped
+		case "json":
+			f = stats.InfoJSON
+		case "float":
+			float = true
+		case "desc":
+			return descRefused
+		}
+	}
+	stats.WriteInfo(w, s.Target.Snapshot(), f, float)
 	return ""
 }
 
+// descRefused answers the `desc` option: the field descriptions are
+// HAProxy's own text, which halo does not carry.
+const descRefused = "'desc' is not supported by halo: it does not carry HAProxy's field descriptions (the fields, tags and types are the same without it).\n\n"
+
+// cmdShowStat is `show stat [{<iid>|<proxy>} <type> <sid>] [typed|json]
+// [desc] [up|no-maint]`.
 func cmdShowStat(s *Server, w io.Writer, args []string) string {
-	if len(args) > 2 && args[2] == "typed" {
-		stats.WriteTyped(w, s.Target.Snapshot())
+	snap := s.Target.Snapshot()
+	o := stats.CSVOptions{Addr: true}
+	typed, json, desc := false, false, false
+	rest := args[2:]
+	if len(rest) >= 3 && !isStatWord(rest[0]) {
+		iid, err := strconv.Atoi(rest[0])
+		if err != nil {
+			iid = -2
+			for _, p := range snap.Proxies {
+				if p.Name == rest[0] {
+					iid = p.ID
+				}
+			}
+			if iid == -2 {
+				return "No such proxy.\n\n"
+			}
+		}
+		typ, err1 := strconv.Atoi(rest[1])
+		sid, err2 := strconv.Atoi(rest[2])
+		if err1 != nil || err2 != nil {
+			return "Usage: show stat [{<iid>|<proxy>} <type> <sid>] [typed|json] [desc] [up|no-maint]\n\n"
+		}
+		o.IID, o.Types, o.SID, o.Filtered = iid, typ, sid, true
+		rest = rest[3:]
+	}
+	for _, a := range rest {
+		switch a {
+		case "typed":
+			typed = true
+		case "json":
+			json = true
+		case "desc":
+			desc = true
+		case "up":
+			o.Up = true
+		case "no-maint":
+			o.NoMaint = true
+		}
+	}
+	switch {
+	case desc && (typed || json):
+		return descRefused
+	case json:
+		stats.WriteJSON(w, snap, o)
+		return "\n"
+	case typed:
+		stats.WriteTyped(w, snap, o)
 		return ""
 	}
-	if len(args) > 2 && args[2] == "json" {
-		return "'show stat json' is not supported by halo yet; use the CSV or typed form.\n\n"
-	}
 	var b strings.Builder
-	stats.WriteCSV(&b, s.Target.Snapshot(), stats.CSVOptions{Addr: true})
+	stats.WriteCSV(&b, snap, o)
 	return b.String() + "\n"
+}
+
+func isStatWord(a string) bool {
+	switch a {
+	case "typed", "json", "desc", "up", "no-maint":
+		return true
+	}
+	return false
 }
 
 func cmdServersState(s *Server, w io.Writer, args []string) string {

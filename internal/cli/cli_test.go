@@ -58,6 +58,15 @@ func (f *fakeTarget) ClearCounters(all bool) {
 	f.cleared = map[bool]string{true: "all", false: "max"}[all]
 }
 func (f *fakeTarget) BackendNames() []string { return []string{"be"} }
+func (f *fakeTarget) SetServerAddr(b, s, addr, port string) (string, error) {
+	if b+"/"+s != "be/s1" {
+		return "", errNoServer
+	}
+	return "IP changed from '127.0.0.1' to '" + addr + "' by 'stats socket command'", nil
+}
+func (f *fakeTarget) ShowSess() string {
+	return "0x00000001: proto=tcpv4 src=127.0.0.1:4000 fe=fe be=be srv=s1 ts=00 epoch=0 age=1s\n"
+}
 
 func start(t *testing.T, network string, level Level) (string, *fakeTarget) {
 	addr := "127.0.0.1:0"
@@ -192,4 +201,26 @@ func FuzzSplitCommands(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Options halo cannot honour are refused with a message, never ignored.
+func TestRefusedOptions(t *testing.T) {
+	addr, _ := start(t, "tcp", LevelAdmin)
+	for _, tc := range []struct{ cmd, want string }{
+		{"show info desc", "'desc' is not supported by halo"},
+		{"show stat typed desc", "'desc' is not supported by halo"},
+		{"show sess 0x1", "'show sess <id>' is not supported by halo"},
+		{"set server be/s1 agent up", "'set server ... agent' is not supported by halo yet"},
+	} {
+		if got := ask(t, "tcp", addr, tc.cmd); !strings.HasPrefix(got, tc.want) || !strings.HasSuffix(got, "\n\n") {
+			t.Errorf("%q: %q", tc.cmd, got)
+		}
+	}
+	// show stat desc in CSV is the plain CSV, as in HAProxy.
+	if got, want := ask(t, "tcp", addr, "show stat desc"), ask(t, "tcp", addr, "show stat"); got != want {
+		t.Errorf("show stat desc:\n%s\nshow stat:\n%s", got, want)
+	}
+	if got := ask(t, "tcp", addr, "show sess"); !strings.Contains(got, "fe=fe be=be srv=s1") || !strings.Contains(got, "proto=tcpv4 src=127.0.0.1:") || !strings.Contains(got, "fe=GLOBAL") {
+		t.Errorf("show sess: %q", got)
+	}
 }

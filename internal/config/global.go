@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 )
@@ -125,7 +127,7 @@ var globalKeywords = mkTable(concat(
 		{Name: "uid", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended user"},
 		{Name: "gid", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended group"},
 		{Name: "chroot", Sections: InGlobal, Status: NoEffect, Note: "halo does not chroot yet; use systemd RootDirectory= or ProtectSystem=", parse: gStr(func(g *Global) *string { return &g.Chroot })},
-		{Name: "stats socket", Sections: InGlobal, Doc: "runtime API socket: <path>|ipv4@<addr:port> [mode <octal>] [level user|operator|admin] [expose-fd listeners]", parse: (*builder).parseStatsSocket},
+		{Name: "stats socket", Sections: InGlobal, Doc: "runtime API socket: <path>|ipv4@<addr:port> [mode <octal>] [level user|operator|admin] [user|uid <owner>] [group|gid <group>] [maxconn <n>] [expose-fd listeners]; severity-output, name and process have no effect (warned)", parse: (*builder).parseStatsSocket},
 		{Name: "stats timeout", Sections: InGlobal, Doc: "idle timeout of runtime API connections (default 10s)", parse: func(b *builder, ln *Line) {
 			if b.argCount(ln, 2, 1, 1, "a delay") {
 				d, err := parseTime(ln.Words[2])
@@ -246,7 +248,7 @@ func (b *builder) parseStatsSocket(ln *Line) {
 		b.errorf(ln.Pos, "'stats socket' expects a path or an address")
 		return
 	}
-	s := StatsSocket{Pos: ln.Pos, Address: w[2], Level: "operator", Mode: 0o600}
+	s := StatsSocket{Pos: ln.Pos, Address: w[2], Level: "operator", Mode: 0o600, UID: -1, GID: -1}
 	switch {
 	case strings.HasPrefix(s.Address, "ipv4@"), strings.HasPrefix(s.Address, "ipv6@"), strings.HasPrefix(s.Address, "tcp@"):
 		s.Network = "tcp"
@@ -291,13 +293,77 @@ func (b *builder) parseStatsSocket(ln *Line) {
 				return
 			}
 			s.ExposeFD = true
-		case "user", "group", "uid", "gid", "process", "name", "maxconn", "severity-output":
-			// Ownership and naming are accepted; halo keeps the socket owned by its own user.
+		case "user", "group":
+			if s.Network != "unix" {
+				b.warnf(ln.Pos, "'stats socket' : '%s' has no effect on a TCP socket", w[i])
+				break
+			}
+			id, err := lookupID(w[i], v)
+			if err != nil {
+				b.errorf(ln.Pos, "'stats socket' : %v", err)
+				return
+			}
+			if w[i] == "user" {
+				s.UID = id
+			} else {
+				s.GID = id
+			}
+		case "uid", "gid":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				b.errorf(ln.Pos, "'stats socket' : '%s' expects a numeric id, got '%s'", w[i], v)
+				return
+			}
+			if s.Network != "unix" {
+				b.warnf(ln.Pos, "'stats socket' : '%s' has no effect on a TCP socket", w[i])
+			} else if w[i] == "uid" {
+				s.UID = n
+			} else {
+				s.GID = n
+			}
+		case "maxconn":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				b.errorf(ln.Pos, "'stats socket' : 'maxconn' expects a positive number, got '%s'", v)
+				return
+			}
+			s.MaxConn = n
+		case "severity-output":
+			if v != "none" && v != "number" && v != "string" {
+				b.errorf(ln.Pos, "'stats socket' : 'severity-output' expects 'none', 'number' or 'string', got '%s'", v)
+				return
+			}
+			if v != "none" {
+				b.warnf(ln.Pos, "'stats socket' : 'severity-output %s' has no effect: halo's runtime API replies carry no severity prefix", v)
+			}
+		case "name":
+			b.warnf(ln.Pos, "'stats socket' : 'name' has no effect: halo does not list the runtime API sockets in its statistics")
+		case "process", "thread":
+			b.warnf(ln.Pos, "'stats socket' : '%s' has no effect: halo runs one process", w[i])
 		default:
-			b.errorf(ln.Pos, "'stats socket' : unknown option '%s' (expected level, mode, expose-fd, user, group)", w[i])
+			b.errorf(ln.Pos, "'stats socket' : unknown option '%s' (expected level, mode, expose-fd, user, group, uid, gid, maxconn, severity-output, name)", w[i])
 			return
 		}
 		i++
 	}
 	b.cfg.Global.StatsSockets = append(b.cfg.Global.StatsSockets, s)
+}
+
+// lookupID resolves a user or group name to its numeric id.
+func lookupID(kind, name string) (int, error) {
+	var id string
+	if kind == "user" {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return 0, fmt.Errorf("unknown user '%s'", name)
+		}
+		id = u.Uid
+	} else {
+		g, err := user.LookupGroup(name)
+		if err != nil {
+			return 0, fmt.Errorf("unknown group '%s'", name)
+		}
+		id = g.Gid
+	}
+	return strconv.Atoi(id)
 }

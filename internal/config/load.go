@@ -363,7 +363,7 @@ func (b *builder) openProxy(k sectionKind, ln *Line) {
 		}
 		px.ACLs = acl.NewSet()
 		px.ACLs.Resolve = resolveACLHost
-		px.ID = len(b.cfg.Proxies) + 1
+		px.ID = 0 // numbered in finish, after explicit `id` lines
 		b.cfg.Proxies = append(b.cfg.Proxies, px)
 	}
 	b.px = px

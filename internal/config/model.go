@@ -145,6 +145,8 @@ type StatsSocket struct {
 	Mode     uint32
 	Level    string // user | operator | admin
 	ExposeFD bool
+	UID, GID int // owner of a unix socket, -1 to keep halo's
+	MaxConn  int // concurrent connections, 0 for no limit
 }
 
 // EnvOp is a global setenv/presetenv/unsetenv/resetenv line.

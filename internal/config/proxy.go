@@ -717,11 +717,12 @@ func (b *builder) parseLog(ln *Line) (LogTarget, bool) {
 		b.errorf(ln.Pos, "'log' unexpected argument '%s'", w[i])
 		return t, false
 	}
-	if _, _, err := logging.ParseAddress(t.Address); err != nil {
+	network, addr, err := logging.ParseAddress(t.Address)
+	if err != nil {
 		b.errorf(ln.Pos, "%v", err)
 		return t, false
 	}
-	t.Spec = logging.TargetSpec{Address: t.Address, Len: t.Len, MaxLevel: logging.Debug, MinLevel: logging.Emerg}
+	t.Spec = logging.TargetSpec{Address: t.Address, Network: network, Addr: addr, Len: t.Len, MaxLevel: logging.Debug, MinLevel: logging.Emerg}
 	t.Spec.Facility, _ = logging.ParseFacility(t.Facility)
 	if t.Format != "" {
 		t.Spec.Framing, _ = logging.ParseFraming(t.Format)
@@ -828,7 +829,11 @@ func (b *builder) parseStats(ln *Line) {
 		if !b.argCount(ln, 2, 1, 1, "<proxy name> as argument") {
 			return
 		}
-		st.Scope = append(st.Scope, w[2])
+		name := w[2]
+		if name == "." {
+			name = b.px.Name // "." is the proxy serving the page
+		}
+		st.Scope = append(st.Scope, name)
 	case "socket", "timeout", "maxconn", "bind-process":
 		b.errorf(ln.Pos, "'stats %s' is only valid in the global section", w[1])
 		return

@@ -17,6 +17,7 @@ import (
 func (b *builder) finish() {
 	cfg := b.cfg
 	b.checkAuthRefs()
+	b.fixProxyIDs()
 	for _, px := range cfg.Proxies {
 		if px.Cap&CapBackend != 0 {
 			b.fixServers(px)
@@ -344,5 +345,38 @@ func (b *builder) checkAddresses() {
 				b.errorf(s.Pos, "'server %s/%s' : could not resolve address '%s'.", px.Name, s.Name, s.Host)
 			}
 		}
+	}
+}
+
+// fixProxyIDs numbers the proxies without an `id` line in configuration
+// order, skipping the ids taken explicitly. As in haproxy 2.6, numbering
+// starts at 2 when a stats socket exists: the runtime API's own proxy
+// is number 1 (this shows in the CSV iid column, `show servers state`
+// and the stats page's admin form).
+func (b *builder) fixProxyIDs() {
+	used := map[int]*Proxy{}
+	for _, px := range b.cfg.Proxies {
+		if px.ID == 0 {
+			continue
+		}
+		if o := used[px.ID]; o != nil {
+			b.errorf(px.Pos, "%s %s reuses same custom id as %s %s (declared at %s).", capName(px.Cap), px.Name, capName(o.Cap), o.Name, o.Pos)
+			continue
+		}
+		used[px.ID] = px
+	}
+	next := 1
+	if len(b.cfg.Global.StatsSockets) > 0 {
+		next = 2
+	}
+	for _, px := range b.cfg.Proxies {
+		if px.ID != 0 {
+			continue
+		}
+		for used[next] != nil {
+			next++
+		}
+		px.ID = next
+		used[next] = px
 	}
 }

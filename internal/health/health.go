@@ -77,8 +77,26 @@ type Checker struct {
 
 	mu       sync.Mutex // health and obsErrs; held while reporting, so events arrive in order
 	health   int
-	obsErrs  int          // consecutive errors observed on live traffic
-	hanaFail atomic.Int64 // times observed errors triggered on-error
+	obsErrs  int                    // consecutive errors observed on live traffic
+	hanaFail atomic.Int64           // times observed errors triggered on-error
+	addr     atomic.Pointer[string] // set by SetAddr; p.Addr until then
+	running  atomic.Bool            // a check is in progress
+}
+
+// Running reports whether a check is in progress (HAProxy's stats prefix
+// the last check status with "* " then).
+func (c *Checker) Running() bool { return c != nil && c.running.Load() }
+
+// SetAddr moves the checks to a new host:port (the runtime API's
+// `set server ... addr`); the next check uses it.
+func (c *Checker) SetAddr(addr string) { c.addr.Store(&addr) }
+
+// target is the host:port checked now.
+func (c *Checker) target() string {
+	if a := c.addr.Load(); a != nil {
+		return *a
+	}
+	return c.p.Addr
 }
 
 // New returns a checker; servers start UP with full health, as in HAProxy.
@@ -138,7 +156,9 @@ func (c *Checker) Run(ctx context.Context) {
 			continue
 		case <-t.C:
 		}
+		c.running.Store(true)
 		r := c.check(ctx)
+		c.running.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -380,7 +400,7 @@ func handshakeErrInfo(err error) string {
 }
 
 func (c *Checker) l4Check(ctx context.Context) Result {
-	conn, fail := c.dial(ctx, c.p.Addr)
+	conn, fail := c.dial(ctx, c.target())
 	if fail != nil {
 		return *fail
 	}

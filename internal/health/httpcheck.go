@@ -16,7 +16,7 @@ import (
 // 2xx and 3xx pass unless `http-check expect` says otherwise.
 func (c *Checker) httpCheck(ctx context.Context) Result {
 	start := time.Now()
-	conn, fail := c.dial(ctx, c.p.Addr)
+	conn, fail := c.dial(ctx, c.target())
 	if fail != nil {
 		return *fail
 	}

@@ -32,7 +32,7 @@ func (c *Checker) tcpCheck(ctx context.Context) Result {
 		if conn != nil {
 			conn.Close()
 		}
-		addr := c.p.Addr
+		addr := c.target()
 		if st != nil && (st.Port != 0 || st.Addr != "") {
 			host, port, _ := net.SplitHostPort(addr)
 			if st.Addr != "" {

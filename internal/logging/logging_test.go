@@ -100,8 +100,18 @@ func TestFraming(t *testing.T) {
 			t.Errorf("framing %d: got %q want %q", tc.f, got, tc.want)
 		}
 	}
-	if got := string(frame(nil, TargetSpec{Framing: FrameRaw, Len: 6}, h, Info, now, "abcdefgh")); got != "abcde\n" {
-		t.Errorf("len 6: %q", got)
+	// len: haproxy 2.6.12 with `len 120` sends 120-byte raw datagrams
+	// (newline included) and 121 bytes in every framing with a header.
+	long := strings.Repeat("x", 300)
+	for f := FrameLocal; f <= FramePriority; f++ {
+		want := 121
+		if f == FrameRaw {
+			want = 120
+		}
+		got := frame(nil, TargetSpec{Framing: f, Facility: 18, Len: 120}, h, Info, now, long)
+		if len(got) != want || got[len(got)-1] != '\n' {
+			t.Errorf("framing %d with len 120: %d bytes %q", f, len(got), got)
+		}
 	}
 }
 
@@ -175,7 +185,22 @@ func TestParseAddress(t *testing.T) {
 		{"127.0.0.1", "udp", "127.0.0.1:514", ""},
 		{"127.0.0.1:5514", "udp", "127.0.0.1:5514", ""},
 		{"udp6@[::1]:514", "udp6", "[::1]:514", ""},
-		{"::1", "udp", "[::1]:514", ""},
+		// As haproxy 2.6.12 reads them: the last colon of a bare IPv6
+		// address starts the port, so "::1" alone is refused.
+		{"::1:19591", "udp", "[::1]:19591", ""},
+		{"[::1]", "udp", "[::1]:514", ""},
+		{"[::1]:5514", "udp", "[::1]:5514", ""},
+		{"ipv6@::1:5514", "udp6", "[::1]:5514", ""},
+		{"ipv6@[::1]", "udp6", "[::1]:514", ""},
+		{"udp4@127.0.0.1", "udp4", "127.0.0.1:514", ""},
+		{"localhost:5514", "udp", "localhost:5514", ""},
+		{"::1", "", "", "invalid address ':'"},
+		{"udp6@::1", "", "", "invalid address ':'"},
+		{"2001:db8::1", "", "", "invalid address '2001:db8:'"},
+		{"[::1", "", "", "missing ']'"},
+		{"ipv4@::1:514", "", "", "not an IPv4 address"},
+		{"sctp@1.2.3.4", "", "", "unknown address family"},
+		{"127.0.0.1:", "", "", "invalid port"},
 		{"/dev/log", "unixgram", "/dev/log", ""},
 		{"stdout", "stdout", "", ""},
 		{"ring@buf", "", "", "ring buffers are not supported"},

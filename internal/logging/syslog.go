@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -93,6 +94,8 @@ func ParseFraming(s string) (Framing, error) {
 // TargetSpec describes one log destination (a parsed `log` line).
 type TargetSpec struct {
 	Address  string // "127.0.0.1:514", "udp@host:port", "/dev/log", "unix@/path", "stdout", "stderr", "fd@1"
+	Network  string // Address resolved by ParseAddress at configuration time: "udp", "udp4", "udp6", "unixgram", "stdout", "stderr"
+	Addr     string // host:port or socket path for Network
 	Len      int    // maximum line length, default 1024
 	Framing  Framing
 	Facility int
@@ -120,50 +123,181 @@ type target struct {
 	conn    net.Conn
 }
 
-// Logger fans messages out to targets. Create it with New, stop it with
-// Close.
-type Logger struct {
+// Sink owns the senders: one queue and one goroutine per destination,
+// shared by every Logger it makes, so that messages to one destination
+// keep their order whichever proxy logs them. Stop it with Close.
+type Sink struct {
 	hdr     Header
-	targets []*target
-	dropped atomic.Int64
 	dial    Dialer
-	wg      sync.WaitGroup
 	now     func() time.Time
+	dropped atomic.Int64
+	wg      sync.WaitGroup
 	mu      sync.RWMutex // held for reading while queueing; Close takes it to close the queues
 	closed  bool
+	targets map[TargetSpec]*target
+	order   []*target
+}
+
+// Logger sends to a set of a Sink's destinations.
+type Logger struct {
+	sink    *Sink
+	targets []*target
+	own     bool // Close stops the sink (a Logger made by New)
 }
 
 // queueLen bounds each target's pending messages.
 const queueLen = 1024
 
-// New starts a logger for specs. Addresses are checked now; sockets are
-// opened lazily so that a syslog daemon started later is picked up.
-func New(hdr Header, specs []TargetSpec, dial Dialer) (*Logger, error) {
+// NewSink prepares a sink; dial opens the datagram sockets (net.Dial
+// when nil).
+func NewSink(hdr Header, dial Dialer) *Sink {
 	if dial == nil {
 		dial = net.Dial
 	}
 	if hdr.Tag == "" {
 		hdr.Tag = "halo"
 	}
-	l := &Logger{hdr: hdr, dial: dial, now: time.Now}
-	for _, s := range specs {
-		t, err := newTarget(s)
-		if err != nil {
-			return nil, err
+	return &Sink{hdr: hdr, dial: dial, now: time.Now, targets: map[TargetSpec]*target{}}
+}
+
+// Logger returns a logger for specs; identical specs share one sender.
+// Addresses are checked now; sockets are opened lazily so that a syslog
+// daemon started later is picked up.
+func (s *Sink) Logger(specs []TargetSpec) (*Logger, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("log sink closed")
+	}
+	l := &Logger{sink: s}
+	for _, spec := range specs {
+		t := s.targets[spec]
+		if t == nil {
+			var err error
+			if t, err = newTarget(spec); err != nil {
+				return nil, err
+			}
+			s.targets[spec] = t
+			s.order = append(s.order, t)
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.drain(t)
+			}()
 		}
 		l.targets = append(l.targets, t)
-	}
-	for _, t := range l.targets {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			l.drain(t)
-		}()
 	}
 	return l, nil
 }
 
-// ParseAddress splits a log address into a network and address.
+// New starts a logger with its own sink for specs.
+func New(hdr Header, specs []TargetSpec, dial Dialer) (*Logger, error) {
+	s := NewSink(hdr, dial)
+	l, err := s.Logger(specs)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	l.own = true
+	return l, nil
+}
+
+// Dropped is the number of messages dropped because a target was slow,
+// absent or failing.
+func (s *Sink) Dropped() int64 {
+	if s == nil {
+		return 0
+	}
+	return s.dropped.Load()
+}
+
+// Close stops the senders after flushing what is queued.
+func (s *Sink) Close() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	for _, t := range s.order {
+		close(t.queue)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	for _, t := range s.order {
+		if t.conn != nil {
+			t.conn.Close()
+		}
+	}
+}
+
+// Dropped is the number of messages of this logger's sink dropped.
+func (l *Logger) Dropped() int64 {
+	if l == nil {
+		return 0
+	}
+	return l.sink.Dropped()
+}
+
+// Close stops the sink of a logger made by New; a Sink's loggers are
+// stopped with the Sink.
+func (l *Logger) Close() {
+	if l != nil && l.own {
+		l.sink.Close()
+	}
+}
+
+// Log sends msg at level to every target whose levels accept it.
+func (l *Logger) Log(level Level, msg string) {
+	if l == nil {
+		return
+	}
+	s := l.sink
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return
+	}
+	for _, t := range l.targets {
+		lv := level
+		if lv > t.spec.MaxLevel {
+			continue
+		}
+		if lv < t.spec.MinLevel {
+			lv = t.spec.MinLevel
+		}
+		line := frame(nil, t.spec, s.hdr, lv, now, msg)
+		select {
+		case t.queue <- line:
+		default:
+			s.dropped.Add(1)
+		}
+	}
+}
+
+// Enabled reports whether any target would take a message at level.
+func (l *Logger) Enabled(level Level) bool {
+	if l == nil {
+		return false
+	}
+	for _, t := range l.targets {
+		if level <= t.spec.MaxLevel {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseAddress splits a log address into a network and address as
+// HAProxy reads it: an optional family prefix (udp@, udp4@, udp6@,
+// ipv4@, ipv6@), then a host and an optional port (514 by default). An
+// IPv6 address is written in brackets ("[::1]:514") or bare, in which
+// case the last colon starts the port ("::1:514"), so that a bare "::1"
+// is refused as HAProxy refuses it.
 func ParseAddress(a string) (network, addr string, err error) {
 	switch {
 	case a == "stdout" || a == "fd@1":
@@ -182,22 +316,43 @@ func ParseAddress(a string) (network, addr string, err error) {
 		return "", "", fmt.Errorf("log target '%s': only fd@1 and fd@2 are supported", a)
 	}
 	network = "udp"
-	for _, p := range []string{"udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"} {
-		if strings.HasPrefix(a, p) {
-			a = a[len(p):]
-			switch p {
-			case "udp4@", "ipv4@":
-				network = "udp4"
-			case "udp6@", "ipv6@":
-				network = "udp6"
+	rest := a
+	if i := strings.IndexByte(rest, '@'); i >= 0 {
+		switch rest[:i+1] {
+		case "udp@":
+		case "udp4@", "ipv4@":
+			network = "udp4"
+		case "udp6@", "ipv6@":
+			network = "udp6"
+		default:
+			return "", "", fmt.Errorf("log target '%s': unknown address family '%s' (expected udp@, udp4@, udp6@, ipv4@, ipv6@, unix@, fd@, stdout or stderr)", a, rest[:i+1])
+		}
+		rest = rest[i+1:]
+	}
+	host, port := rest, "514"
+	if strings.HasPrefix(rest, "[") {
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			return "", "", fmt.Errorf("log target '%s': missing ']' after the IPv6 address", a)
+		}
+		host = rest[1:end]
+		switch tail := rest[end+1:]; {
+		case tail == "":
+		case tail[0] == ':':
+			port = tail[1:]
+		default:
+			return "", "", fmt.Errorf("log target '%s': unexpected '%s' after the address", a, tail)
+		}
+		if ip, err := netip.ParseAddr(host); err != nil || !ip.Is6() {
+			return "", "", fmt.Errorf("log target '%s': invalid IPv6 address '%s'", a, host)
+		}
+	} else if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		host, port = rest[:i], rest[i+1:]
+		if strings.Contains(host, ":") {
+			if _, err := netip.ParseAddr(host); err != nil {
+				return "", "", fmt.Errorf("log target '%s': invalid address '%s' (write an IPv6 address as [addr] or addr:port)", a, host)
 			}
 		}
-	}
-	host, port := a, "514"
-	if h, p, err := net.SplitHostPort(a); err == nil {
-		host, port = h, p
-	} else if strings.Count(a, ":") > 1 && !strings.HasPrefix(a, "[") {
-		host = a // bare IPv6 address
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return "", "", fmt.Errorf("log target '%s': invalid port '%s'", a, port)
@@ -205,13 +360,24 @@ func ParseAddress(a string) (network, addr string, err error) {
 	if host == "" {
 		return "", "", fmt.Errorf("log target '%s': missing address", a)
 	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		switch {
+		case network == "udp4" && !ip.Is4():
+			return "", "", fmt.Errorf("log target '%s': '%s' is not an IPv4 address", a, host)
+		case network == "udp6" && !ip.Is6():
+			return "", "", fmt.Errorf("log target '%s': '%s' is not an IPv6 address", a, host)
+		}
+	}
 	return network, net.JoinHostPort(host, port), nil
 }
 
 func newTarget(s TargetSpec) (*target, error) {
-	network, addr, err := ParseAddress(s.Address)
-	if err != nil {
-		return nil, err
+	network, addr := s.Network, s.Addr
+	if network == "" {
+		var err error
+		if network, addr, err = ParseAddress(s.Address); err != nil {
+			return nil, err
+		}
 	}
 	if s.Len <= 0 {
 		s.Len = 1024
@@ -226,94 +392,21 @@ func newTarget(s TargetSpec) (*target, error) {
 	return t, nil
 }
 
-// Dropped is the number of messages dropped because a target was slow,
-// absent or failing.
-func (l *Logger) Dropped() int64 {
-	if l == nil {
-		return 0
-	}
-	return l.dropped.Load()
-}
-
-// Close stops the senders after flushing what is queued.
-func (l *Logger) Close() {
-	if l == nil {
-		return
-	}
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return
-	}
-	l.closed = true
-	for _, t := range l.targets {
-		close(t.queue)
-	}
-	l.mu.Unlock()
-	l.wg.Wait()
-	for _, t := range l.targets {
-		if t.conn != nil {
-			t.conn.Close()
-		}
-	}
-}
-
-// Log sends msg at level to every target whose levels accept it.
-func (l *Logger) Log(level Level, msg string) {
-	if l == nil {
-		return
-	}
-	now := l.now()
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.closed {
-		return
-	}
-	for _, t := range l.targets {
-		lv := level
-		if lv > t.spec.MaxLevel {
-			continue
-		}
-		if lv < t.spec.MinLevel {
-			lv = t.spec.MinLevel
-		}
-		line := frame(nil, t.spec, l.hdr, lv, now, msg)
-		select {
-		case t.queue <- line:
-		default:
-			l.dropped.Add(1)
-		}
-	}
-}
-
-// Enabled reports whether any target would take a message at level.
-func (l *Logger) Enabled(level Level) bool {
-	if l == nil {
-		return false
-	}
-	for _, t := range l.targets {
-		if level <= t.spec.MaxLevel {
-			return true
-		}
-	}
-	return false
-}
-
-func (l *Logger) drain(t *target) {
+func (s *Sink) drain(t *target) {
 	for line := range t.queue {
-		if err := l.send(t, line); err != nil {
-			l.dropped.Add(1)
+		if err := s.send(t, line); err != nil {
+			s.dropped.Add(1)
 		}
 	}
 }
 
-func (l *Logger) send(t *target, line []byte) error {
+func (s *Sink) send(t *target, line []byte) error {
 	if t.w != nil {
 		_, err := t.w.Write(line)
 		return err
 	}
 	if t.conn == nil {
-		c, err := l.dial(t.network, t.addr)
+		c, err := s.dial(t.network, t.addr)
 		if err != nil {
 			return err
 		}
@@ -359,7 +452,7 @@ func frame(b []byte, s TargetSpec, h Header, lv Level, now time.Time, msg string
 		b = now.AppendFormat(b, " 15:04:05 ")
 		host := h.Hostname
 		if s.Framing == FrameRFC3164 && host == "" {
-			host, _ = os.Hostname()
+			host = "localhost" // what haproxy 2.6.12 writes without log-send-hostname
 		}
 		if host != "" {
 			b = append(b, host...)
@@ -396,7 +489,13 @@ func frame(b []byte, s TargetSpec, h Header, lv Level, now time.Time, msg string
 	case FramePriority:
 		appendPri(pri)
 	}
-	room := s.Len - len(b) - 1
+	// The length limit covers the header and the message; HAProxy does
+	// not count the final newline, except in the raw format, whose
+	// datagrams are at most len bytes with it (observed on 2.6.12).
+	room := s.Len - len(b)
+	if s.Framing == FrameRaw {
+		room--
+	}
 	if room < 0 {
 		room = 0
 	}

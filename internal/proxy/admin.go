@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -75,7 +77,11 @@ func (rt *Runtime) Snapshot() *stats.Snapshot {
 			if sp.Act+sp.Bck == 0 && len(be.servers) > 0 {
 				sp.BEStatus = "DOWN"
 			}
-			sp.LastChg = now.Sub(rt.start)
+			sp.LastChg = now.Sub(time.Unix(0, be.lastChange.Load()))
+			sp.Downtime = time.Duration(be.downtime.Load())
+			if d := be.downSince.Load(); d > 0 {
+				sp.Downtime += now.Sub(time.Unix(0, d))
+			}
 		}
 		s.Proxies = append(s.Proxies, sp)
 	}
@@ -136,9 +142,11 @@ func (c *counters) snapshot(now time.Time) stats.Counters {
 		Rate: c.rate.value(), RateMax: c.rate.max.Load(), ReqRate: c.reqRate.value(), ReqRateMax: c.reqRate.max.Load(),
 		ReqTot: c.reqTot.Load(), Intercepted: c.intercepted.Load(), CliAbrt: c.cliAbrt.Load(), SrvAbrt: c.srvAbrt.Load(),
 		Connect: c.connect.Load(), Reuse: c.reuse.Load(), SSLSess: c.sslSess.Load(), SSLReusedSess: c.sslReused.Load(),
-		SSLFailedHS: c.sslFailed.Load(), LastSess: -1,
-		QTime: time.Duration(c.qtime.Load()) * time.Microsecond, CTime: time.Duration(c.ctime.Load()) * time.Microsecond,
-		RTime: time.Duration(c.rtime.Load()) * time.Microsecond, TTime: time.Duration(c.ttime.Load()) * time.Microsecond}
+		SSLFailedHS: c.sslFailed.Load(), LastSess: -1, QMax: c.qmax.Load()}
+	out.QTime, out.QTimeMax = c.qtime.get()
+	out.CTime, out.CTimeMax = c.ctime.get()
+	out.RTime, out.RTimeMax = c.rtime.get()
+	out.TTime, out.TTimeMax = c.ttime.get()
 	for i := range out.HRsp {
 		out.HRsp[i] = c.hrsp[i].Load()
 	}
@@ -153,7 +161,7 @@ func (s *server) snapshot(now time.Time) stats.Server {
 		Weight: s.Weight(), UWeight: int(s.uweight.Load()), IWeight: s.cfg.Weight, Backup: s.cfg.Backup,
 		ChkFail: s.chkFail.Load(), ChkDown: s.chkDown.Load(), LastChg: now.Sub(time.Unix(0, s.lastChange.Load())),
 		QLimit: s.cfg.MaxQueue, SLim: int(s.maxconn.Load()), Throttle: s.throttlePct(now), CheckEnabled: s.cfg.Check, Cookie: s.cfg.Cookie,
-		Mode: s.be.cfg.Mode.String(), Admin: stats.AdminState(s.admin.Load()), Port: s.cfg.Port,
+		Mode: s.be.cfg.Mode.String(), Admin: stats.AdminState(s.admin.Load()), Port: s.destination().port,
 		CheckRise: s.cfg.Rise, CheckFall: s.cfg.Fall}
 	out.Counters.LBTot = s.total.Load()
 	if s.cfg.Observe != config.ObserveNone {
@@ -171,17 +179,39 @@ func (s *server) snapshot(now time.Time) stats.Server {
 	if !s.usable() {
 		out.OpState = 0
 	}
+	out.CfgDisabled = s.cfg.Disabled
+	// Check state and result as HAProxy numbers them in state files:
+	// state 6 configured+enabled, 14 also paused (maintenance); result
+	// 0 unknown, 2 failed, 3 passed, 4 conditionally passed.
 	if ev := s.lastEv.Load(); ev != nil && s.cfg.Check {
 		out.CheckStatus, out.CheckCode, out.CheckDuration = ev.Result.Status, ev.Result.Code, ev.Result.Duration
 		out.CheckDesc, out.LastChk, out.CheckHealth = ev.Result.Desc, ev.Result.Info, ev.Health
-		out.CheckResult = 2
-		if !ev.Up {
-			out.CheckResult = 0
+		switch {
+		case !ev.Result.OK:
+			out.CheckResult = 2
+		case ev.Result.Status == "L7OKC":
+			out.CheckResult = 4
+		default:
+			out.CheckResult = 3
 		}
 		out.CheckState = 6
+		out.CheckRunning = s.checker.Running()
 	} else if s.cfg.Check {
 		out.CheckStatus, out.CheckDesc, out.CheckHealth = "INI", "Initializing", s.cfg.Rise+s.cfg.Fall-1
 		out.CheckState = 6
+	} else {
+		out.CheckHealth = s.cfg.Rise // what HAProxy reports for a server without checks
+	}
+	if s.admin.Load() == adminMaint {
+		// Checks are paused in maintenance: state 14 (configured,
+		// enabled, paused), or 8 (paused) for a server without checks.
+		out.CheckState, out.CheckHealth = 8, 0
+		if s.cfg.Check {
+			out.CheckState = 14
+			if s.lastEv.Load() == nil {
+				out.CheckStatus = ""
+			}
+		}
 	}
 	switch {
 	case s.admin.Load() == adminMaint:
@@ -213,10 +243,67 @@ func (s *server) snapshot(now time.Time) stats.Server {
 }
 
 func (s *server) addrString() string {
-	if s.cfg.Port == 0 {
-		return s.cfg.Host
+	d := s.destination()
+	if d.port == 0 {
+		return d.host
 	}
-	return net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	return net.JoinHostPort(d.host, strconv.Itoa(d.port))
+}
+
+// SetServerAddr is `set server <b>/<s> addr <ip> [port <port>]`: new
+// connections and the health checks (unless `addr`/`port` fix the check
+// address) go to the new address; idle connections to the old one are
+// closed. The reply is HAProxy's.
+func (rt *Runtime) SetServerAddr(backend, server, addr, port string) (string, error) {
+	b, s, err := rt.findServer(backend, server)
+	if err != nil {
+		return "", err
+	}
+	const by = " by 'stats socket command'"
+	ip, perr := netip.ParseAddr(addr)
+	if perr != nil || ip.Zone() != "" {
+		return "Invalid addr '" + addr + "'" + by, nil
+	}
+	b.stateMu.Lock()
+	defer b.stateMu.Unlock()
+	cur := s.destination()
+	next := cur
+	var msg []string
+	if old, _ := netip.ParseAddr(cur.host); old == ip {
+		msg = append(msg, "no need to change the addr")
+	} else {
+		msg = append(msg, fmt.Sprintf("IP changed from '%s' to '%s'", cur.host, ip))
+		next.host = ip.String()
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		switch {
+		case err != nil || n < 0 || n > 65535:
+			msg = append(msg, fmt.Sprintf("problem converting port '%s' to an int", port))
+		case n == cur.port:
+			msg = append(msg, "no need to change the port")
+		default:
+			msg = append(msg, fmt.Sprintf("port changed from '%d' to '%d'", cur.port, n))
+			next.port = n
+		}
+	}
+	if next != cur {
+		s.dest.Store(&next)
+		s.closeIdle()
+		if s.checker != nil {
+			host, cport := next.host, next.port
+			if s.cfg.CheckAddr != "" {
+				host = s.cfg.CheckAddr
+			}
+			if s.cfg.CheckPort != 0 {
+				cport = s.cfg.CheckPort
+			} else if p := b.cfg.Check.HTTP.ConnectPort; p != 0 && b.cfg.Check.Kind == config.CheckHTTP {
+				cport = p
+			}
+			s.checker.SetAddr(net.JoinHostPort(host, strconv.Itoa(cport)))
+		}
+	}
+	return strings.Join(msg, ", ") + by, nil
 }
 
 // findServer resolves "backend/server" names.
@@ -234,7 +321,9 @@ func (rt *Runtime) findServer(backend, server string) (*backend, *server, error)
 }
 
 // SetServerState is `set server <b>/<s> state ready|drain|maint`, also
-// used by the stats page's admin form. It logs what HAProxy logs.
+// used by the stats page's admin form. It logs what haproxy 2.6.12 logs,
+// with its severities: going to maintenance is an alert only for a
+// server that was taking traffic (notice when it was draining or down).
 func (rt *Runtime) SetServerState(backend, server string, st stats.AdminState) error {
 	b, s, err := rt.findServer(backend, server)
 	if err != nil {
@@ -246,39 +335,72 @@ func (rt *Runtime) SetServerState(backend, server string, st stats.AdminState) e
 	if old == int32(st) {
 		return nil
 	}
+	// "Server be/srv", or "Backup Server be/srv" as HAProxy words it.
 	name := health.ServerWord(s.cfg.Backup) + " " + b.cfg.Name + "/" + s.cfg.Name
+	s.lastChange.Store(time.Now().UnixNano())
+	wasUp := s.usable()
 	switch st {
 	case stats.AdminMaint:
+		if wasUp {
+			s.chkDown.Add(1) // HAProxy counts going to maintenance as an UP->DOWN transition
+		}
 		sess := s.Conns() // before on-marked-down ends them
 		b.setState(s, stateMaint)
 		act, bck := b.counts()
-		rt.plog(b.cfg, logging.Alert, LevelWarning, fmt.Sprintf("%s is going DOWN for maintenance. %d active and %d backup servers left.%s %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, health.OnBackup(act, bck), sess))
-		b.noServerAlert()
+		switch {
+		case !wasUp:
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s was DOWN and now enters maintenance.", name))
+		default:
+			level := logging.Alert
+			if old == adminDrain {
+				level = logging.Notice // it was taking no new traffic already
+			}
+			rt.plog(b.cfg, level, LevelWarning, fmt.Sprintf("%s is going DOWN for maintenance. %d active and %d backup servers left.%s %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, health.OnBackup(act, bck), sess))
+		}
 	case stats.AdminDrain:
 		if old == adminMaint {
-			b.setState(s, healthState(s))
+			b.setState(s, stateUp)
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s is UP/DRAIN (leaving forced maintenance).", name))
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s remains in forced drain mode.", name))
+			rt.leaveMaint(b, s)
+			break
 		}
 		b.refresh()
 		act, bck := b.counts()
-		rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s enters drain state. %d active and %d backup servers online.%s 0 sessions requeued, 0 total in queue.", name, act, bck, health.OnBackup(act, bck)))
-		b.noServerAlert()
-	case stats.AdminReady:
-		b.setState(s, healthState(s))
-		if old == adminMaint {
-			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s is UP/READY (leaving forced maintenance).", name))
+		if wasUp {
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s enters drain state. %d active and %d backup servers online.%s 0 sessions requeued, 0 total in queue.", name, act, bck, health.OnBackup(act, bck)))
 		} else {
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s enters drain state. %d active and %d backup servers left.%s %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, health.OnBackup(act, bck), s.Conns()))
+		}
+	case stats.AdminReady:
+		if old == adminMaint {
+			b.setState(s, stateUp)
+			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s is UP/READY (leaving forced maintenance).", name))
+			rt.leaveMaint(b, s)
+		} else {
+			b.refresh()
 			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s is UP (leaving forced drain).", name))
 		}
-		b.noServerAlert()
 	}
+	b.noServerAlert()
 	return nil
 }
 
-func healthState(s *server) int32 {
+// leaveMaint settles a server that left maintenance as UP: when its
+// checks say it is down, it goes DOWN at once with the reason, as
+// HAProxy's next check does. Called with stateMu held.
+func (rt *Runtime) leaveMaint(b *backend, s *server) {
 	if s.healthy.Load() {
-		return stateUp
+		return
 	}
-	return stateDown
+	b.setState(s, stateDown)
+	var reason *health.Result
+	if ev := s.lastEv.Load(); ev != nil {
+		r := ev.Result
+		reason = &r
+	}
+	act, bck := b.counts()
+	rt.plog(b.cfg, logging.Alert, LevelWarning, health.DownLine(b.cfg.Name, s.cfg.Name, s.cfg.Backup, reason, act, bck, s.Conns(), 0, int(b.queued.Load())))
 }
 
 // SetServerWeight is `set weight` / `set server ... weight`: an absolute
@@ -311,8 +433,9 @@ func (rt *Runtime) ServerWeight(backend, server string) (int, int, error) {
 	return int(s.uweight.Load()), s.cfg.Weight, nil
 }
 
-// ShutdownServerSessions closes the connections of a server's sessions
-// (tcp mode sessions and idle HTTP connections).
+// ShutdownServerSessions ends the sessions on a server: TCP sessions and
+// tunnels are closed, HTTP requests in flight get a 502 (logged with
+// termination flag K, as HAProxy), idle server connections are closed.
 func (rt *Runtime) ShutdownServerSessions(backend, server string) (int, error) {
 	_, s, err := rt.findServer(backend, server)
 	if err != nil {
@@ -327,6 +450,15 @@ func (rt *Runtime) ClearCounters(all bool) {
 		c.max.Store(c.cur.Load())
 		c.rate.max.Store(0)
 		c.reqRate.max.Store(0)
+		c.qmax.Store(0)
+		for _, t := range []*avgTime{&c.qtime, &c.ctime, &c.rtime, &c.ttime} {
+			t.mu.Lock()
+			t.max = 0
+			t.mu.Unlock()
+			if all {
+				t.reset()
+			}
+		}
 		if all {
 			for _, a := range []interface{ Store(int64) }{&c.total, &c.bytesIn, &c.bytesOut, &c.deniedReq, &c.deniedConn, &c.deniedResp,
 				&c.errReq, &c.errConn, &c.errResp, &c.retries, &c.redispatches, &c.reqTot, &c.intercepted, &c.cliAbrt,
@@ -386,4 +518,46 @@ func (rt *Runtime) ServerUp(backend, server string) (bool, bool) {
 		return false, false
 	}
 	return s.usable(), true
+}
+
+// DumpStates answers SIGHUP as HAProxy does: every proxy's servers and
+// connection counts go to its syslog targets (notice) and to stderr.
+func (rt *Runtime) DumpStates() {
+	rt.logf(LevelWarning, "SIGHUP received, dumping servers states.")
+	for _, p := range rt.cfg.Proxies {
+		if p.Disabled {
+			continue
+		}
+		l := rt.loggerFor(p)
+		l.Log(logging.Notice, fmt.Sprintf("SIGHUP received, dumping servers states for proxy %s.", p.Name))
+		var feCur, feTot, beCur, beTot, queued int64
+		if fe := rt.frontend(p); fe != nil {
+			feCur, feTot = fe.stats.cur.Load(), fe.stats.total.Load()
+		}
+		b := rt.backends[p.Name]
+		if b != nil && b.cfg != p {
+			b = nil
+		}
+		summary := "has no servers."
+		if b != nil {
+			beCur, beTot, queued = b.stats.cur.Load(), b.stats.total.Load(), int64(b.queued.Load())
+			for _, s := range b.servers {
+				st := "DOWN"
+				if s.usable() {
+					st = "UP"
+				}
+				rt.plog(p, logging.Notice, LevelWarning, fmt.Sprintf("SIGHUP: Server %s/%s is %s. Conn: %d act, 0 pend, %d tot.",
+					p.Name, s.cfg.Name, st, s.stats.cur.Load(), s.stats.total.Load()))
+			}
+			if len(b.servers) > 0 {
+				act, bck := b.counts()
+				summary = "has no server available !"
+				if act+bck > 0 {
+					summary = fmt.Sprintf("has %d active servers and %d backup servers available.", act, bck)
+				}
+			}
+		}
+		rt.plog(p, logging.Notice, LevelWarning, fmt.Sprintf("SIGHUP: Proxy %s %s Conn: act(FE+BE): %d+%d, %d pend (%d unass), tot(FE+BE): %d+%d.",
+			p.Name, summary, feCur, beCur, queued, queued, feTot, beTot))
+	}
 }

@@ -59,6 +59,21 @@ type server struct {
 	downtime   atomic.Int64                 // accumulated nanoseconds down
 	chkFail    atomic.Int64
 	chkDown    atomic.Int64
+	dest       atomic.Pointer[serverDest] // set by `set server ... addr`; the configured address until then
+}
+
+// serverDest is where a server is reached; port 0 means the client's port.
+type serverDest struct {
+	host string
+	port int
+}
+
+// destination is the server's current address.
+func (s *server) destination() serverDest {
+	if d := s.dest.Load(); d != nil {
+		return *d
+	}
+	return serverDest{s.cfg.Host, s.cfg.Port}
 }
 
 // Administrative states (set server ... state).
@@ -84,13 +99,14 @@ func (s *server) full() bool {
 // dst: the server's own port, the client's port, or that port plus an
 // offset.
 func (s *server) dialAddr(dst net.Addr) string {
-	port := s.cfg.Port
+	d := s.destination()
+	port := d.port
 	if port == 0 {
 		if ta, ok := dst.(*net.TCPAddr); ok {
 			port = ta.Port + s.cfg.PortOffset
 		}
 	}
-	return net.JoinHostPort(s.cfg.Host, strconv.Itoa(port))
+	return net.JoinHostPort(d.host, strconv.Itoa(port))
 }
 
 // backend is a backend (or the backend half of a listen section).
@@ -111,6 +127,11 @@ type backend struct {
 	dynWeights bool             // the algorithm follows weight changes (slow start ramps weights)
 	warmKick   chan struct{}    // a slow start began
 	now        func() time.Time // the clock (tests replace it)
+
+	// Backend UP/DOWN history for lastchg and downtime (unix nanoseconds).
+	lastChange atomic.Int64
+	downSince  atomic.Int64 // 0 while some server is usable
+	downtime   atomic.Int64 // accumulated nanoseconds without a usable server
 }
 
 var (
@@ -141,6 +162,11 @@ func newBackend(rt *Runtime, p *config.Proxy) *backend {
 	}
 	b.refresh()
 	b.hadSrv = b.usableCount() > 0
+	now := time.Now().UnixNano()
+	b.lastChange.Store(now)
+	if !b.hadSrv && len(b.servers) > 0 {
+		b.downSince.Store(now)
+	}
 	return b
 }
 
@@ -207,7 +233,7 @@ func (b *backend) acquire(ctx context.Context, key []byte, avoid *server) (*serv
 		}
 		ch := make(chan struct{}, 1)
 		b.waiters = append(b.waiters, ch)
-		b.queued.Add(1)
+		setMax(&b.stats.qmax, int64(b.queued.Add(1)))
 		b.mu.Unlock()
 		if timer == nil && qt > 0 {
 			t := time.NewTimer(qt)
@@ -449,9 +475,17 @@ func (b *backend) counts() (act, bck int) {
 func (b *backend) noServerAlert() {
 	act, bck := b.counts()
 	has := act+bck > 0
+	now := time.Now().UnixNano()
 	if b.hadSrv && !has {
 		b.rt.loggerFor(b.cfg).Log(logging.Emerg, "backend "+b.cfg.Name+" has no server available!")
 		b.rt.logf(LevelAlert, "backend '%s' has no server available!", b.cfg.Name)
+		b.lastChange.Store(now)
+		b.downSince.Store(now)
+	} else if !b.hadSrv && has {
+		b.lastChange.Store(now)
+		if d := b.downSince.Swap(0); d > 0 {
+			b.downtime.Add(now - d)
+		}
 	}
 	b.hadSrv = has
 }

@@ -67,6 +67,7 @@ type httpTxn struct {
 	tResp       time.Time // response head received
 
 	tarpitWait time.Duration // how long a tarpit rule held the request (logged as %Tw)
+	stream     *stream       // the connection as `show sess` sees it
 }
 
 // reset prepares tx, owned by one client connection, for its next request.
@@ -97,7 +98,7 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 	br := bufio.NewReaderSize(client, max(g.TuneBufSize, 4096))
 	var req httpx.Request
 	vars := map[string]string{} // sess.* variables live as long as the connection
-	tx := &httpTxn{fe: fe, client: client, br: br, lim: lim}
+	tx := &httpTxn{fe: fe, client: client, br: br, lim: lim, stream: streamOf(ctx)}
 	defer tx.closeOwn()
 	tx.acl = acl.Txn{Src: addrPort(raw.RemoteAddr()), Dst: addrPort(raw.LocalAddr()), HTTP: &tx.view,
 		Backends: fe.rt, Frontend: fe.cfg.Name, Vars: vars, Users: fe.rt}
@@ -140,8 +141,9 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 		tx.startRecord(&req, waitStart, first)
 		first = false
 		out0 := client.out
+		in0 := client.in - int64(br.Buffered()) // where this request starts in the client's stream
 		keep, ok := tx.run(ctx, &req, n)
-		tx.finishRecord(client.out - out0)
+		tx.finishRecord(client.in-int64(br.Buffered())-in0, client.out-out0)
 		tx.notFirst = true
 		waitStart = time.Now()
 		for k := range vars {
@@ -149,7 +151,7 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 				delete(vars, k)
 			}
 		}
-		if !ok || !keep {
+		if !ok || !keep || fe.rt.isStopping() {
 			return
 		}
 	}
@@ -242,10 +244,16 @@ func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep boo
 	fe := tx.fe
 	tx.body, tx.cl, tx.reqKeep, tx.expect, tx.upgrade = req.Body, req.ContentLength, req.KeepAlive, req.ExpectCont, req.Upgrade
 	tx.minor, tx.headReq = req.Minor, tx.view.method == "HEAD"
+	if fe.rt.isStopping() {
+		// A soft stop: the response says connection: close and the client
+		// goes to the process that holds the listeners now. Idle
+		// connections are not closed under their clients' feet: a request
+		// may be on its way; they get this answer when it comes.
+		tx.reqKeep = false
+	}
 	tx.br.Discard(n)
 	tx.capture(fe.cfg.Captures, false)
 
-	tx.fe.stats.bytesIn.Add(int64(n))
 	if tx.route() {
 		return tx.answerLocal()
 	}
@@ -489,6 +497,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		scn = nil
 	}
 	defer func() { releaseServer(false) }()
+	defer tx.stream.release()
 	head := tx.requestHead(srvKeep, tunnel)
 	hlen := len(head)
 	// A small body already read goes out with the head, in one write; it
@@ -519,6 +528,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			kill.untrack()
 		}
 		kill, tracked = srv.trackConn(scn.c), true
+		tx.stream.use(be, srv, scn.c.Conn)
 		var err error
 		sentBody = false
 		if small {
@@ -1090,13 +1100,16 @@ type idleConn struct {
 	net.Conn
 	to  time.Duration
 	out int64 // bytes written
+	in  int64 // bytes read
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
 	if c.to > 0 {
 		c.Conn.SetReadDeadline(time.Now().Add(c.to))
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	c.in += int64(n)
+	return n, err
 }
 
 func (c *idleConn) Write(p []byte) (int, error) {

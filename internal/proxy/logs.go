@@ -34,8 +34,9 @@ type counters struct {
 	cliAbrt, srvAbrt  atomic.Int64
 	connect, reuse    atomic.Int64
 	lastSess          atomic.Int64 // unix nanoseconds of the last session
-	qtime, ctime      atomic.Int64 // EWMA-ish averages in microseconds
-	rtime, ttime      atomic.Int64
+	qmax              atomic.Int64 // longest queue seen
+	qtime, ctime      avgTime      // queue, connect, response and total times
+	rtime, ttime      avgTime
 	rate              rateCounter
 	reqRate           rateCounter
 	sslSess           atomic.Int64
@@ -68,21 +69,67 @@ func (c *counters) status(code int) {
 	c.hrsp[i].Add(1)
 }
 
-// timing folds one session's times into the averages (HAProxy averages
-// over the last 1024 sessions; an exponential average with the same
-// weight is close enough and lock-free).
+// timing folds the times of one session that reached a server into the
+// averages and maxima; a negative time was not measured (no response
+// time in tcp mode).
 func (c *counters) timing(q, cn, r, t time.Duration) {
-	avg := func(a *atomic.Int64, d time.Duration) {
-		if d < 0 {
+	c.qtime.add(q)
+	c.ctime.add(cn)
+	c.rtime.add(r)
+	c.ttime.add(t)
+}
+
+// timeSamples is HAProxy's averaging window: the last 1024 samples.
+const timeSamples = 1024
+
+// avgTime is an average over the last timeSamples durations and the
+// longest one seen. Until the window is full it is the exact mean of the
+// samples so far (HAProxy's averages do not start from zero either);
+// then each sample weighs 1/1024, HAProxy's sliding-window average.
+type avgTime struct {
+	mu  sync.Mutex
+	n   int64
+	avg float64 // microseconds
+	max int64   // microseconds
+}
+
+func (a *avgTime) add(d time.Duration) {
+	if d < 0 {
+		return
+	}
+	us := d.Microseconds()
+	a.mu.Lock()
+	if a.n < timeSamples {
+		a.n++
+	}
+	a.avg += (float64(us) - a.avg) / float64(a.n)
+	if us > a.max {
+		a.max = us
+	}
+	a.mu.Unlock()
+}
+
+// get returns the average and the maximum.
+func (a *avgTime) get() (avg, max time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return time.Duration(a.avg+0.5) * time.Microsecond, time.Duration(a.max) * time.Microsecond
+}
+
+func (a *avgTime) reset() {
+	a.mu.Lock()
+	a.n, a.avg, a.max = 0, 0, 0
+	a.mu.Unlock()
+}
+
+// setMax raises m to v.
+func setMax(m *atomic.Int64, v int64) {
+	for {
+		old := m.Load()
+		if v <= old || m.CompareAndSwap(old, v) {
 			return
 		}
-		old := a.Load()
-		a.Store(old + (d.Microseconds()-old)/32)
 	}
-	avg(&c.qtime, q)
-	avg(&c.ctime, cn)
-	avg(&c.rtime, r)
-	avg(&c.ttime, t)
 }
 
 // rateCounter counts events in the current and the previous second.
@@ -124,7 +171,8 @@ func (r *rateCounter) value() int64 {
 }
 
 // logSetup opens the loggers of every proxy: `log global` means the
-// global section's targets, and a proxy's own targets add to them.
+// global section's targets, and a proxy's own targets add to them. All
+// share one sink, so that lines to one destination keep their order.
 func (rt *Runtime) logSetup() error {
 	g := rt.cfg.Global
 	hdr := logging.Header{Tag: rt.opts.Tag, Pid: rt.opts.Pid}
@@ -138,9 +186,10 @@ func (rt *Runtime) logSetup() error {
 	for _, t := range g.Logs {
 		gspecs = append(gspecs, t.Spec)
 	}
+	rt.logSink = logging.NewSink(hdr, nil)
 	rt.loggers = map[*config.Proxy]*logging.Logger{}
 	if len(gspecs) > 0 {
-		l, err := logging.New(hdr, gspecs, nil)
+		l, err := rt.logSink.Logger(gspecs)
 		if err != nil {
 			return err
 		}
@@ -161,7 +210,7 @@ func (rt *Runtime) logSetup() error {
 		if len(specs) == 0 {
 			continue
 		}
-		l, err := logging.New(hdr, specs, nil)
+		l, err := rt.logSink.Logger(specs)
 		if err != nil {
 			return err
 		}
@@ -172,22 +221,12 @@ func (rt *Runtime) logSetup() error {
 
 // closeLogs flushes and stops the loggers.
 func (rt *Runtime) closeLogs() {
-	for _, l := range rt.loggers {
-		l.Close()
-	}
-	rt.glog.Close()
+	rt.logSink.Close()
 }
 
 // DroppedLogs is the number of log messages dropped so far.
 func (rt *Runtime) DroppedLogs() int64 {
-	n := int64(0)
-	for _, l := range rt.loggers {
-		n += l.Dropped()
-	}
-	if rt.glog != nil {
-		n += rt.glog.Dropped()
-	}
-	return n
+	return rt.logSink.Dropped()
 }
 
 // plog sends a process message about px to its syslog targets (the
@@ -291,12 +330,14 @@ func (tx *httpTxn) badRequest(status int, term byte, waitStart time.Time, first 
 }
 
 // finishRecord completes the record once the response is sent, updates
-// the counters and logs.
-func (tx *httpTxn) finishRecord(bytesOut int64) {
+// the counters and logs. bytesIn is what the request took from the
+// client (head and body: %U, bin), bytesOut what went back (%B, bout).
+func (tx *httpTxn) finishRecord(bytesIn, bytesOut int64) {
 	r := &tx.rec
 	fe := tx.fe
 	now := time.Now()
-	r.Status, r.BytesOut = tx.status, bytesOut
+	r.Status, r.BytesOut, r.BytesIn = tx.status, bytesOut, bytesIn
+	fe.stats.bytesIn.Add(bytesIn)
 	r.Tw, r.Tc, r.Tr = -1, -1, -1
 	if tx.be != nil {
 		r.BackendName = tx.be.cfg.Name
@@ -305,6 +346,7 @@ func (tx *httpTxn) finishRecord(bytesOut int64) {
 		}
 		tx.be.stats.status(tx.status)
 		tx.be.stats.bytesOut.Add(bytesOut)
+		tx.be.stats.bytesIn.Add(bytesIn)
 	}
 	if tx.state == 'T' {
 		r.TR, r.Tw = -1, tx.tarpitWait // HAProxy counts the tarpit as a wait
@@ -314,6 +356,7 @@ func (tx *httpTxn) finishRecord(bytesOut int64) {
 		r.Tc = tx.ci.connect
 		tx.srv.stats.status(tx.status)
 		tx.srv.stats.bytesOut.Add(bytesOut)
+		tx.srv.stats.bytesIn.Add(bytesIn)
 		tx.srv.stats.lastSess.Store(now.UnixNano())
 		if !tx.tResp.IsZero() {
 			r.Tr = tx.tResp.Sub(tx.tSent)
@@ -350,8 +393,10 @@ func (tx *httpTxn) finishRecord(bytesOut int64) {
 	if tx.local != nil {
 		fe.stats.intercepted.Add(1)
 	}
-	if tx.be != nil {
+	if tx.srv != nil {
+		// Averages cover requests that reached a server, as HAProxy's.
 		tx.be.stats.timing(r.Tw, r.Tc, r.Tr, r.Ta)
+		tx.srv.stats.timing(r.Tw, r.Tc, r.Tr, r.Ta)
 	}
 	fe.trafficLog(r)
 }

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/halo-lb/halo/internal/cli"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/logging"
@@ -65,8 +67,12 @@ type Runtime struct {
 	cliLns  []cliListener
 	loggers map[*config.Proxy]*logging.Logger
 	glog    *logging.Logger // global section's targets
+	logSink *logging.Sink   // the senders of every logger
 	start   time.Time
 	reqs    atomic.Int64 // requests served (%rt, CumReq)
+
+	streams   map[*stream]struct{} // accepted connections, under mu (show sess)
+	streamSeq atomic.Uint64
 }
 
 // DefaultGlobalMaxConn is the process-wide connection limit when the
@@ -232,33 +238,63 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 			s.closeIdle()
 		}
 	}
-	for _, fe := range rt.frontends {
-		rt.plog(fe.cfg, logging.Warning, LevelWarning, fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", fe.cfg.Name, fe.stats.total.Load(), fe.stats.total.Load()))
-	}
 	rt.closeLogs()
 	return nil
 }
 
 // Shutdown is the soft stop (SIGUSR1): listeners close at once, running
-// sessions go on until they end; Serve then returns.
+// sessions go on until they end (HTTP keep-alive connections after their
+// current request); Serve then returns. Every proxy logs
+// that it stopped, as HAProxy does at a soft stop (a hard stop logs
+// nothing).
 func (rt *Runtime) Shutdown() {
-	rt.closeListeners()
+	if rt.closeListeners() {
+		rt.logStopped()
+	}
+}
+
+// logStopped logs "Proxy X stopped" for every proxy: those with a
+// frontend side first, then the backends, each in configuration order,
+// as haproxy 2.6 does.
+func (rt *Runtime) logStopped() {
+	var fes, bes []*config.Proxy
+	for _, p := range rt.cfg.Proxies {
+		switch {
+		case p.Disabled:
+		case p.Cap&config.CapFrontend != 0:
+			fes = append(fes, p)
+		default:
+			bes = append(bes, p)
+		}
+	}
+	for _, p := range append(fes, bes...) {
+		var fe, be int64
+		if f := rt.frontend(p); f != nil {
+			fe = f.stats.total.Load()
+		}
+		if b := rt.backends[p.Name]; b != nil && b.cfg == p {
+			be = b.stats.total.Load()
+		}
+		rt.plog(p, logging.Warning, LevelWarning, fmt.Sprintf("Proxy %s stopped (cumulated conns: FE: %d, BE: %d).", p.Name, fe, be))
+	}
 }
 
 // Active returns the number of client sessions in progress.
 func (rt *Runtime) Active() int64 { return rt.active.Load() }
 
-func (rt *Runtime) closeListeners() {
+// closeListeners stops accepting; it reports whether this call did it.
+func (rt *Runtime) closeListeners() bool {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.stopping {
-		return
+		return false
 	}
 	rt.stopping = true
 	for _, ln := range rt.listeners {
 		ln.Close()
 	}
 	close(rt.closed)
+	return true
 }
 
 func (rt *Runtime) closeSessions() {
@@ -434,6 +470,8 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 				}
 				c = pc
 			}
+			ctx, st := rt.openStream(ctx, fe, c)
+			defer rt.closeStream(st)
 			fe.acceptLog(c)
 			if ssl := bl.bind.SSL; ssl != nil && ssl.Config != nil {
 				tc, err := fe.handshake(c, ssl.Config, bl)
@@ -538,16 +576,25 @@ func (rt *Runtime) listenCLI() error {
 			if err == nil {
 				ul.SetUnlinkOnClose(false)
 				err = os.Chmod(s.Address, os.FileMode(s.Mode))
+				if err == nil && (s.UID >= 0 || s.GID >= 0) {
+					err = os.Chown(s.Address, s.UID, s.GID) // user/uid, group/gid
+				}
 				ln = ul
 			}
 		} else {
 			ln, err = net.Listen("tcp", s.Address)
 		}
 		if err != nil {
+			if ln != nil {
+				ln.Close()
+			}
 			for _, l := range rt.cliLns {
 				l.ln.Close()
 			}
 			return fmt.Errorf("%s: cannot open stats socket '%s': %w", s.Pos, s.Address, err)
+		}
+		if s.MaxConn > 0 {
+			ln = netutil.LimitListener(ln, s.MaxConn) // further clients wait in the backlog
 		}
 		rt.cliLns = append(rt.cliLns, cliListener{ln, level})
 	}

@@ -94,15 +94,26 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	rec := &logging.Record{Accept: accepted, Client: addrPort(client.RemoteAddr()), Frontend: addrPort(client.LocalAddr()),
 		FrontendName: fe.cfg.Name, BackendName: fe.cfg.Name, ServerName: "<NOSRV>", Term: [4]byte{'-', '-'},
 		Tw: -1, Tc: -1, Tt: -1, Pid: fe.rt.opts.Pid}
+	var be *backend
+	var srv *server
 	defer func() {
 		rec.Tt = time.Since(accepted)
+		// The connection counts are read when the line is logged, after
+		// this session left its backend and server (as HAProxy: 1/1/0/0/0).
 		rec.ActConn, rec.FeConn = fe.rt.active.Load(), fe.stats.cur.Load()
+		if be != nil {
+			rec.BeConn = be.stats.cur.Load()
+		}
+		if srv != nil {
+			rec.SrvConn = srv.stats.cur.Load()
+		}
 		if rec.BytesIn == 0 && fe.cfg.Options.DontLogNull {
 			return
 		}
 		fe.trafficLog(rec)
 	}()
-	be, ok := fe.route(client, rec)
+	var ok bool
+	be, ok = fe.route(client, rec)
 	if !ok {
 		rec.Term = [4]byte{'P', 'R'}
 		fe.stats.deniedReq.Add(1)
@@ -117,7 +128,8 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	defer be.stats.close()
 	key := hashKey(be, client)
 	var ci connInfo
-	srv, conn := be.connect(ctx, key, client.LocalAddr(), nil, &ci, rec.Ctx.(*acl.Txn))
+	var conn net.Conn
+	srv, conn = be.connect(ctx, key, client.LocalAddr(), nil, &ci, rec.Ctx.(*acl.Txn))
 	rec.Tw, rec.Retries, rec.Redisp = ci.queue, ci.retries, ci.redispatched
 	if conn == nil {
 		if ci.srv != nil {
@@ -132,11 +144,13 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	}
 	rec.Tc, rec.ServerName, rec.ServerIP = ci.connect, srv.cfg.Name, addrPort(conn.RemoteAddr())
 	rec.Source = addrPort(conn.LocalAddr())
+	streamOf(ctx).use(be, srv, conn)
 	srv.stats.open()
 	defer srv.stats.close()
-	defer be.release(srv)
+	// The slot is free before the server sees the connection close: who
+	// watches the server (leastconn's next pick, a test) sees it free.
 	defer conn.Close()
-	rec.BeConn, rec.SrvConn = be.stats.cur.Load(), srv.stats.cur.Load()
+	defer be.release(srv)
 	var sent int64
 	if p := rec.Ctx.(*acl.Txn).Payload; len(p) > 0 {
 		// What inspection read goes first, untouched.
@@ -156,7 +170,9 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 		c.bytesIn.Add(up)
 		c.bytesOut.Add(down)
 	}
-	be.stats.timing(ci.queue, ci.connect, -1, time.Since(accepted))
+	tt := time.Since(accepted)
+	be.stats.timing(ci.queue, ci.connect, -1, tt)
+	srv.stats.timing(ci.queue, ci.connect, -1, tt)
 }
 
 // hashKey is the input of `balance source`: the client address.
@@ -210,6 +226,8 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		}
 		ci.srv = srv
 		t0 := time.Now()
+		srv.stats.connect.Add(1) // connection attempts, as HAProxy's connect column
+		be.stats.connect.Add(1)
 		// TCP keep-alive only with option tcpka/srvtcpka, at the system's
 		// timers as HAProxy (Go would enable it every 15s otherwise).
 		d := net.Dialer{Timeout: ct, KeepAlive: -1}
@@ -229,7 +247,6 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		}
 		ci.connect = time.Since(t0)
 		if err == nil {
-			srv.stats.connect.Add(1)
 			srv.observe(health.ObsL4OK)
 			return srv, conn
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // loadServerState applies a server state file (the output of `show
@@ -57,6 +58,11 @@ func (rt *Runtime) loadServerState() {
 		}
 		b.refresh()
 		b.hadSrv = b.usableCount() > 0
+		if b.hadSrv {
+			b.downSince.Store(0)
+		} else if len(b.servers) > 0 && b.downSince.Load() == 0 {
+			b.downSince.Store(time.Now().UnixNano())
+		}
 	}
 }
 

@@ -56,10 +56,15 @@ func (tx *httpTxn) serveStats(px *config.Proxy) bool {
 	snap := rt.Snapshot()
 	var body bytes.Buffer
 	ctype := "text/html"
-	if has("csv") {
+	switch {
+	case has("csv"):
 		ctype = "text/plain"
-		stats.WriteCSV(&body, snap, stats.CSVOptions{})
-	} else {
+		stats.WriteCSV(&body, snap, stats.CSVOptions{Scope: st.Scope})
+	case has("json"):
+		// HAProxy 2.6's JSON schema, the rows `stats scope` allows.
+		ctype = "application/json"
+		stats.WriteJSON(&body, snap, stats.CSVOptions{Scope: st.Scope})
+	default:
 		o := stats.PageOptions{URI: uri, Refresh: st.Refresh, ShowNode: st.ShowNode, NodeName: st.NodeName,
 			ShowLegends: st.ShowLegends, ShowDesc: st.ShowDesc, HideVersion: st.HideVersion, Admin: admin,
 			Scope: st.Scope, Version: Version}
@@ -145,7 +150,13 @@ func (rt *Runtime) backendByID(id int) *backend {
 
 // prometheus answers `http-request use-service prometheus-exporter`.
 func (tx *httpTxn) prometheus() {
-	body, err := promex.WriteMetrics(tx.fe.rt.Snapshot())
+	_, query, _ := strings.Cut(tx.view.target, "?")
+	opts, err := promex.ParseQuery(query)
+	if err != nil {
+		tx.setLocal(400, tx.errorPage(tx.fe.cfg, 400), 'I') // as HAProxy's exporter for an unknown scope
+		return
+	}
+	body, err := promex.WriteMetrics(tx.fe.rt.Snapshot(), opts)
 	if err != nil {
 		tx.setLocal(500, tx.errorPage(tx.fe.cfg, 500), 'I')
 		return

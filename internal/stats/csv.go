@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -24,11 +25,49 @@ const maskServer = "xxxxxx.xxx.x.xxxxxxxxxxxx.xxx.x.xx.xxxxxxxxxx...xxx....x..xx
 // srvnc
 const maskServerNoCheck = "xxxxxx.xxx.x.xxxxxxxx..x..xxx.x.xx.x...xxxxxx...xxx....x..xxxx.............x.......xxx..x.xxxxxxxxxx...xxxx....................."
 
-// CSVOptions tune WriteCSV.
+// maskServerMaint is a checked server in maintenance: its checks are
+// paused, so the check columns are empty while chkfail, chkdown and
+// downtime stay (haproxy 2.6.12).
+var maskServerMaint = func() string {
+	m := []byte(maskServer)
+	for i, c := range csvColumns {
+		switch c {
+		case "check_status", "check_code", "check_duration", "last_chk", "check_desc", "check_rise", "check_fall", "check_health":
+			m[i] = '.'
+		}
+	}
+	return string(m)
+}()
+
+var downtimeColumn = Column("downtime")
+
+// CSVOptions tune WriteCSV and the typed and JSON renderings.
 type CSVOptions struct {
 	// Addr fills the addr column of server rows and the algo column of
 	// backend rows (the runtime API does, the web page does not).
 	Addr bool
+	// Up shows only the servers that are up (`show stat up`); NoMaint
+	// hides those in maintenance (`show stat no-maint`). Both make the
+	// backend status say "(usable/total)", as HAProxy does.
+	Up, NoMaint bool
+	// Scope lists the proxies to show (`stats scope`); empty shows all.
+	Scope []string
+	// IID, Types and SID select rows as `show stat <iid> <type> <sid>`
+	// does: a proxy id (-1 any), a bit field of 1 frontends, 2 backends,
+	// 4 servers (-1 all), a server id (-1 any). The zero value selects
+	// everything.
+	IID, Types, SID int
+	Filtered        bool // IID, Types and SID are set
+}
+
+// Column returns the index of a CSV column by name, -1 when unknown.
+func Column(name string) int {
+	for i, c := range csvColumns {
+		if c == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // CSVHeader is the first line of the CSV output.
@@ -40,8 +79,8 @@ func WriteCSV(w io.Writer, s *Snapshot, o CSVOptions) error {
 	var b strings.Builder
 	b.WriteString(CSVHeader())
 	for _, row := range Rows(s, o) {
-		for _, v := range row {
-			b.WriteString(csvQuote(v))
+		for _, c := range row.Cells {
+			b.WriteString(csvQuote(c.Value))
 			b.WriteByte(',')
 		}
 		b.WriteByte('\n')
@@ -50,27 +89,89 @@ func WriteCSV(w io.Writer, s *Snapshot, o CSVOptions) error {
 	return err
 }
 
-// Rows returns every stats row as column values (after the masks).
-func Rows(s *Snapshot, o CSVOptions) [][]string {
-	var out [][]string
+// Row is one stats row: a frontend, a server or a backend.
+type Row struct {
+	Obj      byte // 'F', 'B' or 'S', as in `show stat typed`
+	IID, SID int
+	Cells    []Cell // every CSV column, in order
+}
+
+// Cell is one column of a row. Present tells a value that exists but is
+// empty (a server's last_chk) from a column the row does not have.
+type Cell struct {
+	Value   string
+	Present bool
+}
+
+// Rows returns the selected stats rows in HAProxy's order.
+func Rows(s *Snapshot, o CSVOptions) []Row {
+	var out []Row
 	for i := range s.Proxies {
 		p := &s.Proxies[i]
-		if p.Frontend != nil {
-			out = append(out, masked(frontendRow(s, p), maskFrontend))
+		if !o.inScope(p) {
+			continue
 		}
-		if p.Backend != nil {
-			for j := range p.Servers {
-				sv := &p.Servers[j]
-				m := maskServerNoCheck
-				if sv.CheckEnabled {
-					m = maskServer
-				}
-				out = append(out, masked(serverRow(s, p, sv, o), m))
+		if p.Frontend != nil && o.wants(p, 1, 0) {
+			out = append(out, Row{'F', p.ID, 0, forMode(p, 'F', masked(frontendRow(s, p), maskFrontend))})
+		}
+		if p.Backend == nil {
+			continue
+		}
+		for j := range p.Servers {
+			sv := &p.Servers[j]
+			if !o.wants(p, 4, sv.ID) || (o.Up && !sv.isUp()) || (o.NoMaint && sv.Admin == AdminMaint) {
+				continue
 			}
-			out = append(out, masked(backendRow(s, p, o), maskBackend))
+			m := maskServerNoCheck
+			switch {
+			case sv.CheckEnabled && sv.Admin == AdminMaint:
+				m = maskServerMaint
+			case sv.CheckEnabled:
+				m = maskServer
+			}
+			out = append(out, Row{'S', p.ID, sv.ID, forMode(p, 'S', masked(serverRow(s, p, sv, o), m))})
+		}
+		if o.wants(p, 2, 0) {
+			cells := forMode(p, 'B', masked(backendRow(s, p, o), maskBackend))
+			if len(p.Servers) == 0 {
+				cells[downtimeColumn] = Cell{} // HAProxy leaves it empty without servers
+			}
+			out = append(out, Row{'B', p.ID, 0, cells})
 		}
 	}
 	return out
+}
+
+func (o CSVOptions) inScope(p *Proxy) bool {
+	if len(o.Scope) == 0 {
+		return true
+	}
+	for _, n := range o.Scope {
+		if n == p.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// wants applies the `show stat <iid> <type> <sid>` filter.
+func (o CSVOptions) wants(p *Proxy, typ, sid int) bool {
+	if !o.Filtered {
+		return true
+	}
+	if o.IID != -1 && o.IID != p.ID {
+		return false
+	}
+	if o.Types != -1 && o.Types&typ == 0 {
+		return false
+	}
+	return typ != 4 || o.SID == -1 || o.SID == sid
+}
+
+// isUp is what `show stat up` keeps: servers usable or draining (HAProxy
+// hides DOWN and MAINT ones).
+func (sv *Server) isUp() bool {
+	return sv.Admin != AdminMaint && (strings.HasPrefix(sv.Status, "UP") || sv.Status == "no check" || sv.Status == "DRAIN")
 }
 
 // csvQuote quotes a value only when it is ambiguous, doubling quotes.
@@ -84,22 +185,41 @@ func csvQuote(v string) string {
 // dynamic columns are filled or left empty by the row's own values.
 var dynamic = map[string]bool{"addr": true, "algo": true, "last_chk": true, "check_code": true, "cookie": true, "slim": true, "qlimit": true, "throttle": true, "hanafail": true}
 
-func masked(vals map[string]string, mask string) []string {
-	row := make([]string, len(csvColumns))
+// httpOnly are the columns a tcp-mode row leaves empty (haproxy 2.6.12).
+var httpOnly = map[byte][]string{
+	'F': {"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other", "intercepted", "cache_lookups", "cache_hits"},
+	'B': {"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other", "req_tot", "cache_lookups", "cache_hits"},
+	'S': {"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other", "req_tot"},
+}
+
+// forMode empties the HTTP columns of a tcp-mode row.
+func forMode(p *Proxy, obj byte, cells []Cell) []Cell {
+	if p.Mode != "tcp" {
+		return cells
+	}
+	for _, c := range httpOnly[obj] {
+		cells[Column(c)] = Cell{}
+	}
+	return cells
+}
+
+func masked(vals map[string]string, mask string) []Cell {
+	row := make([]Cell, len(csvColumns))
 	for i, c := range csvColumns {
 		if dynamic[c] && (c != "slim" || mask[i] == '.') {
-			row[i] = vals[c]
+			v, ok := vals[c]
+			row[i] = Cell{v, ok}
 			continue
 		}
 		if mask[i] == '.' {
 			continue
 		}
 		if v, ok := vals[c]; ok {
-			row[i] = v
+			row[i] = Cell{v, true}
 		} else {
 			// Counters of features halo does not have (compression,
 			// caches, HTTP/2 ...) are zero.
-			row[i] = "0"
+			row[i] = Cell{"0", true}
 		}
 	}
 	return row
@@ -151,8 +271,20 @@ func frontendRow(s *Snapshot, p *Proxy) map[string]string {
 func backendRow(s *Snapshot, p *Proxy, o CSVOptions) map[string]string {
 	v := common(s, p, p.Backend, "BACKEND", TypeBackend)
 	v["slim"], v["status"], v["weight"] = itoa(p.FullConn), p.BEStatus, itoa(p.Weight)
+	if o.Up || o.NoMaint {
+		up := 0
+		for i := range p.Servers {
+			if sv := &p.Servers[i]; sv.Admin != AdminMaint && !strings.HasPrefix(sv.Status, "DOWN") {
+				up++
+			}
+		}
+		v["status"] = fmt.Sprintf("%s (%d/%d)", p.BEStatus, up, len(p.Servers))
+	}
 	v["act"], v["bck"], v["lastchg"], v["downtime"] = itoa(p.Act), itoa(p.Bck), secs(p.LastChg), secs(p.Downtime)
-	v["chkdown"], v["cookie"] = "0", p.Cookie
+	v["chkdown"] = "0"
+	if p.Cookie != "" {
+		v["cookie"] = p.Cookie
+	}
 	if o.Addr {
 		v["algo"] = p.Algo
 	}
@@ -169,7 +301,10 @@ func serverRow(s *Snapshot, p *Proxy, sv *Server, o CSVOptions) map[string]strin
 	}
 	v["sid"], v["status"], v["weight"], v["act"], v["bck"] = itoa(sv.ID), sv.Status, itoa(sv.Weight), act, bck
 	v["chkfail"], v["chkdown"], v["lastchg"], v["downtime"] = i64(sv.ChkFail), i64(sv.ChkDown), secs(sv.LastChg), secs(sv.Downtime)
-	v["lbtot"], v["uweight"], v["cookie"] = i64(sv.Counters.LBTot), itoa(sv.UWeight), sv.Cookie
+	v["lbtot"], v["uweight"] = i64(sv.Counters.LBTot), itoa(sv.UWeight)
+	if sv.Cookie != "" {
+		v["cookie"] = sv.Cookie
+	}
 	if sv.SLim > 0 {
 		v["slim"] = itoa(sv.SLim)
 	}
@@ -185,13 +320,14 @@ func serverRow(s *Snapshot, p *Proxy, sv *Server, o CSVOptions) map[string]strin
 	if o.Addr {
 		v["addr"] = sv.Addr
 	}
-	if sv.CheckEnabled {
+	if sv.CheckEnabled && sv.Admin != AdminMaint {
 		v["check_status"], v["check_duration"], v["check_desc"] = sv.CheckStatus, ms(sv.CheckDuration), sv.CheckDesc
+		if sv.CheckRunning && sv.CheckStatus != "" {
+			v["check_status"] = "* " + sv.CheckStatus
+		}
 		v["check_rise"], v["check_fall"], v["check_health"] = itoa(sv.CheckRise), itoa(sv.CheckFall), itoa(sv.CheckHealth)
 		if sv.CheckCode > 0 {
 			v["check_code"] = itoa(sv.CheckCode)
-		} else {
-			v["check_code"] = ""
 		}
 		v["last_chk"] = sv.LastChk
 	}

@@ -159,6 +159,7 @@ type Server struct {
 	// Health check.
 	CheckEnabled  bool
 	CheckStatus   string // "L7OK", "L4CON", ... ("" when no check ran)
+	CheckRunning  bool   // a check is in progress: the CSV and the page show "* L7OK"
 	CheckCode     int    // 0 when none
 	CheckDuration time.Duration
 	CheckDesc     string
@@ -175,6 +176,7 @@ type Server struct {
 	OpState     int // 0 stopped, 1 starting, 2 running, 3 stopping
 	CheckState  int
 	CheckResult int
+	CfgDisabled bool // `disabled` on the server line (admin flag 0x04 in state files)
 }
 
 // AdminState is a server's administrative state.

@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +101,7 @@ func TestParseAdminForm(t *testing.T) {
 
 func TestInfoAndServersState(t *testing.T) {
 	var b bytes.Buffer
-	WriteInfo(&b, testSnapshot())
+	WriteInfo(&b, testSnapshot(), InfoPlain, false)
 	if !strings.HasPrefix(b.String(), "Name: halo\nVersion: test\nRelease_date: ") || !strings.Contains(b.String(), "\nUptime_sec: 61\n") ||
 		!strings.Contains(b.String(), "\nnode: lb-node-1\n") || !strings.HasSuffix(b.String(), "Tainted: 0\n\n") {
 		t.Errorf("show info:\n%s", b.String())
@@ -121,17 +122,93 @@ func FuzzParseAdminForm(f *testing.F) {
 
 func TestTyped(t *testing.T) {
 	var b bytes.Buffer
-	WriteTyped(&b, testSnapshot())
+	WriteTyped(&b, testSnapshot(), CSVOptions{Addr: true})
 	out := b.String()
 	for _, want := range []string{"F.2.0.0.pxname.1:KNS:str:fe\n", "F.2.0.4.scur.1:MGP:u32:1\n", "F.2.0.17.status.1:SGP:str:OPEN\n",
-		"S.3.1.1.svname.1:KNS:str:s1\n", "S.3.1.36.check_status.1:", "B.3.0.1.svname.1:KNS:str:BACKEND\n"} {
+		"S.3.1.1.svname.1:KNS:str:s1\n", "S.3.1.36.check_status.1:MOP:str:L7OK\n", "S.3.1.37.check_code.1:MOP:u32:200\n",
+		// An empty last_chk is printed, as haproxy 2.6.12 does for a passing check.
+		"S.3.1.56.last_chk.1:MOP:str:\n", "B.3.0.1.svname.1:KNS:str:BACKEND\n",
+		// The module columns are numbered without the "-" separator.
+		"F.2.0.103.ssl_sess.1:MCP:u64:0\n", "F.2.0.126.h1_spliced_bytes_out.1:MCP:u64:0\n", "B.3.0.76.algo.1:CGS:str:roundrobin\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("typed output lacks %q", want)
 		}
 	}
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if strings.HasSuffix(l, ":") {
-			t.Errorf("empty field printed: %q", l)
+	for _, bad := range []string{".-.", "S.3.2.36.check_status", "S.3.1.74.cookie"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("typed output has %q", bad)
 		}
+	}
+}
+
+func TestJSON(t *testing.T) {
+	var b bytes.Buffer
+	WriteJSON(&b, testSnapshot(), CSVOptions{Addr: true})
+	var rows [][]struct {
+		ObjType string `json:"objType"`
+		ProxyID int    `json:"proxyId"`
+		ID      int    `json:"id"`
+		Field   struct {
+			Pos  int
+			Name string
+		}
+		ProcessNum int `json:"processNum"`
+		Tags       struct{ Origin, Nature, Scope string }
+		Value      struct {
+			Type  string
+			Value any
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	if len(rows) != 4 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	f := rows[0][0]
+	if f.ObjType != "Frontend" || f.ProxyID != 2 || f.Field.Name != "pxname" || f.Tags.Origin != "Key" || f.Tags.Nature != "Name" ||
+		f.Tags.Scope != "Service" || f.Value.Type != "str" || f.Value.Value != "fe" || f.ProcessNum != 1 {
+		t.Errorf("first field %+v", f)
+	}
+	for _, fd := range rows[1] {
+		if fd.Field.Name == "scur" && (fd.Value.Type != "u32" || fd.Value.Value != float64(1)) {
+			t.Errorf("scur %+v", fd)
+		}
+		if fd.Field.Name == "svname" && fd.Value.Value != "s1" || fd.ObjType != "Server" || fd.ID != 1 {
+			t.Errorf("server field %+v", fd)
+		}
+	}
+}
+
+func TestInfoFormats(t *testing.T) {
+	var b bytes.Buffer
+	WriteInfo(&b, testSnapshot(), InfoTyped, false)
+	for _, want := range []string{"0.Name.1:POS:str:halo\n", "8.Uptime_sec.1:MDP:u32:61\n", "47.Tasks.1:MGP:u32:0\n", "71.Tainted.1:SGP:str:0\n\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("typed info lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	WriteInfo(&b, testSnapshot(), InfoPlain, true)
+	if !strings.Contains(b.String(), "\nUptime_sec: 61.000000\n") || !strings.Contains(b.String(), "\nStart_time_sec: 1000.000000\n") {
+		t.Errorf("float info:\n%s", b.String())
+	}
+	b.Reset()
+	WriteInfo(&b, testSnapshot(), InfoJSON, true)
+	var fields []struct {
+		Field struct {
+			Pos  int
+			Name string
+		}
+		Value struct {
+			Type  string
+			Value any
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &fields); err != nil {
+		t.Fatal(err)
+	}
+	if fields[8].Field.Name != "Uptime_sec" || fields[8].Value.Type != "flt" || fields[8].Value.Value != 61.0 {
+		t.Errorf("json info: %+v", fields[8])
 	}
 }

@@ -16,8 +16,8 @@ import (
 )
 
 // TestMasterWorkerReload reloads a master-worker halo 50 times while
-// clients keep sending requests on new connections, and counts the
-// requests that fail. The goal, met here, is zero: each new worker takes
+// clients keep sending requests, on new connections and on keep-alive
+// ones, and counts the requests that fail. The goal, met here, is zero: each new worker takes
 // the listening sockets over from the old one, which then drains.
 func TestMasterWorkerReload(t *testing.T) {
 	a, b := httpBackend(t, "web1"), httpBackend(t, "web2")
@@ -41,11 +41,15 @@ listen web
 	var firstErr atomic.Value
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for c := 0; c < 4; c++ {
+	for c := 0; c < 6; c++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+			// Four clients open a connection per request, two keep their
+			// connections alive across reloads: the old worker must close
+			// them cleanly (connection: close, idle ones closed) so that
+			// no request is lost.
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: c < 4}}
 			for {
 				select {
 				case <-stop:
@@ -89,6 +93,11 @@ listen web
 	if strings.Count(out, "New worker (") < reloads+1 || !strings.Contains(out, "Former worker (") {
 		t.Errorf("master messages:\n%s", out)
 	}
+	// The former workers do not wait for hard-stop-after (10s): their
+	// keep-alive connections are closed after the request in progress.
+	waitFor(t, "the former workers to exit", 8*time.Second, func() bool {
+		return strings.Count(h.stderr.String(), "Former worker (") >= reloads
+	})
 	// The master CLI: show proc, and reload like SIGUSR2.
 	if _, err := exec.LookPath("socat"); err == nil {
 		mcli := func(cmd string) string { return socatCLI(t, msock, cmd) }

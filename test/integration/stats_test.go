@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,12 @@ func TestSeedHTTPRoundRobin(t *testing.T) {
 	seed, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "seed-configs", "http-roundrobin.cfg"))
 	if _, err := os.Stat(seed); err != nil {
 		t.Skip("shared/seed-configs not found beside the checkout")
+	}
+	// The installed package's test (test/packaging) listens on 8080 and
+	// 8404 too: take turns.
+	if f, err := os.OpenFile("/tmp/halo-test-port-8404.lock", os.O_CREATE|os.O_RDWR, 0o600); err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		t.Cleanup(func() { f.Close() })
 	}
 	for _, a := range []struct{ addr, name string }{{"127.0.0.1:9001", "web1"}, {"127.0.0.1:9002", "web2"}} {
 		if _, err := startHTTPAt(t, a.addr, a.name); err != nil {

@@ -108,4 +108,5 @@ func TestDeb(t *testing.T) {
 			t.Errorf("man page: %s", out)
 		}
 	}
+	t.Run("install", func(t *testing.T) { installAndStart(t, deb) })
 }
