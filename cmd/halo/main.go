@@ -184,7 +184,10 @@ func levelName(lv proxy.Level) string {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	stop := startProfile()
+	rc := run(os.Args[1:])
+	stop()
+	os.Exit(rc)
 }
 
 func run(args []string) int {
@@ -358,6 +361,9 @@ func serve(cfg *config.Config, o *options, log *logger) int {
 	} else if os.Getenv(daemonEnv) != "" {
 		signalReady(true)
 	}
+	// A background job starts with SIGINT ignored: dying of it is then
+	// impossible, and the exit code says it instead.
+	intIgnored := signal.Ignored(syscall.SIGINT)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -384,12 +390,14 @@ func serve(cfg *config.Config, o *options, log *logger) int {
 	if o.pidfile != "" && os.Getenv(daemonEnv) != "" {
 		os.Remove(o.pidfile)
 	}
-	if sig, ok := killedBy.Load().(syscall.Signal); ok {
+	if sig, ok := killedBy.Load().(syscall.Signal); ok && !(sig == syscall.SIGINT && intIgnored) {
 		// HAProxy dies of SIGTERM/SIGINT: its parent sees 143/130 and the
 		// master logs "exited with code 143 (Terminated)".
 		signal.Reset(sig)
 		syscall.Kill(os.Getpid(), sig)
 		time.Sleep(time.Second)
+		return 128 + int(sig)
+	} else if ok {
 		return 128 + int(sig)
 	}
 	return 0
