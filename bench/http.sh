@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # HTTP mode benchmark: the same configuration under halo and haproxy, the
-# same backend, one after the other in one run. Prints keep-alive and
-# new-connection requests/s (wrk) with halo/haproxy ratios, and each
-# proxy's CPU seconds per 100k requests. Traffic stays on 127.0.0.1.
+# same backend, in one run. Prints keep-alive and new-connection
+# requests/s (wrk) with halo/haproxy ratios, and each proxy's CPU seconds
+# (user+system) per 100k requests. Traffic stays on 127.0.0.1.
+#
+# The proxies take turns ROUNDS times (haproxy, halo, haproxy, ...) and
+# the medians are compared, so that a load burst on the machine does not
+# decide the ratio. PROFILE=1 also writes a CPU profile of halo's last
+# keep-alive round and prints its top entries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${DUR:-5}
 CONNS=${CONNS:-32}
+ROUNDS=${ROUNDS:-3}
+PROFILE=${PROFILE:-0}
 out=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$out"; }
@@ -30,30 +37,56 @@ cpu() { # utime+stime of a pid, in clock ticks
   awk '{print $14+$15}' "/proc/$1/stat"
 }
 
-measure() { # $1 = binary; prints: ka_rps ka_cpu100k close_rps close_cpu100k
-  "$1" -db -f "$out/bench.cfg" > /dev/null 2>&1 & local p=$!
+# measure BINARY KIND [env...]: one wrk run against a fresh proxy; prints
+# "requests/s cpu-seconds-per-100k".
+measure() {
+  local bin=$1 kind=$2; shift 2
+  env "$@" "$bin" -db -f "$out/bench.cfg" > /dev/null 2>&1 &
+  local p=$!
   sleep 0.5
-  local hz; hz=$(getconf CLK_TCK)
-  local c0 r1 c1 r2 c2
+  local hz c0 c1 r
+  hz=$(getconf CLK_TCK)
   c0=$(cpu "$p")
-  r1=$(wrk -t1 -c"$CONNS" -d"${DUR}s" http://127.0.0.1:19600/ | awk '/^Requests\/sec/ {print $2}')
+  if [ "$kind" = close ]; then
+    r=$(wrk -t1 -c"$CONNS" -d"${DUR}s" -H "Connection: close" http://127.0.0.1:19600/ | awk '/^Requests\/sec/ {print $2}')
+  else
+    r=$(wrk -t1 -c"$CONNS" -d"${DUR}s" http://127.0.0.1:19600/ | awk '/^Requests\/sec/ {print $2}')
+  fi
   c1=$(cpu "$p")
-  r2=$(wrk -t1 -c"$CONNS" -d"${DUR}s" -H "Connection: close" http://127.0.0.1:19600/ | awk '/^Requests\/sec/ {print $2}')
-  c2=$(cpu "$p")
   kill "$p"; wait "$p" 2>/dev/null || true
-  python3 -c "
-r1,r2,d=$r1,$r2,$DUR; hz=$hz
-print(r1, ($c1-$c0)/hz/(r1*d)*1e5, r2, ($c2-$c1)/hz/(r2*d)*1e5)"
+  python3 -c "r=$r; print(r, ($c1-$c0)/$hz/(r*$DUR)*1e5)"
 }
 
-read -r h_ka h_kc h_cl h_cc < <(measure "$(command -v haproxy)")
-read -r g_ka g_kc g_cl g_cc < <(measure "$out/halo")
-python3 - "$g_ka" "$h_ka" "$g_kc" "$h_kc" "$g_cl" "$h_cl" "$g_cc" "$h_cc" <<'PY'
-import sys
-g_ka, h_ka, g_kc, h_kc, g_cl, h_cl, g_cc, h_cc = map(float, sys.argv[1:])
+for kind in keepalive close; do
+  for i in $(seq "$ROUNDS"); do
+    measure "$(command -v haproxy)" "$kind" >> "$out/haproxy.$kind"
+    if [ "$PROFILE" = 1 ] && [ "$kind" = keepalive ] && [ "$i" = "$ROUNDS" ]; then
+      measure "$out/halo" "$kind" HALO_CPUPROFILE="$out/halo.prof" >> "$out/halo.$kind"
+    else
+      measure "$out/halo" "$kind" >> "$out/halo.$kind"
+    fi
+  done
+done
+
+python3 - "$out" "$ROUNDS" <<'PY'
+import statistics, sys
+out, rounds = sys.argv[1], sys.argv[2]
+def load(name):
+    rows = [tuple(map(float, l.split())) for l in open(f"{out}/{name}")]
+    return statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows), [r[0] for r in rows]
+print(f"median of {rounds} alternating rounds")
 print(f"{'metric':<34}{'halo':>12}{'haproxy':>12}{'halo/haproxy':>14}")
-print(f"{'keep-alive requests/s':<34}{g_ka:>12.0f}{h_ka:>12.0f}{g_ka/h_ka:>14.2f}")
-print(f"{'new-connection requests/s':<34}{g_cl:>12.0f}{h_cl:>12.0f}{g_cl/h_cl:>14.2f}")
-print(f"{'CPU s / 100k req (keep-alive)':<34}{g_kc:>12.2f}{h_kc:>12.2f}")
-print(f"{'CPU s / 100k req (new conn.)':<34}{g_cc:>12.2f}{h_cc:>12.2f}")
+for kind, label in [("keepalive", "keep-alive"), ("close", "new-connection")]:
+    g, h = load(f"halo.{kind}"), load(f"haproxy.{kind}")
+    print(f"{label + ' requests/s':<34}{g[0]:>12.0f}{h[0]:>12.0f}{g[0]/h[0]:>14.2f}")
+for kind, label in [("keepalive", "keep-alive"), ("close", "new conn.")]:
+    g, h = load(f"halo.{kind}"), load(f"haproxy.{kind}")
+    print(f"{'CPU s / 100k req (' + label + ')':<34}{g[1]:>12.2f}{h[1]:>12.2f}{g[1]/h[1]:>14.2f}")
+for kind in ["keepalive", "close"]:
+    g, h = load(f"halo.{kind}"), load(f"haproxy.{kind}")
+    print(f"  {kind} rounds: halo {' '.join(f'{x:.0f}' for x in g[2])}; haproxy {' '.join(f'{x:.0f}' for x in h[2])}")
 PY
+if [ "$PROFILE" = 1 ]; then
+  echo "halo CPU profile, keep-alive (top entries by flat time):"
+  go tool pprof -top -nodecount 25 "$out/halo" "$out/halo.prof" 2>/dev/null | sed -n '6,32p'
+fi

@@ -184,10 +184,7 @@ func levelName(lv proxy.Level) string {
 }
 
 func main() {
-	stop := startProfile()
-	rc := run(os.Args[1:])
-	stop()
-	os.Exit(rc)
+	os.Exit(run(os.Args[1:]))
 }
 
 func run(args []string) int {
@@ -386,7 +383,9 @@ func serve(cfg *config.Config, o *options, log *logger) int {
 			}
 		}
 	}()
+	stopProfile := startProfile()
 	rt.Serve(ctx)
+	stopProfile()
 	if o.pidfile != "" && os.Getenv(daemonEnv) != "" {
 		os.Remove(o.pidfile)
 	}

@@ -5,7 +5,7 @@ import (
 	"runtime/pprof"
 )
 
-// startProfile writes a CPU profile of the whole run to the file named by
+// startProfile writes a CPU profile of the serving process to the file named by
 // HALO_CPUPROFILE, for the benchmarks in bench/ (bench/http.sh PROFILE=1).
 // It returns the function that ends the profile.
 func startProfile() func() {

@@ -45,6 +45,7 @@ type httpTxn struct {
 	chunks    httpx.ChunkedReader
 	tbuf      []byte  // scratch for the last chunk and trailers
 	cbuf      []byte  // body copy buffer
+	cbufp     *[]byte // its pool handle
 	persisted *server // server named by a valid persistence cookie
 	lastSrv   *server // server of the connection's previous request
 	srv       *server // server that answered
@@ -95,11 +96,13 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 	client := &idleConn{Conn: raw}
 	g := &fe.rt.cfg.Global
 	lim := httpx.Limits{MaxHead: g.HeadLimit(), MaxHeaders: g.TuneMaxHdr}
-	br := bufio.NewReaderSize(client, max(g.TuneBufSize, 4096))
+	br := fe.rt.readers.get(client)
+	defer fe.rt.readers.put(br)
 	var req httpx.Request
 	vars := map[string]string{} // sess.* variables live as long as the connection
 	tx := &httpTxn{fe: fe, client: client, br: br, lim: lim, stream: streamOf(ctx)}
 	defer tx.closeOwn()
+	defer tx.putCopyBuffer()
 	tx.acl = acl.Txn{Src: addrPort(raw.RemoteAddr()), Dst: addrPort(raw.LocalAddr()), HTTP: &tx.view,
 		Backends: fe.rt, Frontend: fe.cfg.Name, Vars: vars, Users: fe.rt}
 	tx.rec = logging.Record{Accept: accepted, Client: tx.acl.Src, Frontend: tx.acl.Dst, FrontendName: fe.cfg.Name,
@@ -177,10 +180,10 @@ func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (in
 	c, br, t := tx.client, tx.br, &tx.fe.cfg.Timeouts
 	arm := func(total time.Duration, from time.Time) {
 		if total > 0 {
-			c.to = 0
-			c.Conn.SetReadDeadline(from.Add(total))
+			c.setTimeout(0)
+			c.setReadDeadline(from.Add(total))
 		} else {
-			c.to = t.Client
+			c.setTimeout(t.Client)
 		}
 	}
 	waiting := !first && br.Buffered() == 0
@@ -198,8 +201,12 @@ func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (in
 		arm(t.HTTPRequest, time.Now())
 	}
 	defer func() {
-		c.to = t.Client
-		c.Conn.SetReadDeadline(time.Time{})
+		if c.to != t.Client || c.to == 0 {
+			// An absolute head deadline (or none at all) gives way to
+			// timeout client again.
+			c.setReadDeadline(time.Time{})
+			c.setTimeout(t.Client)
+		}
 	}()
 	for {
 		buf, _ := br.Peek(br.Buffered())
@@ -487,7 +494,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		}
 		switch {
 		case !keep || kill.killed() != 0 || srv.cfg.SendProxy || srv.cfg.SendProxyV2:
-			scn.c.Close()
+			scn.close()
 		case be.cfg.HTTPReuse == "never":
 			tx.keepOwn(scn)
 		default:
@@ -522,7 +529,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			}
 			tx.rec.ServerIP, tx.rec.Source = addrPort(raw.RemoteAddr()), addrPort(raw.LocalAddr())
 			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}
-			srv, scn = s, &serverConn{c: c, br: bufio.NewReaderSize(c, max(fe.rt.cfg.Global.TuneBufSize, 4096)), srv: s, sni: s.sni(&tx.acl)}
+			srv, scn = s, &serverConn{c: c, br: fe.rt.readers.get(c), srv: s, sni: s.sni(&tx.acl)}
 		}
 		if tracked {
 			kill.untrack()
@@ -553,7 +560,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		if err != nil && reused && attempt == 0 && retryable && !errors.Is(err, os.ErrDeadlineExceeded) && kill.killed() == 0 {
 			// The server closed the idle connection meanwhile: the request
 			// is idempotent and whole, send it again on a new connection.
-			scn.c.Close()
+			scn.close()
 			be.release(srv)
 			scn, reused = nil, false
 			continue
@@ -731,7 +738,7 @@ func (tx *httpTxn) takeOwn(s *server, sni string) *serverConn {
 		if c.alive() {
 			return c
 		}
-		c.c.Close()
+		c.close()
 		return nil
 	}
 	return nil
@@ -740,7 +747,7 @@ func (tx *httpTxn) takeOwn(s *server, sni string) *serverConn {
 // keepOwn keeps c for the session's next requests (http-reuse never).
 func (tx *httpTxn) keepOwn(c *serverConn) {
 	if len(tx.own) >= maxOwnConns {
-		tx.own[0].c.Close()
+		tx.own[0].close()
 		tx.own = append(tx.own[:0], tx.own[1:]...)
 	}
 	tx.own = append(tx.own, c)
@@ -749,17 +756,27 @@ func (tx *httpTxn) keepOwn(c *serverConn) {
 // closeOwn closes the session's private connections when it ends.
 func (tx *httpTxn) closeOwn() {
 	for _, c := range tx.own {
-		c.c.Close()
+		c.close()
 	}
 	tx.own = nil
 }
 
-// copyBuffer is the connection's body copy buffer, made on first use.
+// copyBuffer is the connection's body copy buffer, taken from the pool
+// on first use.
 func (tx *httpTxn) copyBuffer() []byte {
 	if tx.cbuf == nil {
-		tx.cbuf = make([]byte, 32<<10)
+		tx.cbufp = tx.fe.rt.copyBufs.get()
+		tx.cbuf = *tx.cbufp
 	}
 	return tx.cbuf
+}
+
+// putCopyBuffer gives the body copy buffer back when the connection ends.
+func (tx *httpTxn) putCopyBuffer() {
+	if tx.cbufp != nil {
+		tx.fe.rt.copyBufs.put(tx.cbufp)
+		tx.cbuf, tx.cbufp = nil, nil
+	}
 }
 
 // copyChunked relays a chunked body from r to w, re-encoding the chunks
@@ -910,8 +927,10 @@ func (tx *httpTxn) tunnel(scn *serverConn) {
 		}
 		scn.br.Discard(n)
 	}
-	client.Conn.SetDeadline(time.Time{})
-	srv.Conn.SetDeadline(time.Time{})
+	client.setTimeout(0)
+	client.setDeadline(time.Time{})
+	srv.setTimeout(0)
+	srv.setDeadline(time.Time{})
 	tx.fe.rt.pipe(client.Conn, srv.Conn, tx.srv, tx.fe.cfg.Timeouts, tx.be.cfg.Timeouts)
 }
 
@@ -969,7 +988,17 @@ func (s *server) getIdle(sni string, provenOnly bool) *serverConn {
 		if c.alive() {
 			return c
 		}
-		c.c.Close()
+		c.close()
+	}
+}
+
+// close closes a server connection its holder owns and gives its read
+// buffer back to the pool.
+func (c *serverConn) close() {
+	c.c.Close()
+	if c.srv != nil && c.br != nil {
+		c.srv.be.rt.readers.put(c.br)
+		c.br = nil
 	}
 }
 
@@ -1029,7 +1058,7 @@ func (s *server) putIdle(c *serverConn) {
 	s.idleMu.Lock()
 	defer s.idleMu.Unlock()
 	if len(s.idle) >= maxIdlePerServer || s.state.Load() != stateUp {
-		c.c.Close()
+		c.close()
 		return
 	}
 	s.idle = append(s.idle, c)
@@ -1040,7 +1069,7 @@ func (s *server) closeIdle() {
 	s.idleMu.Lock()
 	defer s.idleMu.Unlock()
 	for _, c := range s.idle {
-		c.c.Close()
+		c.close()
 	}
 	s.idle = nil
 }
@@ -1096,16 +1125,26 @@ func (fe *frontend) pick(txn *acl.Txn, rec *logging.Record) *backend {
 
 // idleConn applies an inactivity timeout to every read and write, for
 // the HTTP path (which copies through buffers, so wrapping costs nothing).
+//
+// Re-arming a deadline costs a runtime timer update, so it is done at
+// most every to/16: the deadline set is to + to/16 ahead, and the
+// timeout fires between to and 17/16 of to after the last read (or
+// write) began, never early.
 type idleConn struct {
 	net.Conn
-	to  time.Duration
-	out int64 // bytes written
-	in  int64 // bytes read
+	to     time.Duration
+	out    int64     // bytes written
+	in     int64     // bytes read
+	rArmed time.Time // when the read deadline was last set from to (zero: not armed)
+	wArmed time.Time
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
 	if c.to > 0 {
-		c.Conn.SetReadDeadline(time.Now().Add(c.to))
+		if now := time.Now(); c.rArmed.IsZero() || now.Sub(c.rArmed) > c.to>>4 {
+			c.Conn.SetReadDeadline(now.Add(c.to + c.to>>4))
+			c.rArmed = now
+		}
 	}
 	n, err := c.Conn.Read(p)
 	c.in += int64(n)
@@ -1114,9 +1153,34 @@ func (c *idleConn) Read(p []byte) (int, error) {
 
 func (c *idleConn) Write(p []byte) (int, error) {
 	if c.to > 0 {
-		c.Conn.SetWriteDeadline(time.Now().Add(c.to))
+		if now := time.Now(); c.wArmed.IsZero() || now.Sub(c.wArmed) > c.to>>4 {
+			c.Conn.SetWriteDeadline(now.Add(c.to + c.to>>4))
+			c.wArmed = now
+		}
 	}
 	n, err := c.Conn.Write(p)
 	c.out += int64(n)
 	return n, err
+}
+
+// setTimeout changes the inactivity timeout; the next read and write
+// arm it.
+func (c *idleConn) setTimeout(to time.Duration) {
+	if c.to != to {
+		c.to = to
+		c.rArmed, c.wArmed = time.Time{}, time.Time{}
+	}
+}
+
+// setReadDeadline sets an absolute read deadline (zero clears it); the
+// inactivity timeout, if any, is armed again by the next read.
+func (c *idleConn) setReadDeadline(t time.Time) {
+	c.Conn.SetReadDeadline(t)
+	c.rArmed = time.Time{}
+}
+
+// setDeadline is setReadDeadline for both directions.
+func (c *idleConn) setDeadline(t time.Time) {
+	c.Conn.SetDeadline(t)
+	c.rArmed, c.wArmed = time.Time{}, time.Time{}
 }

@@ -325,12 +325,12 @@ func (tx *httpTxn) tarpit(px *config.Proxy) bool {
 	deadline := start.Add(d)
 	defer func() { tx.tarpitWait = time.Since(start) }()
 	saved := c.to
-	c.to = 0 // the deadline below rules the reads
+	c.setTimeout(0) // the deadline below rules the reads
 	defer func() {
-		c.to = saved
-		c.Conn.SetReadDeadline(time.Time{})
+		c.setReadDeadline(time.Time{})
+		c.setTimeout(saved)
 	}()
-	c.Conn.SetReadDeadline(deadline)
+	c.setReadDeadline(deadline)
 	for {
 		_, err := tx.br.Peek(tx.br.Buffered() + 1)
 		switch {

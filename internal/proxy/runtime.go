@@ -71,6 +71,9 @@ type Runtime struct {
 	start   time.Time
 	reqs    atomic.Int64 // requests served (%rt, CumReq)
 
+	readers  readerPool // connection read buffers (tune.bufsize)
+	copyBufs slicePool  // body copy buffers
+
 	streams   map[*stream]struct{} // accepted connections, under mu (show sess)
 	streamSeq atomic.Uint64
 }
@@ -93,6 +96,8 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 		tos = append(tos, t.Client, t.Server, t.Tunnel, t.ClientFin, t.ServerFin)
 	}
 	rt.tick = watchInterval(tos...)
+	rt.readers.size = max(cfg.Global.TuneBufSize, 4096)
+	rt.copyBufs.size = 32 << 10
 	for _, p := range cfg.Backends() {
 		if !p.Disabled {
 			rt.backends[p.Name] = newBackend(rt, p)
