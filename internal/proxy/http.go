@@ -651,6 +651,25 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	}
 	tx.status = v.status
 	out := tx.responseHead(res, keep, switching)
+	if v.status != res.Status && (v.status == 204 || v.status == 304) && rbody != httpx.BodyNone {
+		// http-response set-status made it a response without a body:
+		// the server's body is read and dropped (a close-delimited one
+		// goes with its connection), the client gets the head only.
+		if _, err := client.Write(out); err != nil {
+			return false, false
+		}
+		switch rbody {
+		case httpx.BodyLength:
+			_, err := io.CopyBuffer(io.Discard, io.LimitReader(sr, rcl), tx.copyBuffer())
+			resKeep = resKeep && err == nil
+		case httpx.BodyChunked:
+			resKeep = resKeep && tx.copyChunked(io.Discard, sr) == nil
+		default:
+			resKeep = false
+		}
+		releaseServer(srvKeep && resKeep && sentBody)
+		return keep, true
+	}
 	if rbody == httpx.BodyLength && rcl <= smallBody && int64(sr.Buffered()) >= rcl {
 		// A small body already read goes out with the head: one write.
 		b, _ := sr.Peek(int(rcl))
@@ -866,8 +885,16 @@ func (tx *httpTxn) responseHead(res *httpx.Response, keep, switching bool) []byt
 	b = append(b, v.reason...)
 	b = append(b, "\r\n"...)
 	chunked := res.Chunked && !switching
+	// A status turned into 204 by http-response rules loses its framing
+	// headers, as HAProxy sends it (a 304 keeps them, without a body).
+	no204 := v.status == 204 && res.Status != 204
+	if no204 {
+		chunked = false
+	}
 	for _, h := range v.rhdr {
 		switch {
+		case no204 && (isName(h.name, "content-length") || isName(h.name, "transfer-encoding")):
+			continue
 		case chunked && isName(h.name, "transfer-encoding"):
 			b = append(b, "transfer-encoding: chunked\r\n"...)
 			chunked = false

@@ -345,8 +345,11 @@ frontend fe
     http-request return status 200 content-type text/plain string "pong\n" if { path /ret }
     http-request deny if { path /deny }
     http-request redirect location /x if { path /redir }
+    http-request set-var(txn.p) path
     default_backend app
 backend app
+    http-response set-status 204 if { var(txn.p) -m beg /to204/ }
+    http-response set-status 304 if { var(txn.p) -m beg /to304/ }
     server s1 %s
 `
 
@@ -379,6 +382,17 @@ func TestEngineSideBySide(t *testing.T) {
 		{"HTTP/1.0 response", "GET /r10 HTTP/1.1\r\nHost: a\r\n\r\n", []string{"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n"}, nil},
 		{"204", "GET /204 HTTP/1.1\r\nHost: a\r\n\r\n", []string{"HTTP/1.1 204 No Content\r\n"}, nil},
 		{"304 keeps CL", "GET /304 HTTP/1.1\r\nHost: a\r\n\r\n", []string{"HTTP/1.1 304 Not Modified\r\ncontent-length: 10\r\netag: x\r\n"}, nil},
+		// http-response set-status 204/304: the server's body is dropped
+		// (204 also loses its framing headers), and the next response on
+		// the connection is framed right.
+		{"set-status 204", "GET /to204/ok HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n",
+			[]string{"^HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok$"}, nil},
+		{"set-status 204 chunked", "GET /to204/chunked HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n",
+			[]string{"^HTTP/1.1 204 No Content\r\ntrailer: X-T\r\n\r\nHTTP/1.1 200 OK\r\n"}, nil},
+		{"set-status 304 chunked", "GET /to304/chunked HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n",
+			[]string{"^HTTP/1.1 304 Not Modified\r\ntransfer-encoding: chunked\r\ntrailer: X-T\r\n\r\nHTTP/1.1 200 OK\r\n"}, nil},
+		{"set-status 304", "GET /to304/ok HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n",
+			[]string{"^HTTP/1.1 304 Not Modified\r\ncontent-length: 2\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok$"}, nil},
 		{"hop-by-hop response headers", "GET /hop HTTP/1.1\r\nHost: a\r\n\r\n", []string{"keep-alive: timeout=5\r\nproxy-connection: x\r\nte: trailers\r\ntrailer: X-T\r\nupgrade: foo\r\n"}, nil},
 		{"response TE gzip", "GET /tegzip HTTP/1.1\r\nHost: a\r\n\r\n", []string{"HTTP/1.1 502 Bad Gateway\r\n"}, nil},
 		{"response TE gzip, chunked", "GET /tegzipch HTTP/1.1\r\nHost: a\r\n\r\n", []string{"HTTP/1.1 502 Bad Gateway\r\n"}, nil},
