@@ -71,6 +71,7 @@ type Runtime struct {
 	start   time.Time
 	reqs    atomic.Int64 // requests served (%rt, CumReq)
 
+	workers  workers    // session goroutines
 	readers  readerPool // connection read buffers (tune.bufsize)
 	copyBufs slicePool  // body copy buffers
 
@@ -243,6 +244,7 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 			s.closeIdle()
 		}
 	}
+	rt.workers.close()
 	rt.closeLogs()
 	return nil
 }
@@ -459,7 +461,7 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 		rt.active.Add(1)
 		fe.stats.open()
 		accepted := time.Now()
-		go func() {
+		rt.workers.run(func() {
 			defer rt.sessions.Done()
 			defer rt.active.Add(-1)
 			defer fe.stats.close()
@@ -499,7 +501,7 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 			} else {
 				fe.serve(ctx, c, accepted)
 			}
-		}()
+		})
 	}
 }
 
