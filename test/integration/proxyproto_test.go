@@ -73,16 +73,26 @@ func (cs *captureServer) reset() {
 // answer; it returns the client's port and what came back.
 func sendRaw(t *testing.T, addr string, b []byte) (int, string) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	port, out, err := halfCloseExchange(addr, b)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return port, out
+}
+
+// halfCloseExchange sends b on a new connection, half-closes it and returns the
+// local port and everything that came back.
+func halfCloseExchange(addr string, b []byte) (int, string, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return 0, "", err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	c.Write(b)
 	c.(*net.TCPConn).CloseWrite()
 	out, _ := io.ReadAll(c)
-	return c.LocalAddr().(*net.TCPAddr).Port, string(out)
+	return c.LocalAddr().(*net.TCPAddr).Port, string(out), nil
 }
 
 // TestAcceptProxySideBySide: bind accept-proxy takes the client's

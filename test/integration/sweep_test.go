@@ -273,17 +273,12 @@ backend a3
 // was served.
 func rejectedExchange(t *testing.T, addr string, b []byte) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	_, out, err := halfCloseExchange(addr, b)
 	if errors.Is(err, syscall.ECONNRESET) {
 		return ""
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	c.Write(b)
-	c.(*net.TCPConn).CloseWrite()
-	out, _ := io.ReadAll(c)
-	return string(out)
+	return out
 }
