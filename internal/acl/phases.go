@@ -136,14 +136,16 @@ var availableAt = map[Source]Where{
 // fetches yield no sample there whatever the proxy holds: the request
 // head is released once forwarded (HAProxy's response rules do not see
 // the request path or headers), nothing of the stream exists yet when a
-// connection is accepted, the response and the backend are not known
-// while the request is processed. Elsewhere a fetch finds what the
-// transaction holds.
+// connection is accepted, there is no response while the request is
+// processed. Elsewhere a fetch finds what the transaction holds, which
+// is not always what haproxy -c promises: until a backend is chosen,
+// be_name is the frontend's name, and req.len still measures the
+// request in response rules.
 var goneAt = map[Source]Where{
 	SrcReqBuffer:  AtTCPConnection,
 	SrcReqHeaders: AtTCPConnection | atResponse | AtLog,
 	SrcRequest:    AtTCPConnection,
-	SrcBackend:    AtTCPConnection | AtFrontendTCPContent | AtFrontendHTTPRequest | AtUseBackend,
+	SrcBackend:    AtTCPConnection,
 	SrcResponse:   atAll &^ (atResponse | AtLog),
 	SrcResHeaders: atAll &^ (atResponse | AtLog),
 }

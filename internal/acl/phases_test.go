@@ -95,7 +95,7 @@ func TestSampleUnavailable(t *testing.T) {
 }
 
 func TestSampleAtReadsWhatIsThere(t *testing.T) {
-	txn := &Txn{HTTP: phaseHTTP{}, Vars: map[string]string{"txn.v": "vv"}}
+	txn := &Txn{HTTP: phaseHTTP{}, Vars: map[string]string{"txn.v": "vv"}, Frontend: "fe"}
 	for _, tc := range []struct {
 		smp  string
 		at   Where
@@ -113,6 +113,8 @@ func TestSampleAtReadsWhatIsThere(t *testing.T) {
 		{"var(txn.v)", AtBackendHTTPResponse, "vv", true},
 		{"status", AtFrontendHTTPRequest, "", false},
 		{"req.len", AtTCPConnection, "", false},
+		{"be_name", AtFrontendHTTPRequest, "fe", true}, // the frontend, until a backend is chosen
+		{"be_name", AtTCPConnection, "", false},
 	} {
 		s, err := ParseSample(tc.smp)
 		if err != nil {

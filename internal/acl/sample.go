@@ -816,7 +816,14 @@ func init() {
 	}), SrcInternal}
 	fetches["env"] = fetchDef{kStr, mStr, 1, strFetch(func(_ *Txn, a []string) (string, bool) { return os.LookupEnv(a[0]) }), SrcInternal}
 	fetches["fe_name"] = fetchDef{kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) { return t.Frontend, t.Frontend != "" }), SrcFrontend}
-	fetches["be_name"] = fetchDef{kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) { return t.Backend, t.Backend != "" }), SrcBackend}
+	// Until a backend is chosen, the transaction's backend is its
+	// frontend (HAProxy's be_name in a frontend's http-request rules).
+	fetches["be_name"] = fetchDef{kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.Backend == "" {
+			return t.Frontend, t.Frontend != ""
+		}
+		return t.Backend, true
+	}), SrcBackend}
 	fetches["req.cook_cnt"] = fetchDef{kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
 		n := 0
 		if t.HTTP != nil {

@@ -454,6 +454,7 @@ frontend fe
     http-request set-header x-req-hdr %[hdr(x)]
     http-request set-header x-req-nostatus 1 if !{ status -m found }
     http-request set-header x-req-nores 1 if !{ res.hdr(x) -m found }
+    http-request set-header x-req-be-fe 1 if { be_name fe }
     default_backend be
 backend be
     acl p path /x
@@ -509,24 +510,26 @@ backend be
 	// so that the test says what it proves even without haproxy.
 	cases[0].check = has([]string{"r-notpath: 1", "r-notp: 1", "r-reshdr: 1", "r-hdr: resval", "r-nocook: 1", "r-notauth: 1",
 		"r-method: 1", "r-meth-get: 1", "r-var: vv", "r-varacl: 1", "r-vars: reqval resval", "r-len: 1", "r-status: 1", "r-src: 1", "r-be: be"},
-		[]string{"x-req-p: 1", "x-req-hdr: reqval", "x-req-nostatus: 1", "x-req-nores: 1"},
+		[]string{"x-req-p: 1", "x-req-hdr: reqval", "x-req-nostatus: 1", "x-req-nores: 1", "x-req-be-fe: 1"},
 		"r-path:", "r-p:", "r-hdr-acl", "r-hdr-conv", "r-hdrcnt0", "r-url", "r-query", "r-cook:", "r-auth:")
 	cases[1].check = has([]string{"r-hdr: ResVal", "r-hdr-lower: resval", "r-notpath: 1"}, nil, "r-reshdr", "r-hdr-acl")
 	runDiff(t, diffGroup{cfg: cfg, cases: cases})
 }
 
-// TestPhaseConnectionRuntimeDiff: a tcp-request connection rule runs
+// TestPhaseListenRuntimeDiff: a tcp-request connection rule runs
 // before anything of the stream exists: req.len has no value there (it
-// is not 0), as in haproxy.
-func TestPhaseConnectionRuntimeDiff(t *testing.T) {
+// is not 0), as in haproxy; a listen section is its own backend from
+// the start.
+func TestPhaseListenRuntimeDiff(t *testing.T) {
 	cfg := diffDefaults + `listen l
     bind {{BIND}}
     tcp-request connection reject if { req.len 0 }
     tcp-request connection reject if { req.len gt 0 }
     tcp-request connection reject if { method -m found }
+    http-request set-header x-be %[be_name]
     server s {{SRV}}
 `
 	cases := []diffCase{{name: "through", req: "GET / HTTP/1.1\r\nHost: e",
-		check: wants([]string{"HTTP/1.1 200 OK"}, []string{"GET / HTTP/1.1"})}}
+		check: wants([]string{"HTTP/1.1 200 OK"}, []string{"GET / HTTP/1.1", "x-be: l\r\n"})}}
 	runDiff(t, diffGroup{cfg: cfg, cases: cases})
 }
