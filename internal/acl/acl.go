@@ -36,6 +36,8 @@ type Txn struct {
 	// Frontend and Backend are the names of the proxies handling the
 	// transaction ("" while no backend is chosen).
 	Frontend, Backend string
+
+	parsed *payloadRequest // the HTTP request read from Payload (see request)
 }
 
 // SetVar stores a variable for var() to read.

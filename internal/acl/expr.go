@@ -88,14 +88,18 @@ func boolFetch(get func(t *Txn) bool) func(*Txn, []string, func(sample) bool) bo
 
 func hdrFetch(res bool) func(*Txn, []string, func(sample) bool) bool {
 	return func(t *Txn, a []string, fn func(sample) bool) bool {
-		if t.HTTP == nil {
-			return false
-		}
 		var vals []string
 		if res {
+			if t.HTTP == nil {
+				return false
+			}
 			vals = t.HTTP.ResHeader(a[0])
 		} else {
-			vals = t.HTTP.Header(a[0])
+			m := t.request()
+			if m == nil {
+				return false
+			}
+			vals = m.Header(a[0])
 		}
 		// hdr() splits on commas, as HAProxy does for multi-value headers.
 		var parts []string
@@ -222,47 +226,53 @@ var fetches = map[string]fetchDef{
 		}
 		return int64(h.Type), true
 	}), SrcReqBuffer},
-	"req.proto_http": {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.HTTP != nil }), SrcRequest},
+	"req.proto_http": {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.request() != nil }), SrcRequest},
 	"method": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		return t.HTTP.Method(), true
+		return m.Method(), true
 	}), SrcRequest},
 	"path": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		return path(t.HTTP.URI()), true
+		return path(m.URI()), true
 	}), SrcReqHeaders},
 	"url": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		return t.HTTP.URI(), true
+		return m.URI(), true
 	}), SrcReqHeaders},
 	"query": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		_, q, ok := strings.Cut(t.HTTP.URI(), "?")
+		_, q, ok := strings.Cut(m.URI(), "?")
 		return q, ok
 	}), SrcReqHeaders},
 	"base": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		h := t.HTTP.Header("host")
+		h := m.Header("host")
 		if len(h) == 0 {
-			return path(t.HTTP.URI()), true
+			return path(m.URI()), true
 		}
-		return h[0] + path(t.HTTP.URI()), true
+		return h[0] + path(m.URI()), true
 	}), SrcReqHeaders},
 	"url_param": {kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return false
 		}
-		_, q, ok := strings.Cut(t.HTTP.URI(), "?")
+		_, q, ok := strings.Cut(m.URI(), "?")
 		if !ok {
 			return false
 		}
@@ -275,10 +285,11 @@ var fetches = map[string]fetchDef{
 		return false
 	}, SrcReqHeaders},
 	"req.ver": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		return strings.TrimPrefix(t.HTTP.Version(), "HTTP/"), true
+		return strings.TrimPrefix(m.Version(), "HTTP/"), true
 	}), SrcReqHeaders},
 	"req.hdr": {kStr, mStr, 1, hdrFetch(false), SrcReqHeaders},
 	// hdr reads the message being processed: the request's headers in
@@ -286,10 +297,11 @@ var fetches = map[string]fetchDef{
 	"hdr":     {kStr, mStr, 1, hdrFetch(false), SrcReqHeaders | SrcResHeaders},
 	"res.hdr": {kStr, mStr, 1, hdrFetch(true), SrcResHeaders},
 	"req.fhdr": {kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return false
 		}
-		for _, v := range t.HTTP.Header(a[0]) {
+		for _, v := range m.Header(a[0]) {
 			if fn(sample{s: v}) {
 				return true
 			}
@@ -297,20 +309,22 @@ var fetches = map[string]fetchDef{
 		return false
 	}, SrcReqHeaders},
 	"hdr_cnt": {kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return 0, false
 		}
 		n := 0
-		for _, v := range t.HTTP.Header(a[0]) {
+		for _, v := range m.Header(a[0]) {
 			n += strings.Count(v, ",") + 1
 		}
 		return int64(n), true
 	}), SrcReqHeaders},
 	"req.hdr_val": {kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return 0, false
 		}
-		v := t.HTTP.Header(a[0])
+		v := m.Header(a[0])
 		if len(v) == 0 {
 			return 0, false
 		}
@@ -318,10 +332,11 @@ var fetches = map[string]fetchDef{
 		return n, err == nil
 	}), SrcReqHeaders},
 	"req.cook": {kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return false
 		}
-		for _, h := range t.HTTP.Header("cookie") {
+		for _, h := range m.Header("cookie") {
 			if eachCookie(h, a[0], fn) {
 				return true
 			}

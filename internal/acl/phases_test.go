@@ -214,3 +214,44 @@ func TestACLKeywordsOnlyInACLs(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPFetchesOnPayload(t *testing.T) {
+	// TCP mode: no HTTP message, the buffered stream holds the request.
+	txn := &Txn{}
+	get := func(smp string) (string, bool) {
+		s, err := ParseSample(smp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.At(AtFrontendTCPContent).Eval(txn)
+	}
+	for _, tc := range []struct {
+		payload, smp, want string
+		ok                 bool
+	}{
+		{"GET /a?b=1 HTTP/1.1\r\nHost: h\r\nX: 1\r\nX: 2\r\n\r\n", "path", "/a", true},
+		{"GET /a?b=1 HTTP/1.1\r\nHost: h\r\nX: 1\r\nX: 2\r\n\r\n", "req.hdr(x)", "2", true},
+		{"GET /a?b=1 HTTP/1.1\r\nHost: h\r\nX: 1\r\nX: 2\r\n\r\n", "hdr_cnt(x)", "2", true},
+		{"GET /a?b=1 HTTP/1.1\r\nHost: h\r\nX: 1\r\nX: 2\r\n\r\n", "req.proto_http", "1", true},
+		{"GET /a?b=1 HTTP/1.1\r\nHost: h\r\nX: 1\r\nX: 2\r\n\r\n", "method", "GET", true},
+		{"GET /a HTTP/1.1\r\nHost: h\r\n", "path", "", false}, // not whole yet
+		{"GET /a HTTP/1.1\r\nHost: h\r\n", "req.proto_http", "0", true},
+		{"SSH-2.0-x\r\n", "req.proto_http", "0", true},
+		{"", "path", "", false},
+	} {
+		txn.Payload = []byte(tc.payload)
+		if got, ok := get(tc.smp); got != tc.want || ok != tc.ok {
+			t.Errorf("%q %s: %q %v, want %q %v", tc.payload, tc.smp, got, ok, tc.want, tc.ok)
+		}
+	}
+	// The buffer grows: the head is parsed again.
+	buf := []byte("GET /grow HTTP/1.1\r\nHost: h\r\n")
+	txn.Payload = buf
+	if _, ok := get("path"); ok {
+		t.Error("an incomplete head has a path")
+	}
+	txn.Payload = append(buf, "\r\n"...)
+	if got, _ := get("path"); got != "/grow" {
+		t.Errorf("after growing: %q", got)
+	}
+}

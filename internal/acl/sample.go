@@ -826,12 +826,13 @@ func init() {
 	}), SrcBackend}
 	fetches["req.cook_cnt"] = fetchDef{kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
 		n := 0
-		if t.HTTP != nil {
-			for _, h := range t.HTTP.Header("cookie") {
+		m := t.request()
+		if m != nil {
+			for _, h := range m.Header("cookie") {
 				eachCookie(h, a[0], func(sample) bool { n++; return false })
 			}
 		}
-		return int64(n), t.HTTP != nil
+		return int64(n), m != nil
 	}), SrcReqHeaders}
 	fetches["res.cook"] = fetchDef{kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
 		if t.HTTP == nil {
@@ -911,10 +912,11 @@ func boolFetch2(get func(t *Txn, a []string) bool) func(*Txn, []string, func(sam
 
 // authGroups checks the request's Basic credentials against a userlist.
 func authGroups(t *Txn, list string) ([]string, bool) {
-	if t.HTTP == nil || t.Users == nil {
+	m := t.request()
+	if m == nil || t.Users == nil {
 		return nil, false
 	}
-	h := t.HTTP.Header("authorization")
+	h := m.Header("authorization")
 	if len(h) == 0 {
 		return nil, false
 	}

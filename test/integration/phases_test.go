@@ -2,6 +2,8 @@ package integration
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Sample fetch validity per rule phase: which fetches a rule can use
@@ -532,4 +535,80 @@ func TestPhaseListenRuntimeDiff(t *testing.T) {
 	cases := []diffCase{{name: "through", req: "GET / HTTP/1.1\r\nHost: e",
 		check: wants([]string{"HTTP/1.1 200 OK"}, []string{"GET / HTTP/1.1", "x-be: l\r\n"})}}
 	runDiff(t, diffGroup{cfg: cfg, cases: cases})
+}
+
+// TestPhaseTCPModeHTTPFetchesDiff: in a TCP-mode proxy, the HTTP request
+// fetches of tcp-request content rules and use_backend conditions read
+// the request head at the start of the inspected buffer, as haproxy
+// parses it: 'accept if HTTP' recognizes HTTP, req.hdr() and path_beg
+// route or reject, and anything else is not HTTP.
+func TestPhaseTCPModeHTTPFetchesDiff(t *testing.T) {
+	answer := func(name string) func(net.Conn) {
+		return func(c net.Conn) {
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.Copy(io.Discard, c) // the client half-closes after its request
+			io.WriteString(c, name)
+		}
+	}
+	one, two := tcpServer(t, answer("one")), tcpServer(t, answer("two"))
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg := `defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+listen l
+    bind ` + addr + `
+    tcp-request inspect-delay 3s
+    tcp-request content reject if { req.hdr(x-deny) -m found }
+    tcp-request content accept if HTTP
+    tcp-request content reject
+    use_backend two if { path_beg /two } { hdr(host) -i b.example }
+    server s ` + one + `
+backend two
+    server s ` + two + `
+`
+	cases := []struct{ name, send, want string }{
+		{"http", "GET /one HTTP/1.1\r\nHost: a.example\r\n\r\n", "one"},
+		{"routed", "GET /two/x HTTP/1.1\r\nHost: B.example\r\n\r\n", "two"},
+		{"path only", "GET /two/x HTTP/1.1\r\nHost: a.example\r\n\r\n", "one"},
+		{"denied", "GET / HTTP/1.1\r\nHost: a\r\nX-Deny: 1\r\n\r\n", ""},
+		{"not http", "SSH-2.0-OpenSSH_9.2\r\n", ""},
+	}
+	send := func(msg string) string {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, msg)
+		c.(*net.TCPConn).CloseWrite()
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	run := func(bin string) []string {
+		h := startProc(t, bin, addr, nil, nil, "-db", "-f", writeConfig(t, cfg))
+		defer func() { h.cmd.Process.Kill(); <-h.done }()
+		var out []string
+		for _, c := range cases {
+			out = append(out, send(c.send))
+		}
+		return out
+	}
+	halo := run(haloBin)
+	for i, c := range cases {
+		if halo[i] != c.want {
+			t.Errorf("%s: halo answered %q, want %q", c.name, halo[i], c.want)
+		}
+	}
+	hp, err := exec.LookPath("haproxy")
+	if err != nil {
+		return
+	}
+	for i, got := range run(hp) {
+		if got != halo[i] {
+			t.Errorf("%s: haproxy answered %q, halo %q", cases[i].name, got, halo[i])
+		}
+	}
 }
