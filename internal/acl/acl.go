@@ -23,7 +23,8 @@ type Txn struct {
 	// in HTTP mode; nil in TCP mode.
 	HTTP HTTPMessage
 	// Payload is the buffered start of the client's stream (tcp-request
-	// content inspection), nil when not buffered.
+	// content inspection), nil when not buffered. In TCP mode the HTTP
+	// request fetches read the request head at its start.
 	Payload []byte
 	// SSL reports TLS properties of the client connection; nil for clear text.
 	SSL SSLInfo

@@ -216,16 +216,14 @@ func (b *builder) ownRule(pos Pos) bool {
 }
 
 // Rule phases of a proxy, in the order HAProxy evaluates them whatever
-// the order they are written in, then the places after them.
+// the order they are written in, then the response rules.
 const (
 	phaseTCPConnection = iota
 	phaseTCPContent
 	phaseHTTPRequest
 	phaseRedirect
 	phaseUseBackend
-	phaseServer // connecting to a server (sni)
 	phaseHTTPResponse
-	phaseLog
 )
 
 // at is where a rule of the given phase written in the current section
@@ -251,13 +249,9 @@ func (b *builder) at(phase int) acl.Where {
 		add(be, acl.AtBackendHTTPRequest)
 	case phaseUseBackend:
 		add(fe, acl.AtUseBackend)
-	case phaseServer:
-		add(be, acl.AtServerConnect)
 	case phaseHTTPResponse:
 		add(fe, acl.AtFrontendHTTPResponse)
 		add(be, acl.AtBackendHTTPResponse)
-	case phaseLog:
-		add(fe, acl.AtLog)
 	}
 	return w
 }
