@@ -23,7 +23,8 @@ type Txn struct {
 	// in HTTP mode; nil in TCP mode.
 	HTTP HTTPMessage
 	// Payload is the buffered start of the client's stream (tcp-request
-	// content inspection), nil when not buffered.
+	// content inspection), nil when not buffered. In TCP mode the HTTP
+	// request fetches read the request head at its start.
 	Payload []byte
 	// SSL reports TLS properties of the client connection; nil for clear text.
 	SSL SSLInfo
@@ -36,6 +37,8 @@ type Txn struct {
 	// Frontend and Backend are the names of the proxies handling the
 	// transaction ("" while no backend is chosen).
 	Frontend, Backend string
+
+	parsed *payloadRequest // the HTTP request read from Payload (see request)
 }
 
 // SetVar stores a variable for var() to read.
@@ -108,9 +111,9 @@ type ACL struct {
 	anon  bool // a { ... } ACL of a condition
 }
 
-func (a *ACL) match(t *Txn) bool {
+func (a *ACL) match(t *Txn, w Where) bool {
 	for _, e := range a.Exprs {
-		if e.Match(t) {
+		if e.matchAt(t, w) {
 			return true
 		}
 	}
@@ -162,6 +165,7 @@ type term struct {
 type Cond struct {
 	Unless bool
 	groups [][]term
+	at     Where // the rule place the condition is bound to (see At)
 }
 
 // ParseCond parses a condition starting at its `if` or `unless` keyword,
@@ -257,7 +261,7 @@ func (c *Cond) Match(t *Txn) bool {
 	for _, g := range c.groups {
 		ok := true
 		for _, tm := range g {
-			if tm.acl.match(t) == tm.neg {
+			if tm.acl.match(t, c.at) == tm.neg {
 				ok = false
 				break
 			}
@@ -365,25 +369,16 @@ func (e *Expr) FetchText() string { return e.smp.text }
 func (e *Expr) Layer6() bool { return e.smp.Layer6() }
 
 // Layer6 reports whether the sample reads the raw request buffer.
-func (s *Sample) Layer6() bool {
-	switch s.name {
-	case "req.len", "req.ssl_sni", "req.ssl_hello_type":
-		return true
-	}
-	return false
-}
+func (s *Sample) Layer6() bool { return s.fetch.use&SrcReqBuffer != 0 }
 
-// Layer6 reports whether the condition uses a predefined ACL that reads
-// the raw request buffer (REQ_CONTENT); named and anonymous ACLs are
-// checked where they are written.
+// Layer6 reports whether the condition uses an ACL that reads the raw
+// request buffer (req.len, REQ_CONTENT...).
 func (c *Cond) Layer6() bool {
 	for _, g := range c.groups {
 		for _, tm := range g {
-			if predefined[tm.acl.Name] == tm.acl {
-				for _, e := range tm.acl.Exprs {
-					if e.Layer6() {
-						return true
-					}
+			for _, e := range tm.acl.Exprs {
+				if e.Layer6() {
+					return true
 				}
 			}
 		}

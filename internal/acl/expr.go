@@ -50,6 +50,9 @@ type fetchDef struct {
 	// each calls fn for every value the fetch yields, stopping when fn
 	// returns true; it reports whether fn returned true.
 	each func(t *Txn, args []string, fn func(sample) bool) bool
+	// use is where the fetch takes its information from, which decides
+	// the rules it can be used in (see phases.go).
+	use Source
 }
 
 type sample struct {
@@ -85,14 +88,18 @@ func boolFetch(get func(t *Txn) bool) func(*Txn, []string, func(sample) bool) bo
 
 func hdrFetch(res bool) func(*Txn, []string, func(sample) bool) bool {
 	return func(t *Txn, a []string, fn func(sample) bool) bool {
-		if t.HTTP == nil {
-			return false
-		}
 		var vals []string
 		if res {
+			if t.HTTP == nil {
+				return false
+			}
 			vals = t.HTTP.ResHeader(a[0])
 		} else {
-			vals = t.HTTP.Header(a[0])
+			m := t.request()
+			if m == nil {
+				return false
+			}
+			vals = m.Header(a[0])
 		}
 		// hdr() splits on commas, as HAProxy does for multi-value headers.
 		var parts []string
@@ -149,54 +156,54 @@ func path(uri string) string {
 }
 
 var fetches = map[string]fetchDef{
-	"always_true":  {kBool, mBool, 0, boolFetch(func(*Txn) bool { return true })},
-	"always_false": {kBool, mBool, 0, boolFetch(func(*Txn) bool { return false })},
+	"always_true":  {kBool, mBool, 0, boolFetch(func(*Txn) bool { return true }), SrcInternal},
+	"always_false": {kBool, mBool, 0, boolFetch(func(*Txn) bool { return false }), SrcInternal},
 	"src": {kIP, mIP, 0, func(t *Txn, _ []string, fn func(sample) bool) bool {
 		return t.Src.IsValid() && fn(sample{ip: t.Src.Addr().Unmap()})
-	}},
+	}, SrcL4Client},
 	"dst": {kIP, mIP, 0, func(t *Txn, _ []string, fn func(sample) bool) bool {
 		return t.Dst.IsValid() && fn(sample{ip: t.Dst.Addr().Unmap()})
-	}},
-	"src_port": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return int64(t.Src.Port()), t.Src.IsValid() })},
-	"dst_port": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return int64(t.Dst.Port()), t.Dst.IsValid() })},
-	"ssl_fc":   {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil })},
+	}, SrcL4Client},
+	"src_port": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return int64(t.Src.Port()), t.Src.IsValid() }), SrcL4Client},
+	"dst_port": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return int64(t.Dst.Port()), t.Dst.IsValid() }), SrcL4Client},
+	"ssl_fc":   {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil }), SrcL5Client},
 	"ssl_fc_sni": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
 		if t.SSL == nil {
 			return "", false
 		}
 		return t.SSL.SNI(), t.SSL.SNI() != ""
-	})},
+	}), SrcL5Client},
 	"ssl_fc_protocol": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
 		if t.SSL == nil {
 			return "", false
 		}
 		return t.SSL.Protocol(), true
-	})},
+	}), SrcL5Client},
 	"ssl_fc_cipher": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
 		if t.SSL == nil {
 			return "", false
 		}
 		return t.SSL.Cipher(), true
-	})},
-	"ssl_c_used": {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.ClientCertUsed() })},
+	}), SrcL5Client},
+	"ssl_c_used": {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.ClientCertUsed() }), SrcL5Client},
 	"ssl_c_verify": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
 		if t.SSL == nil {
 			return 0, false
 		}
 		return int64(t.SSL.ClientVerify()), true
-	})},
+	}), SrcL5Client},
 	"ssl_c_s_dn": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
 		if t.SSL == nil || !t.SSL.ClientCertUsed() {
 			return "", false
 		}
 		return t.SSL.ClientSubjectDN(), true
-	})},
+	}), SrcL5Client},
 	"ssl_c_i_dn": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
 		if t.SSL == nil || !t.SSL.ClientCertUsed() {
 			return "", false
 		}
 		return t.SSL.ClientIssuerDN(), true
-	})},
+	}), SrcL5Client},
 	"req.len": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
 		if t.HTTP != nil && t.Payload == nil {
 			// In HTTP mode HAProxy measures its buffered request, never
@@ -204,62 +211,68 @@ var fetches = map[string]fetchDef{
 			return int64(t.HTTP.HeadLen()), true
 		}
 		return int64(len(t.Payload)), true
-	})},
+	}), SrcReqBuffer},
 	"req.ssl_sni": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
 		h, err := ParseClientHello(t.Payload)
 		if err != nil || h.SNI == "" {
 			return "", false
 		}
 		return h.SNI, true
-	})},
+	}), SrcReqBuffer},
 	"req.ssl_hello_type": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
 		h, err := ParseClientHello(t.Payload)
 		if err != nil {
 			return 0, false
 		}
 		return int64(h.Type), true
-	})},
-	"req.proto_http": {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.HTTP != nil })},
+	}), SrcReqBuffer},
+	"req.proto_http": {kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.request() != nil }), SrcRequest},
 	"method": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		return t.HTTP.Method(), true
-	})},
+		return m.Method(), true
+	}), SrcRequest},
 	"path": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		return path(t.HTTP.URI()), true
-	})},
+		return path(m.URI()), true
+	}), SrcReqHeaders},
 	"url": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		return t.HTTP.URI(), true
-	})},
+		return m.URI(), true
+	}), SrcReqHeaders},
 	"query": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		_, q, ok := strings.Cut(t.HTTP.URI(), "?")
+		_, q, ok := strings.Cut(m.URI(), "?")
 		return q, ok
-	})},
+	}), SrcReqHeaders},
 	"base": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		h := t.HTTP.Header("host")
+		h := m.Header("host")
 		if len(h) == 0 {
-			return path(t.HTTP.URI()), true
+			return path(m.URI()), true
 		}
-		return h[0] + path(t.HTTP.URI()), true
-	})},
+		return h[0] + path(m.URI()), true
+	}), SrcReqHeaders},
 	"url_param": {kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return false
 		}
-		_, q, ok := strings.Cut(t.HTTP.URI(), "?")
+		_, q, ok := strings.Cut(m.URI(), "?")
 		if !ok {
 			return false
 		}
@@ -270,71 +283,79 @@ var fetches = map[string]fetchDef{
 			}
 		}
 		return false
-	}},
+	}, SrcReqHeaders},
 	"req.ver": {kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return "", false
 		}
-		return strings.TrimPrefix(t.HTTP.Version(), "HTTP/"), true
-	})},
-	"hdr":     {kStr, mStr, 1, hdrFetch(false)},
-	"res.hdr": {kStr, mStr, 1, hdrFetch(true)},
+		return strings.TrimPrefix(m.Version(), "HTTP/"), true
+	}), SrcReqHeaders},
+	"req.hdr": {kStr, mStr, 1, hdrFetch(false), SrcReqHeaders},
+	// hdr reads the message being processed: the request's headers in
+	// request rules, the response's in response rules (see resAlt).
+	"hdr":     {kStr, mStr, 1, hdrFetch(false), SrcReqHeaders | SrcResHeaders},
+	"res.hdr": {kStr, mStr, 1, hdrFetch(true), SrcResHeaders},
 	"req.fhdr": {kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return false
 		}
-		for _, v := range t.HTTP.Header(a[0]) {
+		for _, v := range m.Header(a[0]) {
 			if fn(sample{s: v}) {
 				return true
 			}
 		}
 		return false
-	}},
+	}, SrcReqHeaders},
 	"hdr_cnt": {kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return 0, false
 		}
 		n := 0
-		for _, v := range t.HTTP.Header(a[0]) {
+		for _, v := range m.Header(a[0]) {
 			n += strings.Count(v, ",") + 1
 		}
 		return int64(n), true
-	})},
+	}), SrcReqHeaders},
 	"req.hdr_val": {kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return 0, false
 		}
-		v := t.HTTP.Header(a[0])
+		v := m.Header(a[0])
 		if len(v) == 0 {
 			return 0, false
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(v[len(v)-1]), 10, 64)
 		return n, err == nil
-	})},
+	}), SrcReqHeaders},
 	"req.cook": {kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
-		if t.HTTP == nil {
+		m := t.request()
+		if m == nil {
 			return false
 		}
-		for _, h := range t.HTTP.Header("cookie") {
+		for _, h := range m.Header("cookie") {
 			if eachCookie(h, a[0], fn) {
 				return true
 			}
 		}
 		return false
-	}},
+	}, SrcReqHeaders},
 	"status": {kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
 		if t.HTTP == nil || t.HTTP.ResStatus() == 0 {
 			return 0, false
 		}
 		return int64(t.HTTP.ResStatus()), true
-	})},
+	}), SrcResponse},
 	"nbsrv": {kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
 		if t.Backends == nil {
 			return 0, false
 		}
 		n, ok := t.Backends.UsableServers(a[0])
 		return int64(n), ok
-	})},
+	}), SrcInternal},
 }
 
 // eachCookie calls fn with the value of every cookie called name in a
@@ -365,7 +386,7 @@ var firstValue = map[string]bool{"url_param": true}
 
 // aliases maps HAProxy's other names of the same fetches.
 var aliases = map[string]string{
-	"req.hdr": "hdr", "req_len": "req.len", "req_ssl_sni": "req.ssl_sni", "req.ssl_hello_type": "req.ssl_hello_type",
+	"req_len": "req.len", "req_ssl_sni": "req.ssl_sni", "req.ssl_hello_type": "req.ssl_hello_type",
 	"req_ssl_hello_type": "req.ssl_hello_type", "cook": "req.cook", "req.hdr_cnt": "hdr_cnt", "hdr_val": "req.hdr_val",
 	"req_ver": "req.ver", "res.hdr": "res.hdr", "shdr": "res.hdr", "urlp": "url_param",
 }
@@ -375,18 +396,29 @@ type derivedFetch struct {
 	m     method
 }
 
-// derived are the fetch_method shortcuts such as path_beg = path -m beg.
+// derived are HAProxy's ACL keywords that are a fetch with a matching
+// method, such as path_beg = path -m beg (HAProxy knows no other:
+// query_beg or req.hdr_beg are unknown keywords there).
 var derived = buildDerived()
 
 func buildDerived() map[string]derivedFetch {
-	d := map[string]derivedFetch{"url_ip": {"url", mIP}}
-	for _, f := range []string{"path", "url", "hdr", "base", "req.hdr", "url_param", "urlp", "req.cook", "cook", "req.ssl_sni", "req_ssl_sni", "res.hdr", "shdr", "ssl_fc_sni", "query"} {
-		for _, s := range []string{"beg", "end", "sub", "reg", "dir", "dom", "len", "found", "str"} {
+	d := map[string]derivedFetch{"url_ip": {"url", mIP}, "ssl_fc_sni_end": {"ssl_fc_sni", mEnd}, "ssl_fc_sni_reg": {"ssl_fc_sni", mReg}}
+	for _, f := range []string{"path", "url", "hdr", "base", "urlp", "cook", "shdr"} {
+		for _, s := range []string{"beg", "end", "sub", "reg", "dir", "dom", "len"} {
 			d[f+"_"+s] = derivedFetch{f, methodNames[s]}
 		}
 	}
 	return d
 }
+
+// aclKeywords are the ACL keywords that stand for a fetch of another
+// name: in an ACL, hdr (and hdr_beg...) is req.hdr, the request's header
+// even in a response rule, where the sample fetch hdr is the response's.
+var aclKeywords = map[string]string{"hdr": "req.hdr", "cook": "req.cook", "shdr": "res.hdr"}
+
+// resAlt are the fetches that read the message being processed: in
+// response rules they are their response variant.
+var resAlt = map[string]string{"hdr": "res.hdr"}
 
 // Expr is one `<fetch>[,conv...] [flags] [-m method] [op] <patterns...>` test.
 type Expr struct {
@@ -427,7 +459,7 @@ func parseExpr(words []string, resolve Resolver) (*Expr, error) {
 	if len(words) == 0 {
 		return nil, errors.New("missing fetch method")
 	}
-	smp, forced, err := parseSample(words[0])
+	smp, forced, err := parseSample(words[0], true)
 	if err != nil {
 		return nil, err
 	}
@@ -695,6 +727,11 @@ func splitCall(s string) (string, []string, error) {
 // Match reports whether any value of the fetch matches any pattern.
 func (e *Expr) Match(t *Txn) bool {
 	return e.smp.each(t, e.matchOne)
+}
+
+// matchAt is Match in a rule at w.
+func (e *Expr) matchAt(t *Txn, w Where) bool {
+	return e.smp.eachAt(t, w, e.matchOne)
 }
 
 func (e *Expr) matchOne(v sample) bool {

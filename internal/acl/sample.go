@@ -20,11 +20,14 @@ import (
 // %[...] in log-format strings and rule arguments evaluates.
 type Sample struct {
 	text  string // as written
+	kw    string // the fetch keyword as written (hdr, path_beg)
 	name  string
 	fetch fetchDef
+	res   *fetchDef // the fetch used in response rules, for hdr()
 	args  []string
 	convs []conv
-	kind  kind // output kind after the converters
+	kind  kind  // output kind after the converters
+	at    Where // the rule place the sample is bound to, 0 when unbound
 }
 
 // conv is a converter: it turns one sample into another.
@@ -36,13 +39,15 @@ type conv struct {
 
 // ParseSample parses a sample expression (the text between %[ and ]).
 func ParseSample(spec string) (*Sample, error) {
-	s, _, err := parseSample(spec)
+	s, _, err := parseSample(spec, false)
 	return s, err
 }
 
 // parseSample also returns the matching method implied by a derived
-// fetch name such as path_beg (-1 when none).
-func parseSample(spec string) (*Sample, method, error) {
+// fetch name such as path_beg (-1 when none). In an ACL (acl), the
+// keywords are HAProxy's ACL keywords: hdr is req.hdr there, and the
+// derived names are known.
+func parseSample(spec string, acl bool) (*Sample, method, error) {
 	parts, err := splitTop(spec, ',')
 	if err != nil {
 		return nil, -1, err
@@ -51,16 +56,24 @@ func parseSample(spec string) (*Sample, method, error) {
 	if err != nil {
 		return nil, -1, err
 	}
+	kw := name
+	forced := method(-1)
+	if acl {
+		mapped := false
+		if d, ok := derived[name]; ok {
+			name, forced, mapped = d.fetch, d.m, true
+		}
+		if a, ok := aclKeywords[name]; ok {
+			name, mapped = a, true
+		}
+		if mapped && len(parts) > 1 {
+			// Followed by converters, an ACL keyword is the fetch it
+			// stands for, and HAProxy's messages name that fetch.
+			kw = name
+		}
+	}
 	if a, ok := aliases[name]; ok {
 		name = a
-	}
-	forced := method(-1)
-	if d, ok := derived[name]; ok && fetches[name].each == nil {
-		name = d.fetch
-		if a, ok := aliases[name]; ok {
-			name = a
-		}
-		forced = d.m
 	}
 	f, ok := fetches[name]
 	if !ok {
@@ -82,7 +95,11 @@ func parseSample(spec string) (*Sample, method, error) {
 			return nil, -1, fmt.Errorf("fetch method '%s': %w", name, err)
 		}
 	}
-	s := &Sample{text: spec, name: name, fetch: f, args: args, kind: f.kind}
+	s := &Sample{text: spec, kw: kw, name: name, fetch: f, args: args, kind: f.kind}
+	if r, ok := resAlt[name]; ok {
+		rf := fetches[r]
+		s.res = &rf
+	}
 	for _, c := range parts[1:] {
 		cn, cargs, err := splitCall(c)
 		if err != nil {
@@ -108,13 +125,21 @@ func parseSample(spec string) (*Sample, method, error) {
 	return s, forced, nil
 }
 
-// each calls fn with every value of the sample after the converters.
-func (s *Sample) each(t *Txn, fn func(sample) bool) bool {
-	if len(s.convs) == 0 {
-		return s.fetch.each(t, s.args, fn)
+// each calls fn with every value of the sample after the converters,
+// where the sample is bound.
+func (s *Sample) each(t *Txn, fn func(sample) bool) bool { return s.eachAt(t, s.at, fn) }
+
+// eachAt is each at the rule place w.
+func (s *Sample) eachAt(t *Txn, w Where, fn func(sample) bool) bool {
+	f := s.fetchAt(w)
+	if f == nil {
+		return false
 	}
-	return s.fetch.each(t, s.args, func(v sample) bool {
-		k := s.fetch.kind
+	if len(s.convs) == 0 {
+		return f.each(t, s.args, fn)
+	}
+	return f.each(t, s.args, func(v sample) bool {
+		k := f.kind
 		for _, c := range s.convs {
 			var ok bool
 			if v, ok = c.fn(v, k); !ok {
@@ -745,6 +770,7 @@ var fetchChecks = map[string]func(args []string) error{
 		return nil
 	},
 	"hdr":     checkOcc,
+	"req.hdr": checkOcc,
 	"res.hdr": checkOcc,
 }
 
@@ -782,24 +808,32 @@ func init() {
 			return a[1], true
 		}
 		return "", false
-	})}
-	fetches["str"] = fetchDef{kStr, mStr, 1, strFetch(func(_ *Txn, a []string) (string, bool) { return a[0], true })}
+	}), SrcInternal}
+	fetches["str"] = fetchDef{kStr, mStr, 1, strFetch(func(_ *Txn, a []string) (string, bool) { return a[0], true }), SrcInternal}
 	fetches["int"] = fetchDef{kInt, mInt, 1, intFetch(func(_ *Txn, a []string) (int64, bool) {
 		n, err := strconv.ParseInt(a[0], 10, 64)
 		return n, err == nil
-	})}
-	fetches["env"] = fetchDef{kStr, mStr, 1, strFetch(func(_ *Txn, a []string) (string, bool) { return os.LookupEnv(a[0]) })}
-	fetches["fe_name"] = fetchDef{kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) { return t.Frontend, t.Frontend != "" })}
-	fetches["be_name"] = fetchDef{kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) { return t.Backend, t.Backend != "" })}
+	}), SrcInternal}
+	fetches["env"] = fetchDef{kStr, mStr, 1, strFetch(func(_ *Txn, a []string) (string, bool) { return os.LookupEnv(a[0]) }), SrcInternal}
+	fetches["fe_name"] = fetchDef{kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) { return t.Frontend, t.Frontend != "" }), SrcFrontend}
+	// Until a backend is chosen, the transaction's backend is its
+	// frontend (HAProxy's be_name in a frontend's http-request rules).
+	fetches["be_name"] = fetchDef{kStr, mStr, 0, strFetch(func(t *Txn, _ []string) (string, bool) {
+		if t.Backend == "" {
+			return t.Frontend, t.Frontend != ""
+		}
+		return t.Backend, true
+	}), SrcBackend}
 	fetches["req.cook_cnt"] = fetchDef{kInt, mInt, 1, intFetch(func(t *Txn, a []string) (int64, bool) {
 		n := 0
-		if t.HTTP != nil {
-			for _, h := range t.HTTP.Header("cookie") {
+		m := t.request()
+		if m != nil {
+			for _, h := range m.Header("cookie") {
 				eachCookie(h, a[0], func(sample) bool { n++; return false })
 			}
 		}
-		return int64(n), t.HTTP != nil
-	})}
+		return int64(n), m != nil
+	}), SrcReqHeaders}
 	fetches["res.cook"] = fetchDef{kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
 		if t.HTTP == nil {
 			return false
@@ -811,11 +845,11 @@ func init() {
 			}
 		}
 		return false
-	}}
+	}, SrcResHeaders}
 	fetches["http_auth"] = fetchDef{kBool, mBool, 1, boolFetch2(func(t *Txn, a []string) bool {
 		_, ok := authGroups(t, a[0])
 		return ok
-	})}
+	}), SrcReqHeaders}
 	fetches["http_auth_group"] = fetchDef{kStr, mStr, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
 		groups, ok := authGroups(t, a[0])
 		if !ok {
@@ -827,27 +861,27 @@ func init() {
 			}
 		}
 		return false
-	}}
+	}, SrcReqHeaders}
 	// Error fetches of option httpslog: halo logs established connections
 	// only, so fc_err and ssl_fc_err are 0; ssl_c_err and ssl_c_ca_err
 	// are the client certificate errors that crt-ignore-err and
 	// ca-ignore-err let through (the TLS ones have no value on clear-text
 	// connections, as HAProxy's).
-	fetches["fc_err"] = fetchDef{kInt, mInt, 0, intFetch(func(*Txn, []string) (int64, bool) { return 0, true })}
-	fetches["ssl_fc_err"] = fetchDef{kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return 0, t.SSL != nil })}
+	fetches["fc_err"] = fetchDef{kInt, mInt, 0, intFetch(func(*Txn, []string) (int64, bool) { return 0, true }), SrcL4Client}
+	fetches["ssl_fc_err"] = fetchDef{kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) { return 0, t.SSL != nil }), SrcL5Client}
 	fetches["ssl_c_err"] = fetchDef{kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
 		if t.SSL == nil {
 			return 0, false
 		}
 		return int64(t.SSL.ClientErr()), true
-	})}
+	}), SrcL5Client}
 	fetches["ssl_c_ca_err"] = fetchDef{kInt, mInt, 0, intFetch(func(t *Txn, _ []string) (int64, bool) {
 		if t.SSL == nil {
 			return 0, false
 		}
 		return int64(t.SSL.ClientCAErr()), true
-	})}
-	fetches["ssl_fc_is_resumed"] = fetchDef{kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.Resumed() })}
+	}), SrcL5Client}
+	fetches["ssl_fc_is_resumed"] = fetchDef{kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.Resumed() }), SrcL5Client}
 	fetches["srv_is_up"] = fetchDef{kBool, mBool, 1, func(t *Txn, a []string, fn func(sample) bool) bool {
 		be, srv, _ := strings.Cut(a[0], "/")
 		if t.Backends == nil {
@@ -861,8 +895,8 @@ func init() {
 			return fn(sample{i: 1})
 		}
 		return fn(sample{i: 0})
-	}}
-	fetches["ssl_fc_has_sni"] = fetchDef{kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.SNI() != "" })}
+	}, SrcInternal}
+	fetches["ssl_fc_has_sni"] = fetchDef{kBool, mBool, 0, boolFetch(func(t *Txn) bool { return t.SSL != nil && t.SSL.SNI() != "" }), SrcL5Client}
 	aliases["scook"] = "res.cook"
 	aliases["cook_cnt"] = "req.cook_cnt"
 }
@@ -878,10 +912,11 @@ func boolFetch2(get func(t *Txn, a []string) bool) func(*Txn, []string, func(sam
 
 // authGroups checks the request's Basic credentials against a userlist.
 func authGroups(t *Txn, list string) ([]string, bool) {
-	if t.HTTP == nil || t.Users == nil {
+	m := t.request()
+	if m == nil || t.Users == nil {
 		return nil, false
 	}
-	h := t.HTTP.Header("authorization")
+	h := m.Header("authorization")
 	if len(h) == 0 {
 		return nil, false
 	}

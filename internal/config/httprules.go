@@ -91,7 +91,7 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 		ok = b.parseReturnArgs(ln, kw+" "+act, args, r, false)
 	case "redirect":
 		r.Action = ActRedirect
-		ok = b.parseRedirect(&Line{Pos: ln.Pos, Words: w[1:end]}, 1, r)
+		ok = b.parseRedirect(&Line{Pos: ln.Pos, Words: w[1:end]}, 1, r, b.ruleFmt(ln))
 	case "set-header", "add-header":
 		r.Action = ActSetHeader
 		if act == "add-header" {
@@ -99,7 +99,7 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 		}
 		if ok = need(2, "exactly 2 arguments"); ok {
 			r.Name, r.Value = args[0], args[1]
-			r.Fmt, ok = b.compileFormat(ln, r.Value)
+			r.Fmt, ok = b.compileFormat(ln, r.Value, b.ruleFmt(ln))
 		}
 	case "del-header":
 		r.Action = ActDelHeader
@@ -126,7 +126,7 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 			"set-uri": ActSetURI, "set-method": ActSetMethod}[act]
 		if ok = need(1, "exactly 1 argument"); ok {
 			r.Value = args[0]
-			r.Fmt, ok = b.compileFormat(ln, r.Value)
+			r.Fmt, ok = b.compileFormat(ln, r.Value, b.ruleFmt(ln))
 		}
 	case "replace-path", "replace-pathq", "replace-uri":
 		r.Action = map[string]HTTPAction{"replace-path": ActReplacePath, "replace-pathq": ActReplacePathQ, "replace-uri": ActReplaceURI}[act]
@@ -180,18 +180,18 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 // addHTTPRule attaches the condition starting at w[end] (if any) and
 // appends r to its proxy.
 func (b *builder) addHTTPRule(ln *Line, r *HTTPRule, end int) {
+	list, phase := &b.px.HTTPRequest, phaseHTTPRequest
+	if r.Response {
+		list, phase = &b.px.HTTPResponse, phaseHTTPResponse
+	} else {
+		b.warnRuleOrder(ln, phaseHTTPRequest)
+	}
 	if end < len(ln.Words) {
-		c, err := b.cond(ln, end)
+		c, err := b.cond(ln, end, b.at(phase))
 		if err != nil {
 			return
 		}
 		r.Cond = c
-	}
-	list := &b.px.HTTPRequest
-	if r.Response {
-		list = &b.px.HTTPResponse
-	} else {
-		b.warnRuleOrder(ln, phaseHTTPRequest)
 	}
 	if n := len(*list); n > 0 && b.ownRule((*list)[n-1].Pos) && (*list)[n-1].final() && (*list)[n-1].Cond == nil {
 		b.warnf(ln.Pos, "previous '%s' action is final and has no condition attached, further entries are NOOP.", ln.Words[0])
@@ -216,14 +216,81 @@ func (b *builder) ownRule(pos Pos) bool {
 }
 
 // Rule phases of a proxy, in the order HAProxy evaluates them whatever
-// the order they are written in.
+// the order they are written in, then the response rules.
 const (
 	phaseTCPConnection = iota
 	phaseTCPContent
 	phaseHTTPRequest
 	phaseRedirect
 	phaseUseBackend
+	phaseHTTPResponse
 )
+
+// at is where a rule of the given phase written in the current section
+// evaluates its samples: a frontend's rules are at the frontend's place,
+// a backend's at the backend's, and those of a listen or defaults
+// section at both.
+func (b *builder) at(phase int) acl.Where {
+	fe, be := b.sec != secBackend, b.sec != secFrontend
+	var w acl.Where
+	add := func(ok bool, at acl.Where) {
+		if ok {
+			w |= at
+		}
+	}
+	switch phase {
+	case phaseTCPConnection:
+		add(fe, acl.AtTCPConnection)
+	case phaseTCPContent:
+		add(fe, acl.AtFrontendTCPContent)
+		add(be, acl.AtBackendTCPContent)
+	case phaseHTTPRequest, phaseRedirect:
+		add(fe, acl.AtFrontendHTTPRequest)
+		add(be, acl.AtBackendHTTPRequest)
+	case phaseUseBackend:
+		add(fe, acl.AtUseBackend)
+	case phaseHTTPResponse:
+		add(fe, acl.AtFrontendHTTPResponse)
+		add(be, acl.AtBackendHTTPResponse)
+	}
+	return w
+}
+
+// pxKind names the current section as HAProxy does in messages.
+func (b *builder) pxKind() string {
+	switch b.sec {
+	case secFrontend:
+		return "frontend"
+	case secBackend:
+		return "backend"
+	case secDefaults:
+		return "defaults"
+	}
+	return "proxy"
+}
+
+// fmtSite is where a log-format string is used: the place its samples
+// are evaluated at (0: not checked, as HAProxy does not check the
+// target of a 'redirect' line) and how an unusable sample is reported.
+type fmtSite struct {
+	at     acl.Where
+	prefix string // the start of the error message
+	l6     bool   // an HTTP rule's argument: layer-6 fetches are warned about
+}
+
+// ruleFmt is the site of a format argument of an http-request or
+// http-response rule.
+func (b *builder) ruleFmt(ln *Line) fmtSite {
+	if ln.Words[0] != "http-request" && ln.Words[0] != "http-response" {
+		return fmtSite{}
+	}
+	phase := phaseHTTPRequest
+	if ln.Words[0] == "http-response" {
+		phase = phaseHTTPResponse
+	}
+	return fmtSite{at: b.at(phase), l6: true,
+		prefix: fmt.Sprintf("error detected in %s '%s' while parsing '%s %s' rule", b.pxKind(), b.px.Name, ln.Words[0], ln.Words[1])}
+}
 
 // warnRuleOrder warns, as HAProxy does, about a rule written after a
 // rule of a later phase: it is still evaluated first.
@@ -283,7 +350,17 @@ func (b *builder) parseSetVar(ln *Line, r *HTTPRule, response bool) {
 		b.errorf(ln.Pos, "'%s set-var(%s)' : %v", w[0], r.Name, err)
 		return
 	}
-	r.Expr, r.Value = smp, w[2]
+	phase := phaseHTTPRequest
+	if response {
+		phase = phaseHTTPResponse
+	}
+	at := b.at(phase)
+	if need := smp.Unavailable(at); need != 0 {
+		b.errorf(ln.Pos, "error detected in %s '%s' while parsing '%s %s' rule : fetch method '%s' extracts information from '%s', none of which is available here.",
+			b.pxKind(), b.px.Name, w[0], act, act, need)
+		return
+	}
+	r.Expr, r.Value = smp.At(at), w[2]
 	b.noteRefs(ln.Pos, "sample fetch", smp.Refs())
 	b.addHTTPRule(ln, r, end)
 }
@@ -313,21 +390,39 @@ func (b *builder) replacement(ln *Line, r *HTTPRule, s string) bool {
 	}
 	// The log-format compiler takes a backslash as an escape: double them
 	// so that \1 reaches the expansion.
-	f, ok := b.compileFormat(ln, strings.ReplaceAll(s, `\`, `\\`))
+	f, ok := b.compileFormat(ln, strings.ReplaceAll(s, `\`, `\\`), b.ruleFmt(ln))
 	r.ReplaceFmt = f
 	return ok
 }
 
-func (b *builder) compileFormat(ln *Line, s string) (*Format, bool) {
+// compileFormat compiles a log-format string used at site: its samples
+// are bound to the site's place, and one that cannot be used there is
+// refused as HAProxy does, quoting the string from that sample on.
+func (b *builder) compileFormat(ln *Line, s string, site fmtSite) (*Format, bool) {
+	var bad string      // the string from the first unusable sample on
+	var need acl.Source // what it needs
+	var l6 []string     // layer-6 samples before it
+	from := 0
 	f, err := logging.Compile(s, func(expr string) (logging.Expr, error) {
 		e, err := compileSample(expr)
-		if err == nil {
-			b.noteRefs(ln.Pos, "sample fetch", e.(sampleExpr).s.Refs())
-			if e.(sampleExpr).s.Layer6() {
-				b.noteL6(ln.Pos)
-			}
+		if err != nil {
+			return e, err
 		}
-		return e, err
+		smp := e.(sampleExpr).s
+		b.noteRefs(ln.Pos, "sample fetch", smp.Refs())
+		rest := expr
+		if i := strings.Index(s[from:], "["+expr); i >= 0 {
+			rest, from = s[from+i+1:], from+i+1
+		}
+		if site.at == 0 || bad != "" {
+			return e, nil
+		}
+		if n := smp.Unavailable(site.at); n != 0 {
+			bad, need = rest, n
+		} else if site.l6 && smp.Layer6() {
+			l6 = append(l6, rest)
+		}
+		return sampleExpr{smp.At(site.at)}, nil
 	})
 	if err != nil {
 		n := 2
@@ -335,6 +430,13 @@ func (b *builder) compileFormat(ln *Line, s string) (*Format, bool) {
 			n = len(ln.Words)
 		}
 		b.errorf(ln.Pos, "'%s' %v", strings.Join(ln.Words[:n], " "), err)
+		return nil, false
+	}
+	for _, r := range l6 {
+		b.warnf(ln.Pos, "L6 sample fetch <%s> ignored in HTTP log-format string.", r)
+	}
+	if bad != "" {
+		b.errorf(ln.Pos, "%s : sample fetch <%s> may not be reliably used here because it needs '%s' which is not available here.", site.prefix, bad, need)
 		return nil, false
 	}
 	return f, true
@@ -395,14 +497,14 @@ func (b *builder) parseReturnArgs(ln *Line, what string, args []string, r *HTTPR
 		return false
 	}
 	if r.BodyIsFormat {
-		f, ok := b.compileFormat(ln, r.Body)
+		f, ok := b.compileFormat(ln, r.Body, b.ruleFmt(ln))
 		if !ok {
 			return false
 		}
 		r.BodyFormat = f
 	}
 	for _, h := range r.Headers {
-		f, ok := b.compileFormat(ln, h[1])
+		f, ok := b.compileFormat(ln, h[1], b.ruleFmt(ln))
 		if !ok {
 			return false
 		}
@@ -414,7 +516,7 @@ func (b *builder) parseReturnArgs(ln *Line, what string, args []string, r *HTTPR
 // parseRedirect parses `redirect location|prefix|scheme <to> [code N]
 // [drop-query] [append-slash] [set-cookie N=V] [clear-cookie N=]` from
 // w[i] on, and a trailing condition.
-func (b *builder) parseRedirect(ln *Line, i int, r *HTTPRule) bool {
+func (b *builder) parseRedirect(ln *Line, i int, r *HTTPRule, site fmtSite) bool {
 	w := ln.Words
 	r.Action, r.Status = ActRedirect, 302
 	if i+1 >= len(w) {
@@ -429,7 +531,7 @@ func (b *builder) parseRedirect(ln *Line, i int, r *HTTPRule) bool {
 		return false
 	}
 	var ok bool
-	if r.RedirectFmt, ok = b.compileFormat(ln, r.RedirectTo); !ok {
+	if r.RedirectFmt, ok = b.compileFormat(ln, r.RedirectTo, site); !ok {
 		return false
 	}
 	for j := i + 2; j < len(w); j++ {
@@ -464,7 +566,7 @@ func (b *builder) parseRedirect(ln *Line, i int, r *HTTPRule) bool {
 			j++
 		case "if", "unless":
 			if ln.Words[0] == "redirect" {
-				c, err := b.cond(ln, j)
+				c, err := b.cond(ln, j, b.at(phaseRedirect))
 				if err != nil {
 					return false
 				}
@@ -496,17 +598,37 @@ func condStart(w []string, from int) int {
 type aclChecks struct {
 	refs []authRef
 	ids  map[int]bool
-	l6   map[*Proxy]Pos // first use of a layer-6 fetch in each proxy
+	l6   map[*Proxy][]Pos // rules of each proxy whose condition uses a layer-6 fetch
 }
 
-// noteL6 records a fetch of the raw request buffer, warned about in
-// finish if the proxy turns out to be in HTTP mode.
+// noteL6 records a rule whose condition reads the raw request buffer,
+// warned about in finish if the proxy turns out to be in HTTP mode.
 func (b *builder) noteL6(pos Pos) {
 	if b.aclChecks.l6 == nil {
-		b.aclChecks.l6 = map[*Proxy]Pos{}
+		b.aclChecks.l6 = map[*Proxy][]Pos{}
 	}
-	if _, ok := b.aclChecks.l6[b.px]; !ok {
-		b.aclChecks.l6[b.px] = pos
+	b.aclChecks.l6[b.px] = append(b.aclChecks.l6[b.px], pos)
+}
+
+// warnConflict warns, in HAProxy's words, about the first ACL of a
+// condition that cannot match (or only partly) where its rule is
+// evaluated. HAProxy words it differently for tcp-request rules.
+func (b *builder) warnConflict(ln *Line, c *acl.Cond, at acl.Where) {
+	cf, ok := c.Conflict(at)
+	if !ok {
+		return
+	}
+	in, keywords := "", "keywords"
+	if ln.Words[0] == "tcp-request" {
+		in, keywords = " in '"+ln.Words[0]+" "+ln.Words[1]+"'", "keyword"
+	}
+	switch {
+	case cf.ACL == "":
+		b.warnf(ln.Pos, "anonymous acl will never match%s because it uses keyword '%s' which is incompatible with '%s'", in, cf.Keyword, at)
+	case cf.Full:
+		b.warnf(ln.Pos, "acl '%s' will never match%s because it only involves keywords that are incompatible with '%s'", cf.ACL, in, at)
+	default:
+		b.warnf(ln.Pos, "acl '%s' involves %s '%s' which is incompatible with '%s'", cf.ACL, keywords, cf.Keyword, at)
 	}
 }
 
@@ -531,9 +653,6 @@ func (b *builder) checkExpr(ln *Line, where string, e *acl.Expr) {
 		return
 	}
 	b.noteRefs(ln.Pos, "ACL", e.Refs())
-	if e.Layer6() {
-		b.noteL6(ln.Pos)
-	}
 	if e.NeverMatches() {
 		b.warnf(ln.Pos, "parsing acl keyword '%s' : no pattern to match against were provided, so this ACL will never match. "+
 			"If this is what you intended, please add '--' to get rid of this warning. If you intended to match only for existence, "+
@@ -576,7 +695,10 @@ func resolveACLHost(host string) (netip.Addr, error) {
 // naming a userlist that does not exist or a group it does not declare.
 func (b *builder) checkAuthRefs() {
 	for _, px := range b.cfg.Proxies {
-		if pos, ok := b.aclChecks.l6[px]; ok && px.Mode == ModeHTTP {
+		if px.Mode != ModeHTTP {
+			continue
+		}
+		for _, pos := range b.aclChecks.l6[px] {
 			b.warnf(pos, "Proxy '%s': L6 sample fetches ignored on HTTP proxies (declared at %s).", px.Name, pos)
 		}
 	}

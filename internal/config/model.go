@@ -236,6 +236,8 @@ type Proxy struct {
 	Logs      []LogTarget // includes the `log global` marker entry when set
 	NoLog     bool
 	LogFormat string // explicit log-format, "" when an option selects a format
+	// LogFormatPos is where the explicit log-format was written.
+	LogFormatPos Pos
 	// LogFmt is the traffic log format in effect (log-format, or the one
 	// option tcplog/httplog/httpslog selects, or HAProxy's default).
 	LogFmt *Format

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -45,7 +46,7 @@ var proxyKeywords = mkTable(concat(
 			b.warnRuleOrder(ln, phaseUseBackend)
 			ub := &UseBackend{BackendRef: *b.backendRef(ln, ln.Words[1])}
 			if len(ln.Words) > 2 {
-				c, err := b.cond(ln, 2)
+				c, err := b.cond(ln, 2, b.at(phaseUseBackend))
 				if err != nil {
 					return
 				}
@@ -138,7 +139,7 @@ var proxyKeywords = mkTable(concat(
 					b.errorf(ln.Pos, "'log-format' %v", err)
 					return
 				}
-				b.px.LogFormat = ln.Words[1]
+				b.px.LogFormat, b.px.LogFormatPos = ln.Words[1], ln.Pos
 			}
 		}},
 		{Name: "fullconn", Sections: inBE, Doc: "backend load at which dynamic server maxconn reaches its maximum", parse: func(b *builder, ln *Line) {
@@ -170,7 +171,7 @@ var proxyKeywords = mkTable(concat(
 		{Name: "redirect", Sections: inFEnoDef | InBackend, Doc: "redirect location|prefix|scheme <to> [code N] [if cond]", parse: func(b *builder, ln *Line) {
 			r := &HTTPRule{Pos: ln.Pos, Action: ActRedirect}
 			b.warnRuleOrder(ln, phaseRedirect)
-			if b.parseRedirect(ln, 1, r) {
+			if b.parseRedirect(ln, 1, r, fmtSite{}) {
 				b.px.Redirects = append(b.px.Redirects, r)
 			}
 		}},
@@ -246,14 +247,17 @@ var proxyKeywords = mkTable(concat(
 
 func (b *builder) backendRef(ln *Line, name string) *BackendRef {
 	if strings.Contains(name, "%[") {
-		f, _ := b.compileFormat(ln, name)
+		f, _ := b.compileFormat(ln, name, fmtSite{at: b.at(phaseUseBackend),
+			prefix: fmt.Sprintf("failed to parse %s rule '%s'", ln.Words[0], name)})
 		return &BackendRef{Pos: ln.Pos, Format: name, NameFmt: f}
 	}
 	return &BackendRef{Pos: ln.Pos, Name: name}
 }
 
-// cond parses a condition starting at word i (which must be if/unless).
-func (b *builder) cond(ln *Line, i int) (*acl.Cond, error) {
+// cond parses a condition starting at word i (which must be if/unless)
+// of a rule evaluated at at, and warns as HAProxy does when an ACL
+// cannot match there.
+func (b *builder) cond(ln *Line, i int, at acl.Where) (*acl.Cond, error) {
 	if i >= len(ln.Words) {
 		return nil, nil
 	}
@@ -272,13 +276,16 @@ func (b *builder) cond(ln *Line, i int) (*acl.Cond, error) {
 		b.errorf(ln.Pos, "error detected while parsing '%s' condition : %v", w, err)
 		return nil, err
 	}
-	if c.Layer6() {
+	if c.Layer6() && ln.Words[0] != "redirect" && ln.Words[0] != "stats" {
+		// HAProxy warns about the rules it evaluates in its request and
+		// response analysers, not about redirect and stats admin.
 		b.noteL6(ln.Pos)
 	}
 	for _, e := range c.Anonymous() {
 		b.checkExpr(ln, "an '"+strings.Join(ln.Words[:min(2, i)], " ")+"' condition", e)
 	}
-	return c, nil
+	b.warnConflict(ln, c, at)
+	return c.At(at), nil
 }
 
 var timeoutNames = []string{"client", "server", "connect", "check", "queue", "http-keep-alive", "http-request", "tunnel", "tarpit", "client-fin", "server-fin"}
@@ -514,7 +521,7 @@ func (b *builder) parseTCPRequest(ln *Line) {
 		}
 		r := &TCPRule{Pos: ln.Pos, Layer: w[1], Action: w[2]}
 		if len(w) > 3 {
-			c, err := b.cond(ln, 3)
+			c, err := b.cond(ln, 3, b.at(map[string]int{"connection": phaseTCPConnection, "content": phaseTCPContent}[w[1]]))
 			if err != nil {
 				return
 			}
@@ -816,7 +823,7 @@ func (b *builder) parseStats(ln *Line) {
 			b.errorf(ln.Pos, "'stats admin' is not allowed in a defaults section")
 			return
 		}
-		c, err := b.cond(ln, 2)
+		c, err := b.cond(ln, 2, b.at(phaseHTTPRequest))
 		if err != nil {
 			return
 		}

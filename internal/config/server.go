@@ -502,10 +502,14 @@ func (b *builder) serverTLS(px *Proxy, s *Server) {
 			b.errorf(s.Pos, "'server %s/%s' : sni '%s': %v", px.Name, s.Name, ss.SNI, err)
 			return
 		}
+		if need := smp.Unavailable(acl.AtServerConnect); need != 0 {
+			b.errorf(s.Pos, "'server %s/%s' : error detected while parsing sni expression :  fetch method '%s' extracts information from '%s', none of which is available here.", px.Name, s.Name, ss.SNI, need)
+			return
+		}
 		if v, ok := smp.Eval(&acl.Txn{}); ok && strings.HasPrefix(ss.SNI, "str(") {
 			o.SNI = v // a constant name
 		} else {
-			ss.SNIExpr = smp
+			ss.SNIExpr = smp.At(acl.AtServerConnect)
 		}
 	}
 	cl, warns, err := tlsx.ClientConfig(o)

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/logging"
 	"github.com/halo-lb/halo/internal/tlsx"
 	"net"
@@ -285,10 +286,21 @@ func (b *builder) logFormat(px *Proxy) {
 			px.LogAtAccept = true
 		}
 	}
-	f, err := CompileFormat(text)
-	if err != nil {
-		b.errorf(px.Pos, "proxy '%s': log-format: %v", px.Name, err)
-		return
+	var f *Format
+	if px.LogFormat != "" {
+		// The samples of an explicit format are evaluated at the end of
+		// the transaction, when the request's headers are gone.
+		var ok bool
+		ln := &Line{Pos: px.LogFormatPos, Words: []string{"log-format", text}}
+		if f, ok = b.compileFormat(ln, text, fmtSite{at: acl.AtLog, prefix: "failed to parse log-format"}); !ok {
+			return
+		}
+	} else {
+		var err error
+		if f, err = CompileFormat(text); err != nil {
+			b.errorf(px.Pos, "proxy '%s': log-format: %v", px.Name, err)
+			return
+		}
 	}
 	f.EmptyDash = true
 	px.LogFmt = f
