@@ -311,9 +311,8 @@ func (b *builder) replacement(ln *Line, r *HTTPRule, s string) bool {
 		r.Replace = rep
 		return true
 	}
-	// The log-format compiler takes a backslash as an escape: double them
-	// so that \1 reaches the expansion.
-	f, ok := b.compileFormat(ln, strings.ReplaceAll(s, `\`, `\\`))
+	// (The log-format compiler keeps backslashes: \1 reaches the expansion.)
+	f, ok := b.compileFormat(ln, s)
 	r.ReplaceFmt = f
 	return ok
 }
