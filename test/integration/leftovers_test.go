@@ -119,3 +119,61 @@ func TestLogFormatBackslashes(t *testing.T) {
 		}
 	}
 }
+
+// An absolute URI's authority runs up to the first '/', so in
+// "http://a?q=1" it is "a?q=1": with "Host: a" the two differ (400),
+// and the path fetch of such a URI is empty (haproxy: path "", base the
+// Host alone; halo said "/" before).
+const absURICfg = `defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    http-request set-header x-path "%%[path]"
+    http-request set-header x-base "%%[base]"
+    http-request set-header x-query "%%[query]"
+    http-request set-header x-url "%%[url]"
+    http-request set-header x-root yes if { path / }
+    default_backend app
+backend app
+    server s1 %s
+`
+
+func TestAbsoluteURIWithoutPath(t *testing.T) {
+	cases := []struct{ name, req, resp, sent string }{
+		{"query, Host without it", "GET http://a?q=1 HTTP/1.1\r\nHost: a\r\n\r\n", "^HTTP/1.1 400 Bad request\r\n", "^$"},
+		{"query, same Host", "GET http://a?q=1 HTTP/1.1\r\nHost: a?q=1\r\n\r\n", "^HTTP/1.1 200 OK\r\n",
+			"^GET http://a?q=1 HTTP/1.1\r\nhost: a?q=1\r\nx-path: \r\nx-base: a?q=1\r\nx-query: q=1\r\nx-url: http://a?q=1\r\n\r\n$"},
+		{"query, no Host", "GET http://a?q=1 HTTP/1.1\r\n\r\n", "^HTTP/1.1 200 OK\r\n",
+			"^GET http://a?q=1 HTTP/1.1\r\nx-path: \r\nx-base: \r\nx-query: q=1\r\nx-url: http://a?q=1\r\n\r\n$"},
+		{"query, default port", "GET http://a:80?q=1 HTTP/1.1\r\nHost: a\r\n\r\n", "^HTTP/1.1 400 Bad request\r\n", "^$"},
+		{"no path", "GET http://a HTTP/1.1\r\nHost: a\r\n\r\n", "^HTTP/1.1 200 OK\r\n",
+			"^GET http://a HTTP/1.1\r\nhost: a\r\nx-path: \r\nx-base: a\r\nx-query: \r\nx-url: http://a\r\n\r\n$"},
+		{"root path", "GET http://a/?q=1 HTTP/1.1\r\nHost: a\r\n\r\n", "^HTTP/1.1 200 OK\r\n",
+			"x-path: /\r\nx-base: a/\r\nx-query: q=1\r\nx-url: http://a/?q=1\r\nx-root: yes\r\n\r\n$"},
+	}
+	type result struct{ resp, sent string }
+	got := map[string][]result{}
+	for _, p := range startBoth(t, absURICfg) {
+		for _, tc := range cases {
+			p.be.reset()
+			rc := dialRaw(t, p.addr)
+			resp := rc.do(t, tc.req)
+			rc.c.Close()
+			got[tc.name] = append(got[tc.name], result{resp, p.be.received()})
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := got[tc.name]
+			if !matches(r[0].resp, tc.resp) || !matches(r[0].sent, tc.sent) {
+				t.Errorf("halo answered %q and sent %q, want %q and %q", r[0].resp, r[0].sent, tc.resp, tc.sent)
+			}
+			if len(r) > 1 && (r[0].resp != r[1].resp || r[0].sent != r[1].sent) {
+				t.Errorf("client got\nhalo    %q\nhaproxy %q\nserver got\nhalo    %q\nhaproxy %q", r[0].resp, r[1].resp, r[0].sent, r[1].sent)
+			}
+		})
+	}
+}
