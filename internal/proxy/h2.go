@@ -79,6 +79,7 @@ type h2stream struct {
 	chunked   bool // request body re-encoded as chunked HTTP/1.1
 	declared  int64
 	received  int64
+	trailer   []byte   // request trailers as HTTP/1.1 lines
 	pipe      net.Conn // our end of the in-memory HTTP/1.1 connection
 }
 
@@ -351,7 +352,19 @@ func (h *h2conn) onHeaders(f *http2.MetaHeadersFrame) error {
 			h.mu.Unlock()
 			return connErr(http2.ErrCodeProtocol)
 		}
+		tr, err := h1Trailers(f)
+		if err != nil || f.Truncated {
+			h.mu.Unlock()
+			h.resetStream(id, http2.ErrCodeProtocol)
+			return nil
+		}
+		if s.declared >= 0 && s.received != s.declared {
+			h.mu.Unlock()
+			h.resetStream(id, http2.ErrCodeProtocol)
+			return nil
+		}
 		s.remoteEnd = true
+		s.trailer = tr // forwarded after the last chunk; dropped with a Content-Length body, as HAProxy does
 		h.endInput(s)
 		h.mu.Unlock()
 		return nil
@@ -401,7 +414,8 @@ func (h *h2conn) onHeaders(f *http2.MetaHeadersFrame) error {
 // endInput marks the end of a stream's request body. Called with mu held.
 func (h *h2conn) endInput(s *h2stream) {
 	if s.chunked {
-		s.inbuf = append(s.inbuf, h2chunk{b: []byte("0\r\n\r\n")})
+		last := append(append([]byte("0\r\n"), s.trailer...), "\r\n"...)
+		s.inbuf = append(s.inbuf, h2chunk{b: last})
 	}
 	s.inEnd = true
 	h.cond.Broadcast()
@@ -616,18 +630,68 @@ func (h *h2conn) relayResponse(s *h2stream, r net.Conn) {
 		if err != nil || end {
 			return
 		}
-		var src io.Reader
 		switch body {
 		case httpx.BodyLength:
-			src = io.LimitReader(br, res.ContentLength)
+			h.relayBody(s, &exactReader{r: br, left: res.ContentLength}, nil)
 		case httpx.BodyChunked:
-			src = httpx.NewChunkedReader(br)
+			cr := httpx.NewChunkedReader(br)
+			h.relayBody(s, cr, cr.Trailers)
 		default:
-			src = br
+			h.relayBody(s, br, nil)
 		}
-		h.relayBody(s, src)
 		return
 	}
+}
+
+// exactReader reads a body of a known length: io.EOF once it is all
+// read, io.ErrUnexpectedEOF when the stream ends before.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	switch {
+	case e.left == 0:
+		err = io.EOF
+	case err == io.EOF:
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// h2TrailerDrop are the response trailer fields not sent to HTTP/2
+// clients, as HAProxy drops them: connection-specific fields and those
+// that only frame or route a message.
+var h2TrailerDrop = map[string]bool{"connection": true, "keep-alive": true, "proxy-connection": true,
+	"transfer-encoding": true, "upgrade": true, "te": true, "host": true, "content-length": true}
+
+// h2TrailerRefused are the request trailer fields that make HAProxy
+// refuse the stream (RFC 9110 6.5.1: framing and routing fields do not
+// belong in trailers; RFC 9113 8.2.2: connection-specific fields are
+// malformed).
+var h2TrailerRefused = h2TrailerDrop
+
+// h1Trailers turns the fields of a request's trailing HEADERS frame
+// into an HTTP/1.1 trailer section (lines ending in CRLF), or fails on a
+// pseudo-header or a field h2TrailerRefused names.
+func h1Trailers(f *http2.MetaHeadersFrame) ([]byte, error) {
+	var b []byte
+	for _, hf := range f.Fields {
+		if hf.IsPseudo() || h2TrailerRefused[hf.Name] {
+			return nil, errors.New("malformed trailers")
+		}
+		b = append(append(append(append(b, hf.Name...), ": "...), hf.Value...), "\r\n"...)
+	}
+	return b, nil
 }
 
 // writeHeaderBlock sends HEADERS and CONTINUATION frames (wmu held).
@@ -653,12 +717,30 @@ func (h *h2conn) writeHeaderBlock(id uint32, block []byte, end bool) error {
 	}
 }
 
-// relayBody sends DATA frames within the flow-control windows.
-func (h *h2conn) relayBody(s *h2stream, src io.Reader) {
+// relayBody sends DATA frames within the flow-control windows, ending
+// the stream with the last one, or with a HEADERS frame when trailers
+// (called once src is done) returns trailer fields. A body that ends
+// early resets the stream: the client must not take a truncated
+// response for a whole one.
+func (h *h2conn) relayBody(s *h2stream, src io.Reader, trailers func() []byte) {
 	buf := make([]byte, h2MaxFrameSize)
 	for {
 		n, rerr := src.Read(buf)
+		if rerr != nil && rerr != io.EOF {
+			h.resetStream(s.id, http2.ErrCodeInternal)
+			return
+		}
+		var tr []hpack.HeaderField
+		if rerr == io.EOF && trailers != nil {
+			tr = trailerFields(trailers())
+		}
 		data := buf[:n]
+		last := rerr == io.EOF && tr == nil
+		if last && n == 0 {
+			h.markLocalEnd(s)
+			h.write(func() error { return h.fr.WriteData(s.id, true, nil) })
+			return
+		}
 		for len(data) > 0 {
 			h.mu.Lock()
 			for (h.sendWin <= 0 || s.sendWin <= 0) && !s.reset && !h.closed {
@@ -675,16 +757,51 @@ func (h *h2conn) relayBody(s *h2stream, src io.Reader) {
 			h.mu.Unlock()
 			chunk := data[:m]
 			data = data[m:]
-			if err := h.write(func() error { return h.fr.WriteData(s.id, false, chunk) }); err != nil {
+			end := last && len(data) == 0
+			if end {
+				h.markLocalEnd(s)
+			}
+			if err := h.write(func() error { return h.fr.WriteData(s.id, end, chunk) }); err != nil {
 				return
 			}
 		}
-		if rerr != nil {
+		if tr != nil {
+			// Encoded and written under one lock: HPACK blocks must reach
+			// the client in the order the encoder produced them.
 			h.markLocalEnd(s)
-			h.write(func() error { return h.fr.WriteData(s.id, true, nil) })
+			h.write(func() error {
+				h.hbuf.Reset()
+				for _, f := range tr {
+					h.henc.WriteField(f)
+				}
+				return h.writeHeaderBlock(s.id, append([]byte(nil), h.hbuf.Bytes()...), true)
+			})
+			return
+		}
+		if rerr != nil {
 			return
 		}
 	}
+}
+
+// trailerFields returns the fields of a trailer section as
+// ChunkedReader.Trailers returns it ("name: value\r\n" lines, names in
+// lower case) without those h2TrailerDrop names; nil when none is left.
+func trailerFields(tr []byte) []hpack.HeaderField {
+	var out []hpack.HeaderField
+	for len(tr) > 0 {
+		line := tr
+		if i := bytes.IndexByte(tr, '\n'); i >= 0 {
+			line, tr = tr[:i], tr[i+1:]
+		} else {
+			tr = nil
+		}
+		name, value, ok := bytes.Cut(bytes.TrimSuffix(line, []byte("\r")), []byte(": "))
+		if ok && !h2TrailerDrop[string(name)] {
+			out = append(out, hpack.HeaderField{Name: string(name), Value: string(value)})
+		}
+	}
+	return out
 }
 
 // h2pipe is the in-memory connection a stream is served on: it carries
