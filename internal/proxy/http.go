@@ -68,6 +68,7 @@ type httpTxn struct {
 	tResp       time.Time // response head received
 
 	tarpitWait time.Duration // how long a tarpit rule held the request (logged as %Tw)
+	noL7Retry  bool          // http-request disable-l7-retry: retry-on keeps only conn-failure
 	stream     *stream       // the connection as `show sess` sees it
 }
 
@@ -82,6 +83,7 @@ func (tx *httpTxn) reset() {
 	tx.acl.Backend = ""
 	tx.ci = connInfo{}
 	tx.tSent, tx.tResp, tx.tarpitWait = time.Time{}, time.Time{}, 0
+	tx.noL7Retry = false
 }
 
 // setLocal makes resp the answer to the client.
@@ -445,6 +447,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	// it next.
 	srvKeep := fe.cfg.HTTPConnMode == config.HTTPKeepAlive && be.cfg.HTTPConnMode == config.HTTPKeepAlive && !tunnel
 	tx.persisted = tx.cookieServer(be)
+	tx.ci.direct = tx.persisted != nil
 	key := tx.httpKey(be)
 	var (
 		srv    *server
@@ -511,7 +514,14 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	// stays buffered until the response comes, so that the request can
 	// be sent again if a reused connection turns out closed.
 	small := tx.body == httpx.BodyLength && tx.cl <= smallBody && int64(br.Buffered()) >= tx.cl && !tx.expect
-	retryable := idempotent(v.method) && (tx.body == httpx.BodyNone || small)
+	// kept: the whole request can be sent again (retry-on, and a reused
+	// connection found closed).
+	kept := (tx.body == httpx.BodyNone && !tx.expect) || small
+	retryOn := be.cfg.RetryOn
+	if tx.noL7Retry {
+		retryOn &= config.RetryConnFailure // http-request disable-l7-retry
+	}
+	retryable := idempotent(v.method) && kept && retryOn&config.RetryConnFailure != 0
 	res := &tx.res
 	var rn int
 	sentBody := false
@@ -565,15 +575,14 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			scn, reused = nil, false
 			continue
 		}
-		if small && sentBody {
-			br.Discard(int(tx.cl))
-		}
+		interim := false
 		for err == nil && res.Status >= 100 && res.Status < 200 && res.Status != 101 {
 			// Interim responses are forwarded as they are; a 100 Continue
 			// releases the body the client holds back.
 			h, _ := scn.br.Peek(rn)
 			client.Write(h)
 			scn.br.Discard(rn)
+			interim = true
 			if res.Status == 100 && !sentBody {
 				if err = tx.sendBody(scn.c); err != nil {
 					return false, false
@@ -581,6 +590,35 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 				sentBody = true
 			}
 			rn, err = readResponse(scn.br, v.method, res, tx.lim)
+		}
+		if kept && !interim && tx.ci.retries < be.cfg.Retries && kill.killed() == 0 && retryOn&config.RetryL7 != 0 &&
+			l7Retry(retryOn, err, res.Status, scn.br.Buffered()) {
+			// retry-on: this failure, or this status, sends the request
+			// again, counted in retries, to the same server unless option
+			// redispatch sends it to another.
+			if err != nil {
+				srv.observe(httpErrObservation(err))
+			} else {
+				srv.observeStatus(res.Status)
+			}
+			s := srv
+			scn.close()
+			be.release(s)
+			scn, reused, held = nil, false, nil
+			tx.ci.retries++
+			s.stats.retries.Add(1)
+			be.stats.retries.Add(1)
+			switch {
+			case be.redispatchNow(tx.ci.retries, tx.persisted != nil):
+				tx.ci.avoid, tx.ci.redispatched = s, true
+				be.stats.redispatches.Add(1)
+			case be.acquireServer(s):
+				held = s
+			}
+			continue
+		}
+		if small && sentBody {
+			br.Discard(int(tx.cl))
 		}
 		if err != nil {
 			status := 502
@@ -706,6 +744,22 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	}
 	releaseServer(reusable)
 	return keep, true
+}
+
+// l7Retry reports whether retry-on names the outcome of an attempt: the
+// response's status, or the error reading it with received bytes of it
+// buffered (none: empty-response; some, or an unparsable head:
+// junk-response).
+func l7Retry(on config.RetryOn, err error, status, received int) bool {
+	switch {
+	case err == nil:
+		return on.Status(status)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return on&config.RetryResponseTimeout != 0
+	case received == 0:
+		return on&config.RetryEmptyResponse != 0
+	}
+	return on&config.RetryJunkResponse != 0
 }
 
 // idempotent reports whether a request with this method may be sent

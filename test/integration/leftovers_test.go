@@ -14,7 +14,9 @@ import (
 	"net"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -379,5 +381,195 @@ func TestH2TruncatedBody(t *testing.T) {
 				t.Errorf("%s %s: frames %q, want the stream reset", b.name, path, frames)
 			}
 		}
+	}
+}
+
+// flakyServer answers HTTP/1.1 requests; a path with /fail/<mode>/<n>/
+// fails its first n requests (per path) as mode says: close (read the
+// request, close), junk (a non-HTTP answer), partial (half a head, then
+// close), hang (no answer), or a status code (a response with it). With
+// steady set, it never fails. It counts the requests of each path.
+type flakyServer struct {
+	name, addr string
+	steady     bool
+	mu         sync.Mutex
+	seen       map[string]int
+}
+
+func startFlaky(t *testing.T, name string, steady bool) *flakyServer {
+	f := &flakyServer{name: name, steady: steady, seen: map[string]int{}}
+	f.addr = tcpServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			var rec bytes.Buffer
+			head, err := readRawHead(br, &rec)
+			if err != nil || readRawBody(br, &rec, head, "") != nil {
+				return
+			}
+			path, _, _ := strings.Cut(strings.Fields(head)[1], "?")
+			f.mu.Lock()
+			f.seen[path]++
+			k := f.seen[path]
+			f.mu.Unlock()
+			if _, rest, ok := strings.Cut(path, "/fail/"); ok && !f.steady {
+				p := strings.Split(rest, "/")
+				if n, _ := strconv.Atoi(p[1]); k <= n {
+					switch p[0] {
+					case "close":
+						return
+					case "junk":
+						io.WriteString(c, "garbage\r\n\r\n")
+						return
+					case "partial":
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-")
+						return
+					case "hang":
+						io.Copy(io.Discard, br) // until the proxy gives up
+						return
+					default:
+						fmt.Fprintf(c, "HTTP/1.1 %s Failed\r\nContent-Length: 4\r\n\r\nfail", p[0])
+						continue
+					}
+				}
+			}
+			body := fmt.Sprintf("%s#%d", f.name, k)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		}
+	})
+	return f
+}
+
+func (f *flakyServer) count(path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seen[path]
+}
+
+const retryCfg = `global
+    log %[1]s local2
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 200ms
+    timeout client 5s
+    timeout server 500ms
+frontend fe
+    bind 127.0.0.1:%[2]d
+    http-request disable-l7-retry if { path_beg /l7/noretry }
+    use_backend l7 if { path_beg /l7 }
+    use_backend twodead if { path_beg /twodead }
+    use_backend cookiedead if { path_beg /cookiedead }
+    use_backend two if { path_beg /two }
+    use_backend none if { path_beg /none }
+    use_backend dead if { path_beg /dead }
+    default_backend dflt
+backend dflt
+    server s1 %[3]s
+backend l7
+    retry-on 503 empty-response junk-response response-timeout
+    server s1 %[3]s
+backend two
+    retry-on empty-response
+    option redispatch
+    balance first
+    server s1 %[3]s
+    server s2 %[4]s
+backend none
+    retry-on none
+    server d 127.0.0.1:%[5]d
+backend dead
+    server d 127.0.0.1:%[5]d
+backend cookiedead
+    option redispatch
+    cookie SRV
+    server d 127.0.0.1:%[5]d cookie d
+    server s2 %[4]s cookie s2
+backend twodead
+    option redispatch
+    balance first
+    server d 127.0.0.1:%[5]d
+    server s2 %[4]s
+`
+
+// TestRetryOn runs retry-on, retries, option redispatch and
+// disable-l7-retry under halo and haproxy, comparing what the client
+// got, how many times each server saw the request and the retry count
+// logged (%rc, "+" when redispatched). Without retry-on, a request whose
+// server closes the connection (here a new one) is not sent again, a
+// POST no more than a GET; retry-on empty-response sends a POST again.
+func TestRetryOn(t *testing.T) {
+	big := strings.Repeat("b", 20000)
+	cases := []struct {
+		name, method, path, body string
+		resp                     string // status line and body
+		s1, s2                   int    // requests seen by each server
+		rc                       string // %rc
+	}{
+		{"no retry-on: GET on a closing server", "GET", "/fail/close/1/a", "", "HTTP/1.1 502 Bad Gateway", 1, 0, "0"},
+		{"no retry-on: POST on a closing server", "POST", "/fail/close/1/b", "hello", "HTTP/1.1 502 Bad Gateway", 1, 0, "0"},
+		{"503 twice then 200", "GET", "/l7/fail/503/2/c", "", "HTTP/1.1 200 OK s1#3", 3, 0, "2"},
+		{"503 past the retries: the last one forwarded", "GET", "/l7/fail/503/9/d", "", "HTTP/1.1 503 Failed fail", 4, 0, "3"},
+		{"empty-response POST", "POST", "/l7/fail/close/1/e", "hello", "HTTP/1.1 200 OK s1#2", 2, 0, "1"},
+		{"junk-response", "GET", "/l7/fail/junk/1/f", "", "HTTP/1.1 200 OK s1#2", 2, 0, "1"},
+		{"partial head is junk", "GET", "/l7/fail/partial/1/g", "", "HTTP/1.1 200 OK s1#2", 2, 0, "1"},
+		{"response-timeout", "GET", "/l7/fail/hang/1/h", "", "HTTP/1.1 200 OK s1#2", 2, 0, "1"},
+		{"a status not listed", "GET", "/l7/fail/502/1/i", "", "HTTP/1.1 502 Failed fail", 1, 0, "0"},
+		{"a body too big to keep", "POST", "/l7/fail/close/1/j", big, "HTTP/1.1 502 Bad Gateway", 1, 0, "0"},
+		{"disable-l7-retry", "GET", "/l7/noretry/fail/503/1/k", "", "HTTP/1.1 503 Failed fail", 1, 0, "0"},
+		// option redispatch: with two servers balanced round robin or
+		// first, every retry goes to another server; a server chosen by a
+		// persistence cookie is left only at the last retry (the
+		// interval, -1 by default).
+		{"redispatch of an L7 retry", "GET", "/two/fail/close/9/l", "", "HTTP/1.1 200 OK s2#1", 1, 1, "+1"},
+		{"redispatch of a connection retry", "GET", "/twodead/m", "", "HTTP/1.1 200 OK s2#1", 0, 1, "+1"},
+		{"redispatch from a persistent server", "GET", "/cookiedead/n", "", "HTTP/1.1 200 OK s2#1", 0, 1, "+3"},
+		{"retry-on none: no connection retry", "GET", "/none", "", "HTTP/1.1 503 Service Unavailable", 0, 0, "0"},
+		{"conn-failure by default", "GET", "/dead", "", "HTTP/1.1 503 Service Unavailable", 0, 0, "3"},
+	}
+	type result struct {
+		resp   string
+		s1, s2 int
+		rc     string
+	}
+	got := map[string][]result{}
+	rcField := regexp.MustCompile(` \d+/\d+/\d+/\d+/(\+?\d+) \d+/\d+ "`)
+	for _, b := range eachProxy(t) {
+		sink := newSyslogSink(t)
+		s1, s2 := startFlaky(t, "s1", false), startFlaky(t, "s2", true)
+		port := freePort(t)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		startProc(t, b.bin, addr, nil, nil, "-db", "-f", writeConfig(t, fmt.Sprintf(retryCfg, sink.addr(), port, s1.addr, s2.addr, freePort(t))))
+		for _, tc := range cases {
+			req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: a\r\nCookie: SRV=d\r\n", tc.method, tc.path)
+			if tc.method == "POST" {
+				req += fmt.Sprintf("Content-Length: %d\r\n", len(tc.body))
+			}
+			rc := dialRaw(t, addr)
+			resp := rc.do(t, req+"\r\n"+tc.body)
+			rc.c.Close()
+			status, _, _ := strings.Cut(resp, "\r\n")
+			if _, body, ok := strings.Cut(resp, "\r\n\r\n"); ok && !strings.HasPrefix(body, "<html>") {
+				status += " " + body
+			}
+			line := sink.wait(t, " \""+tc.method+" "+tc.path+" ", 1)[0]
+			m := rcField.FindStringSubmatch(line)
+			if m == nil {
+				t.Fatalf("%s: no retry count in %q", b.name, line)
+			}
+			got[tc.name] = append(got[tc.name], result{status, s1.count(tc.path), s2.count(tc.path), m[1]})
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := got[tc.name]
+			if want := (result{tc.resp, tc.s1, tc.s2, tc.rc}); r[0] != want {
+				t.Errorf("halo: %+v, want %+v", r[0], want)
+			}
+			if len(r) > 1 && r[0] != r[1] {
+				t.Errorf("halo %+v, haproxy %+v", r[0], r[1])
+			}
+		})
 	}
 }
