@@ -573,3 +573,85 @@ func TestRetryOn(t *testing.T) {
 		})
 	}
 }
+
+// TestReusedConnectionClosed: a server that closes a kept connection as
+// the next request arrives on it (the keep-alive race). Observed: haproxy
+// 2.6 answers 502 to a GET and a POST alike unless retry-on names
+// empty-response, and then sends both again. halo sends the GET again
+// in any case (an idempotent request, RFC 9110 9.2.2: a deliberate
+// difference) and the POST only with retry-on empty-response.
+func TestReusedConnectionClosed(t *testing.T) {
+	srv := tcpServer(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		for n := 1; ; n++ {
+			var rec bytes.Buffer
+			head, err := readRawHead(br, &rec)
+			if err != nil || readRawBody(br, &rec, head, "") != nil || n == 2 {
+				return // the second request on a connection: closed unanswered
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	const cfg = `defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    use_backend retry if { path_beg /retry }
+    default_backend app
+backend app
+    http-reuse always
+    server s1 %s
+backend retry
+    http-reuse always
+    retry-on conn-failure empty-response
+    server s1 %[2]s
+`
+	for _, b := range eachProxy(t) {
+		port := freePort(t)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		startProc(t, b.bin, addr, nil, nil, "-db", "-f", writeConfig(t, fmt.Sprintf(cfg, port, srv)))
+		for _, tc := range []struct {
+			req         string
+			halo, hapxy string
+		}{
+			{"GET /a HTTP/1.1\r\nHost: a\r\n\r\n", "200", "502"},
+			{"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi", "502", "502"},
+			{"GET /retry HTTP/1.1\r\nHost: a\r\n\r\n", "200", "200"},
+			{"POST /retry HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi", "200", "200"},
+		} {
+			// The first request leaves a connection idle; the next one,
+			// from another client, reuses it (http-reuse always). halo
+			// makes a connection idle before the client has its answer;
+			// haproxy a little later, so it gets a few tries.
+			path := strings.Fields(tc.req)[1]
+			want, tries := tc.halo, 1
+			if b.name == "haproxy" {
+				want, tries = tc.hapxy, 20
+			}
+			var got string
+			for i := 0; i < tries; i++ {
+				// (Every idle connection has served one request: this one
+				// too may land on one, and haproxy then answers 502.)
+				for j := 0; j < 5; j++ {
+					if r := oneShot(t, addr, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n"); strings.HasPrefix(r, "HTTP/1.1 200 ") {
+						break
+					}
+				}
+				rc := dialRaw(t, addr)
+				got = rc.do(t, tc.req)
+				rc.c.Close()
+				if strings.HasPrefix(got, "HTTP/1.1 "+want+" ") {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if !strings.HasPrefix(got, "HTTP/1.1 "+want+" ") {
+				t.Errorf("%s: %q answered %.40q, want %s", b.name, tc.req, got, want)
+			}
+		}
+	}
+}
