@@ -43,9 +43,10 @@ type h2conn struct {
 	accepted time.Time
 	ctx      context.Context
 
-	wmu  sync.Mutex // frame writes and the HPACK encoder
-	henc *hpack.Encoder
-	hbuf bytes.Buffer
+	wmu       sync.Mutex // frame writes and the HPACK encoder
+	henc      *hpack.Encoder
+	hbuf      bytes.Buffer
+	finalSent bool // the connection's last GOAWAY is written (under wmu)
 
 	mu        sync.Mutex // below; cond signals window changes and closing
 	cond      *sync.Cond
@@ -56,6 +57,7 @@ type h2conn struct {
 	peerFrame uint32 // peer's SETTINGS_MAX_FRAME_SIZE
 	closed    bool
 	goaway    bool         // the client sent GOAWAY
+	stopping  bool         // a soft stop began: GOAWAY notice sent, idle connections end after stopGrace
 	served    atomic.Int64 // streams handed to the engine (http-reuse: first request or not)
 	wg        sync.WaitGroup
 }
@@ -109,6 +111,9 @@ func (fe *frontend) serveH2(ctx context.Context, c net.Conn, accepted time.Time)
 			http2.Setting{ID: http2.SettingMaxFrameSize, Val: h2MaxFrameSize},
 			http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: h2MaxHeaderLst})
 	})
+	st := streamOf(ctx)
+	st.setOnStop(h.softStop, fe.rt.isStopping())
+	defer st.setOnStop(nil, false)
 	err := h.readLoop(to)
 	code := http2.ErrCodeNo
 	var ce http2.ConnectionError
@@ -118,7 +123,10 @@ func (fe *frontend) serveH2(ctx context.Context, c net.Conn, accepted time.Time)
 	case errors.Is(err, http2.ErrFrameTooLarge):
 		code = http2.ErrCodeFrameSize
 	}
-	h.write(func() error { return h.fr.WriteGoAway(h.lastID(), code, nil) })
+	h.write(func() error {
+		h.finalSent = true
+		return h.fr.WriteGoAway(h.lastID(), code, nil)
+	})
 	h.mu.Lock()
 	h.closed = true
 	for _, s := range h.streams {
@@ -137,6 +145,30 @@ func (h *h2conn) lastID() uint32 {
 	return h.last
 }
 
+// softStop is the connection's part of a soft stop: as HAProxy, a
+// GOAWAY notice (last stream 2^31-1, NO_ERROR) says no more streams
+// will be taken soon, while the streams in flight and those already on
+// their way are served; then, unlike HAProxy which waits for timeout
+// client, the connection ends once it has been without streams for
+// stopGrace (the final GOAWAY names the last stream served), so that an
+// idle client does not keep the old process alive.
+func (h *h2conn) softStop() {
+	h.mu.Lock()
+	if h.closed || h.stopping {
+		h.mu.Unlock()
+		return
+	}
+	h.stopping = true
+	h.conn.SetReadDeadline(time.Now().Add(stopGrace)) // the read loop re-arms with the bound
+	h.mu.Unlock()
+	h.write(func() error {
+		if h.finalSent {
+			return nil // the last stream id a GOAWAY names must not grow
+		}
+		return h.fr.WriteGoAway(1<<31-1, http2.ErrCodeNo, nil)
+	})
+}
+
 // write serialises frame writes.
 func (h *h2conn) write(f func() error) error {
 	h.wmu.Lock()
@@ -151,12 +183,18 @@ func connErr(code http2.ErrCode) error { return http2.ConnectionError(code) }
 func (h *h2conn) readLoop(idle time.Duration) error {
 	first := true
 	for {
-		h.conn.SetReadDeadline(time.Now().Add(idle))
+		h.mu.Lock() // (softStop sets the deadline under mu too)
+		wait := idle
+		if h.stopping {
+			wait = min(idle, stopGrace)
+		}
+		h.conn.SetReadDeadline(time.Now().Add(wait))
+		h.mu.Unlock()
 		f, err := h.fr.ReadFrame()
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				h.mu.Lock()
-				busy, done := len(h.streams) > 0, h.goaway && len(h.streams) == 0
+				busy, done := len(h.streams) > 0, (h.goaway || h.stopping) && len(h.streams) == 0
 				h.mu.Unlock()
 				if busy && !done {
 					continue // the client waits for answers: not idle

@@ -180,12 +180,17 @@ func (fe *frontend) errorPage(status int) []byte {
 // `timeout client` applies to each read.
 func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (int, error) {
 	c, br, t := tx.client, tx.br, &tx.fe.cfg.Timeouts
+	var until time.Time // when the wait ends at the latest (zero: never)
 	arm := func(total time.Duration, from time.Time) {
 		if total > 0 {
 			c.setTimeout(0)
-			c.setReadDeadline(from.Add(total))
+			until = from.Add(total)
+			c.setReadDeadline(until)
 		} else {
 			c.setTimeout(t.Client)
+			if t.Client > 0 {
+				until = time.Now().Add(t.Client + t.Client>>4)
+			}
 		}
 	}
 	waiting := !first && br.Buffered() == 0
@@ -202,7 +207,19 @@ func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (in
 	default: // a pipelined request is already there
 		arm(t.HTTPRequest, time.Now())
 	}
+	if waiting {
+		// A soft stop may shorten this wait (stopGrace). The inactivity
+		// deadline is armed first, so that the next read does not arm it
+		// again over the soft stop's.
+		if c.to > 0 {
+			c.armRead(time.Now())
+		}
+		tx.stream.waitIdle(c.Conn, until, tx.fe.rt.isStopping())
+	}
 	defer func() {
+		if waiting && tx.stream.waitIdle(nil, time.Time{}, false) {
+			c.setReadDeadline(time.Time{}) // the error returned ends the connection anyway
+		}
 		if c.to != t.Client || c.to == 0 {
 			// An absolute head deadline (or none at all) gives way to
 			// timeout client again.
@@ -224,6 +241,9 @@ func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (in
 		}
 		if waiting {
 			waiting = false
+			if tx.stream.waitIdle(nil, time.Time{}, false) {
+				c.setReadDeadline(time.Time{}) // undo the soft stop's deadline
+			}
 			arm(t.HTTPRequest, time.Now())
 		}
 	}
@@ -1223,8 +1243,7 @@ type idleConn struct {
 func (c *idleConn) Read(p []byte) (int, error) {
 	if c.to > 0 {
 		if now := time.Now(); c.rArmed.IsZero() || now.Sub(c.rArmed) > c.to>>4 {
-			c.Conn.SetReadDeadline(now.Add(c.to + c.to>>4))
-			c.rArmed = now
+			c.armRead(now)
 		}
 	}
 	n, err := c.Conn.Read(p)
@@ -1242,6 +1261,12 @@ func (c *idleConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.out += int64(n)
 	return n, err
+}
+
+// armRead sets the read deadline from the inactivity timeout.
+func (c *idleConn) armRead(now time.Time) {
+	c.Conn.SetReadDeadline(now.Add(c.to + c.to>>4))
+	c.rArmed = now
 }
 
 // setTimeout changes the inactivity timeout; the next read and write

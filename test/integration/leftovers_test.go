@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -653,5 +654,117 @@ backend retry
 				t.Errorf("%s: %q answered %.40q, want %s", b.name, tc.req, got, want)
 			}
 		}
+	}
+}
+
+// softStopCfg has no client timeout: an idle keep-alive connection
+// would wait for its next request forever.
+const softStopCfg = `defaults
+    mode http
+    timeout connect 1s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d proto h2
+    default_backend app
+backend app
+    server s1 %s
+`
+
+// TestSoftStopIdle: at a soft stop (SIGUSR1), idle keep-alive clients do
+// not keep the old process alive. HTTP/1: haproxy closes an idle
+// connection at once; halo gives it stopGrace (1s) for a request already
+// on its way, answers that with "connection: close", then closes the
+// connection silently. HTTP/2: both send a GOAWAY notice (last stream
+// 2^31-1); haproxy then keeps the connection until timeout client, halo
+// ends it (final GOAWAY) once without streams for stopGrace. Timings are
+// only compared with the 20 s the test would otherwise wait.
+func TestSoftStopIdle(t *testing.T) {
+	for _, b := range eachProxy(t) {
+		t.Run(b.name, func(t *testing.T) {
+			be := startRawBackend(t)
+			p1, p2 := freePort(t), freePort(t)
+			a1, a2 := fmt.Sprintf("127.0.0.1:%d", p1), fmt.Sprintf("127.0.0.1:%d", p2)
+			h := startProc(t, b.bin, a1, nil, nil, "-db", "-f", writeConfig(t, fmt.Sprintf(softStopCfg, p1, p2, be.addr)))
+			waitListening(t, a2, h)
+			const get = "GET /ok HTTP/1.1\r\nHost: a\r\n\r\n"
+			idle, late := dialRaw(t, a1), dialRaw(t, a1)
+			for _, rc := range []*rawClient{idle, late} {
+				rc.c.SetDeadline(time.Now().Add(20 * time.Second))
+				if r := rc.do(t, get); !strings.HasPrefix(r, "HTTP/1.1 200 ") {
+					t.Fatalf("first request: %q", r)
+				}
+			}
+			// An HTTP/2 connection with one stream served, then idle.
+			h2c, err := net.Dial("tcp", a2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h2c.Close()
+			h2c.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(h2c, http2.ClientPreface)
+			fr := http2.NewFramer(h2c, h2c)
+			fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+			fr.WriteSettings()
+			var hb bytes.Buffer
+			enc := hpack.NewEncoder(&hb)
+			for _, f := range h2Req("GET", "/ok") {
+				enc.WriteField(f)
+			}
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true, EndStream: true})
+			h2frames := make(chan string, 16)
+			go func() {
+				defer close(h2frames)
+				for {
+					f, err := fr.ReadFrame()
+					if err != nil {
+						h2frames <- "closed"
+						return
+					}
+					if g, ok := f.(*http2.GoAwayFrame); ok {
+						h2frames <- fmt.Sprintf("GOAWAY %d %v", g.LastStreamID, g.ErrCode)
+					} else if d, ok := f.(*http2.DataFrame); ok && d.StreamEnded() {
+						h2frames <- "stream 1 done"
+					}
+				}
+			}()
+			if f := <-h2frames; f != "stream 1 done" {
+				t.Fatalf("HTTP/2 stream: %s", f)
+			}
+			h.signal(syscall.SIGUSR1)
+			// The soft stop has begun once the listeners are closed.
+			waitFor(t, "the listeners to close", 10*time.Second, func() bool {
+				c, err := net.Dial("tcp", a1)
+				if err == nil {
+					c.Close()
+				}
+				return err != nil
+			})
+			// A request just after the stop, on a connection that was idle.
+			lateResp := late.do(t, get)
+			idleClosed, idleGot := idle.closed(20 * time.Second)
+			if !idleClosed || idleGot != "" {
+				t.Errorf("idle HTTP/1 connection: closed %v, got %q; want a silent close", idleClosed, idleGot)
+			}
+			if f := <-h2frames; f != "GOAWAY 2147483647 NO_ERROR" {
+				t.Errorf("HTTP/2 connection at the soft stop: %s, want the GOAWAY notice", f)
+			}
+			if b.name == "haproxy" {
+				// (haproxy closes the racing connection too, and keeps the
+				// HTTP/2 one until timeout client: not waited for.)
+				t.Logf("haproxy answered the request after the stop with %q", lateResp)
+				return
+			}
+			if !strings.HasPrefix(lateResp, "HTTP/1.1 200 ") || !strings.Contains(lateResp, "\r\nconnection: close\r\n") {
+				t.Errorf("a request right after the stop: %q, want a 200 with connection: close", lateResp)
+			}
+			if f := <-h2frames; f != "GOAWAY 1 NO_ERROR" {
+				t.Errorf("idle HTTP/2 connection after the grace: %s, want the final GOAWAY", f)
+			}
+			if f := <-h2frames; f != "closed" {
+				t.Errorf("after the final GOAWAY: %s, want the connection closed", f)
+			}
+			h.wait(t, 15*time.Second)
+		})
 	}
 }
