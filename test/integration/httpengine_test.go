@@ -541,7 +541,11 @@ func TestEngineHaloOnly(t *testing.T) {
 		{"431 too many headers", "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: h\r\n", 101) + "\r\n", "HTTP/1.1 431 ", ""},
 		{"505 HTTP/2.0 line", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported\r\n", ""},
 		// haproxy forwards control characters in values; halo refuses them.
+		// (README, "Better than HAProxy, on purpose"; a tab is fine.)
 		{"control character in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", "HTTP/1.1 400 ", ""},
+		{"unit separator in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x1fb\r\n\r\n", "HTTP/1.1 400 ", ""},
+		{"DEL in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x7fb\r\n\r\n", "HTTP/1.1 400 ", ""},
+		{"tab in value", "GET /ok HTTP/1.1\r\nHost: a\r\nX: a\tb\r\n\r\n", "HTTP/1.1 200 OK\r\n", "GET /ok HTTP/1.1\r\nhost: a\r\nx: a\tb\r\n\r\n"},
 		// RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has
 		// faulty framing (haproxy forwards it).
 		{"TE in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "HTTP/1.1 400 ", ""},

@@ -68,9 +68,9 @@ backend app
 `
 
 // TestLogFormatBackslashes: backslashes in log-format strings reach the
-// output as haproxy writes them, in logs, headers, redirects and bodies.
-// TestBadReqNoCaptures: a <BADREQ> line has no capture braces even when
-// the frontend declares captures, as haproxy logs it.
+// output as haproxy writes them, in logs, headers, redirects and bodies;
+// and a <BADREQ> line has no capture braces even when the frontend
+// declares captures, as haproxy logs it.
 func TestLogFormatBackslashes(t *testing.T) {
 	type result struct{ redir, ret, sent, lfLine, badLine, goodLine string }
 	var results []result
