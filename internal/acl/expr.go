@@ -140,14 +140,18 @@ func checkOcc(a []string) error {
 	return nil
 }
 
+// path is the path of a request target: in an absolute URI it starts at
+// the first '/' after "://", and is empty without one (the authority
+// runs up to that '/', so "http://host?q=1" has no path), as HAProxy's
+// path fetch returns it.
 func path(uri string) string {
 	if i := strings.Index(uri, "://"); i >= 0 && !strings.HasPrefix(uri, "/") {
 		rest := uri[i+3:]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			uri = rest[j:]
-		} else {
-			return "/"
+		j := strings.IndexByte(rest, '/')
+		if j < 0 {
+			return ""
 		}
+		uri = rest[j:]
 	}
 	if i := strings.IndexByte(uri, '?'); i >= 0 {
 		return uri[:i]

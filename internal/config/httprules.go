@@ -20,13 +20,13 @@ import (
 var httpReqActions = []string{"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri", "replace-path", "replace-pathq",
 	"replace-uri", "set-method", "auth",
-	"set-var", "use-service", "tarpit"}
+	"set-var", "use-service", "tarpit", "disable-l7-retry"}
 
 var httpResActions = []string{"allow", "deny", "return", "set-header", "add-header", "del-header", "replace-header",
 	"replace-value", "set-status", "set-var", "redirect"}
 
 // knownHTTPActions are the other actions of HAProxy 2.6, refused as not supported yet.
-var knownHTTPActions = setOf("add-acl", "cache-use", "cache-store", "capture", "del-acl", "del-map", "disable-l7-retry",
+var knownHTTPActions = setOf("add-acl", "cache-use", "cache-store", "capture", "del-acl", "del-map",
 	"do-resolve", "early-hint", "normalize-uri", "reject", "sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1",
 	"sc-set-gpt", "sc-set-gpt0", "send-spoe-group", "set-dst", "set-dst-port", "set-log-level", "set-map", "set-mark",
 	"set-nice", "set-priority-class", "set-priority-offset", "set-src", "set-src-port", "set-timeout",
@@ -161,6 +161,9 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 		if len(args) == 3 {
 			r.Reason = args[2]
 		}
+	case "disable-l7-retry":
+		r.Action = ActDisableL7Retry
+		ok = need(0, "no argument before the condition")
 	case "use-service":
 		r.Action = ActUseService
 		if ok = need(1, "a service name"); ok {
@@ -388,9 +391,8 @@ func (b *builder) replacement(ln *Line, r *HTTPRule, s string) bool {
 		r.Replace = rep
 		return true
 	}
-	// The log-format compiler takes a backslash as an escape: double them
-	// so that \1 reaches the expansion.
-	f, ok := b.compileFormat(ln, strings.ReplaceAll(s, `\`, `\\`), b.ruleFmt(ln))
+	// (The log-format compiler keeps backslashes: \1 reaches the expansion.)
+	f, ok := b.compileFormat(ln, s, b.ruleFmt(ln))
 	r.ReplaceFmt = f
 	return ok
 }

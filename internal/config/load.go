@@ -228,6 +228,7 @@ func newDefaults() *Proxy {
 	return &Proxy{
 		Name:    "",
 		Retries: 3,
+		RetryOn: RetryConnFailure,
 		Balance: Balance{Algo: AlgoRoundRobin, Draws: 2},
 		Check:   CheckSpec{Kind: CheckL4},
 	}

@@ -155,7 +155,7 @@ listen both
 		t.Errorf("frontend routing wrong")
 	}
 	be := cfg.Proxy("be", CapBackend)
-	if be.Balance.Algo != AlgoLeastConn || be.Retries != 5 || be.Redispatch != 1 || be.Timeouts.Connect != 5*time.Second || be.Check.Kind != CheckTCP || len(be.Check.TCPSteps) != 2 {
+	if be.Balance.Algo != AlgoLeastConn || be.Retries != 5 || be.Redispatch != -1 || be.Timeouts.Connect != 5*time.Second || be.Check.Kind != CheckTCP || len(be.Check.TCPSteps) != 2 {
 		t.Errorf("backend be: %+v", be)
 	}
 	if string(be.Check.TCPSteps[0].Data) != "PING\r\n" || string(be.Check.TCPSteps[1].Pattern) != "+PONG" {

@@ -249,7 +249,9 @@ type Proxy struct {
 	Balance       Balance
 	Servers       []*Server
 	Retries       int // default 3
-	Redispatch    int // 0 = off; N = redispatch on every Nth retry (option redispatch = 1)
+	RetryOn       RetryOn
+	RetryOnPos    Pos // where retry-on was set (zero: HAProxy's default, conn-failure)
+	Redispatch    int // 0 = off; N > 0: on every Nth retry; N < 0: on the Nth retry before the last (option redispatch = -1: the last)
 	FullConn      int
 	Check         CheckSpec
 	DefaultServer *Server // the resolved default-server line, if any
@@ -695,6 +697,7 @@ const (
 	ActReplaceURI
 	ActReplacePathQ
 	ActSetPathQ
+	ActDisableL7Retry
 )
 
 // HTTPRule is one http-request, http-response or redirect rule.
@@ -732,4 +735,63 @@ type HTTPRule struct {
 	// rendered then compiled per request.
 	Replace    *acl.Replacement
 	ReplaceFmt *Format
+}
+
+// RetryOn is the set of failures after which a request is sent again
+// (`retry-on`), up to `retries` times in all.
+type RetryOn uint32
+
+// The retry-on events. RetryConnFailure is the default.
+const (
+	RetryConnFailure     RetryOn = 1 << iota // the connection failed: the request was not sent
+	RetryEmptyResponse                       // closed with nothing received after the request (or part of it) was sent
+	RetryJunkResponse                        // something not an HTTP response head, or a partial one, then closed
+	RetryResponseTimeout                     // timeout server struck before the response came
+	Retry0RTTRejected                        // early data rejected (halo never sends early data to servers)
+	Retry404
+	Retry408
+	Retry425
+	Retry500
+	Retry501
+	Retry502
+	Retry503
+	Retry504
+
+	// RetryL7 are the events that need the request kept for a resend.
+	RetryL7 = ^RetryConnFailure
+)
+
+// retryOnWords names the retry-on keywords; all-retryable-errors and
+// none are handled apart.
+var retryOnWords = map[string]RetryOn{"conn-failure": RetryConnFailure, "empty-response": RetryEmptyResponse,
+	"junk-response": RetryJunkResponse, "response-timeout": RetryResponseTimeout, "0rtt-rejected": Retry0RTTRejected,
+	"404": Retry404, "408": Retry408, "425": Retry425, "500": Retry500, "501": Retry501, "502": Retry502,
+	"503": Retry503, "504": Retry504}
+
+// RetryAllRetryable is HAProxy's all-retryable-errors.
+const RetryAllRetryable = RetryConnFailure | RetryEmptyResponse | RetryJunkResponse | RetryResponseTimeout |
+	Retry0RTTRejected | Retry500 | Retry502 | Retry503 | Retry504
+
+// Status reports whether a response with this status is retried.
+func (r RetryOn) Status(code int) bool {
+	var bit RetryOn
+	switch code {
+	case 404:
+		bit = Retry404
+	case 408:
+		bit = Retry408
+	case 425:
+		bit = Retry425
+	case 500:
+		bit = Retry500
+	case 501:
+		bit = Retry501
+	case 502:
+		bit = Retry502
+	case 503:
+		bit = Retry503
+	case 504:
+		bit = Retry504
+	}
+	return bit != 0 && r&bit != 0
 }

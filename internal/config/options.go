@@ -88,12 +88,12 @@ var optionKeywords = mkTable(concat(
 				b.px.Options.TCPLog, b.px.Options.HTTPLog, b.px.LogFormat = false, false, ""
 			}
 		}},
-		{Name: "redispatch", Sections: inBE, Doc: "retry on another server after a connection failure ([interval])", parse: func(b *builder, ln *Line) {
+		{Name: "redispatch", Sections: inBE, Doc: "retry on another server ([interval]: every Nth retry when positive, the Nth before the last when negative; default -1, the last retry)", parse: func(b *builder, ln *Line) {
 			if b.optNeg {
 				b.px.Redispatch = 0
 				return
 			}
-			b.px.Redispatch = 1
+			b.px.Redispatch = -1 // HAProxy's default: the last retry
 			if len(ln.Words) > 1 {
 				n, err := strconv.Atoi(ln.Words[1])
 				if err != nil {

@@ -76,7 +76,7 @@ var proxyKeywords = mkTable(concat(
 		}},
 		{Name: "backlog", Sections: inFE, Status: Unsupported, Note: "set 'backlog' on the bind line instead"},
 		{Name: "timeout", Sections: inAllProxies, Doc: "connect, client, server, queue, tunnel, client-fin, server-fin, check, http-request, http-keep-alive, tarpit", parse: (*builder).parseTimeout},
-		{Name: "retries", Sections: inBE, Doc: "connection attempts to retry on a server (default 3)", parse: func(b *builder, ln *Line) {
+		{Name: "retries", Sections: inBE, Doc: "how many times a request is tried again after a failure that retry-on names (default 3; by default only connection failures)", parse: func(b *builder, ln *Line) {
 			if b.argCount(ln, 1, 1, 1, "<number> as argument") {
 				if n, err := parseInt(ln.Words[1], 0, 1<<20); err != nil {
 					b.errorf(ln.Pos, "'retries' %v", err)
@@ -85,6 +85,7 @@ var proxyKeywords = mkTable(concat(
 				}
 			}
 		}},
+		{Name: "retry-on", Sections: inBE, Doc: "the failures after which an HTTP request is sent again: none, conn-failure (default), empty-response, junk-response, response-timeout, 0rtt-rejected (never happens: halo sends no early data), 404, 408, 425, 500, 501, 502, 503, 504, all-retryable-errors; a request is sent again only when its body (at most 8 KiB) was received whole; mode tcp backends ignore it", parse: (*builder).parseRetryOn},
 		{Name: "option", Sections: inAllProxies, Doc: "enable an option (see the option table)", parse: func(b *builder, ln *Line) { b.parseOption(ln, false) }},
 		{Name: "no", Sections: inAllProxies, Doc: "'no option X' disables an inherited option", parse: func(b *builder, ln *Line) {
 			if len(ln.Words) < 3 || (ln.Words[1] != "option" && ln.Words[1] != "log") {
@@ -240,7 +241,7 @@ var proxyKeywords = mkTable(concat(
 		"srvtcpka-intvl", "compression", "declare", "dispatch", "email-alert", "error-log-format", "force-persist",
 		"filter", "hash-balance-factor", "http-after-response", "http-error", "http-send-name-header", "ignore-persist",
 		"log-format-sd", "log-tag", "max-keep-alive-queue", "monitor", "persist",
-		"rate-limit", "retry-on", "server-template", "source", "stick", "stick-table",
+		"rate-limit", "server-template", "source", "stick", "stick-table",
 		"tcp-response", "unique-id-format", "unique-id-header", "use-fcgi-app", "use-server", "errorloc", "errorloc302",
 		"errorloc303", "external-check", "grace", "transparent"),
 ))
@@ -855,4 +856,33 @@ func (b *builder) parseStats(ln *Line) {
 	if enable {
 		st.Enabled = true
 	}
+}
+
+// parseRetryOn parses `retry-on <keyword>...`, which replaces the
+// inherited set, with HAProxy's messages.
+func (b *builder) parseRetryOn(ln *Line) {
+	if len(ln.Words) < 2 {
+		b.errorf(ln.Pos, "'retry-on' needs at least one keyword to specify when to retry")
+		return
+	}
+	var set RetryOn
+	for _, w := range ln.Words[1:] {
+		switch w {
+		case "none":
+			if len(ln.Words) != 2 {
+				b.errorf(ln.Pos, "'retry-on' 'none' keyword only usable alone")
+				return
+			}
+		case "all-retryable-errors":
+			set |= RetryAllRetryable
+		default:
+			bit, ok := retryOnWords[w]
+			if !ok {
+				b.errorf(ln.Pos, "'retry-on': unknown keyword '%s'", w)
+				return
+			}
+			set |= bit
+		}
+	}
+	b.px.RetryOn, b.px.RetryOnPos = set, ln.Pos
 }

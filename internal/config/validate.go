@@ -38,6 +38,9 @@ func (b *builder) finish() {
 		b.loadErrorPages(px)
 		b.logFormat(px)
 		b.bindTLS(px)
+		if px.Mode == ModeTCP && px.Cap&CapBackend != 0 && px.RetryOn != RetryConnFailure && px.RetryOnPos.Line > 0 {
+			b.warnf(px.RetryOnPos, "'retry-on' has no effect on %s '%s': it applies to HTTP requests (mode tcp retries connection failures only).", capName(px.Cap), px.Name)
+		}
 		if px.Cap&CapFrontend == 0 {
 			continue
 		}

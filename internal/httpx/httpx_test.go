@@ -57,6 +57,8 @@ func TestParseRequest(t *testing.T) {
 		{"absolute form", "GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n", 0, BodyNone, 0, true},
 		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0, BodyNone, 0, true},
 		{"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", 0, BodyTunnel, 0, true},
+		{"CONNECT Host without port", "CONNECT a.example:80 HTTP/1.1\r\nHost: A.example\r\n\r\n", 0, BodyTunnel, 0, true},
+		{"CONNECT no Host", "CONNECT a.example:0443 HTTP/1.1\r\n\r\n", 0, BodyTunnel, 0, true},
 		{"leading CRLF", "\r\nGET / HTTP/1.1\r\n\r\n", 0, BodyNone, 0, true},
 		// Smuggling attempts and malformed heads.
 		{"two CL", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400, 0, 0, false},
@@ -98,6 +100,14 @@ func TestParseRequest(t *testing.T) {
 		{"DEL in target", "GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
 		{"fragment in target", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
 		{"two different Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, 0, 0, false},
+		// CONNECT authorities as HAProxy 2.6 checks them.
+		{"CONNECT without port", "CONNECT a.example HTTP/1.1\r\n\r\n", 400, 0, 0, false},
+		{"CONNECT empty port", "CONNECT a.example: HTTP/1.1\r\n\r\n", 400, 0, 0, false},
+		{"CONNECT port not numeric", "CONNECT a.example:x HTTP/1.1\r\n\r\n", 400, 0, 0, false},
+		{"CONNECT other host", "CONNECT a.example:443 HTTP/1.1\r\nHost: b.example:443\r\n\r\n", 400, 0, 0, false},
+		{"CONNECT other port", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:80\r\n\r\n", 400, 0, 0, false},
+		{"CONNECT port written otherwise", "CONNECT a.example:0443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", 400, 0, 0, false},
+		{"CONNECT Host without a non-default port", "CONNECT a.example:8443 HTTP/1.1\r\nHost: a.example\r\n\r\n", 400, 0, 0, false},
 		{"Host with and without port", "GET / HTTP/1.1\r\nHost: a:80\r\nHost: a\r\n\r\n", 400, 0, 0, false},
 		{"absolute form other host", "GET http://b/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
 		{"absolute form other port", "GET http://a:8080/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, 0, 0, false},
@@ -139,8 +149,19 @@ func TestNormalise(t *testing.T) {
 		{"GET http://a:80/x?y HTTP/1.1\r\nHost: a\r\n\r\n", "http://a/x?y", "Host=a"},
 		{"GET http://a:/x HTTP/1.1\r\nHost: a\r\n\r\n", "http://a/x", "Host=a"},
 		{"GET https://u@a:443 HTTP/1.1\r\nHost: a\r\n\r\n", "https://u@a", "Host=a"},
-		{"GET http://[::1]:80/ HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", "http://[::1]/", "Host=[::1]:80"},
+		// The port goes from the Host too once it went from the target.
+		{"GET http://[::1]:80/ HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", "http://[::1]/", "Host=[::1]"},
+		{"GET http://a:/ HTTP/1.1\r\nHost: a:80\r\n\r\n", "http://a/", "Host=a"},
+		{"GET https://a:443/ HTTP/1.1\r\nHost: a:\r\n\r\n", "https://a/", "Host=a"},
+		{"GET http://a:80/ HTTP/1.1\r\n\r\n", "http://a/", ""},
+		{"GET http://a/ HTTP/1.1\r\nHost: a:80\r\n\r\n", "http://a/", "Host=a:80"},
 		{"GET http://a:8080/x HTTP/1.1\r\nHost: a:8080\r\n\r\n", "http://a:8080/x", "Host=a:8080"},
+		// CONNECT: a Host with port 80 or 443 loses it.
+		{"CONNECT a:443 HTTP/1.1\r\nHost: A:443\r\n\r\n", "a:443", "Host=A"},
+		{"CONNECT a:80 HTTP/1.1\r\nHost: a:80\r\n\r\n", "a:80", "Host=a"},
+		{"CONNECT a:443 HTTP/1.1\r\nHost: a:\r\n\r\n", "a:443", "Host=a:"},
+		{"CONNECT a:8443 HTTP/1.1\r\nHost: a:8443\r\n\r\n", "a:8443", "Host=a:8443"},
+		{"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n", "[::1]:443", "Host=[::1]"},
 	} {
 		var r Request
 		if _, err := ParseRequest([]byte(tc.in), &r, Limits{}); err != nil {

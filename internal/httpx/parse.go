@@ -303,8 +303,12 @@ func requestFraming(r *Request) error {
 	} else if keepSeen {
 		r.KeepAlive = true
 	}
-	if hostAt >= 0 && r.Target[0] != '/' && isAbsolute(r.Target) {
-		if err := checkAuthority(r, host); err != nil {
+	if string(r.Method) == "CONNECT" {
+		if err := checkConnectAuthority(r, hostAt); err != nil {
+			return err
+		}
+	} else if r.Target[0] != '/' && isAbsolute(r.Target) {
+		if err := checkAuthority(r, hostAt); err != nil {
 			return err
 		}
 	}
@@ -381,9 +385,10 @@ func (c *codingState) check(malformed, unsupported int) error {
 }
 
 // checkAuthority compares the authority of an absolute-form target with
-// the Host header (userinfo ignored, default ports and case folded), and
-// drops a default or empty port from the target, as HAProxy does.
-func checkAuthority(r *Request, host []byte) error {
+// the Host header at hostAt (if any; userinfo ignored, default ports and
+// case folded) and, as HAProxy does, drops a default or empty port from
+// the target, and then from the Host header too.
+func checkAuthority(r *Request, hostAt int) error {
 	t := r.Target
 	i := bytes.Index(t, []byte("://"))
 	scheme := t[:i]
@@ -397,9 +402,12 @@ func checkAuthority(r *Request, host []byte) error {
 		auth = auth[at+1:]
 	}
 	name, port := splitPort(auth)
-	hname, hport := splitPort(host)
-	if !equalFoldBytes(name, hname) || !samePort(scheme, port, hport) {
-		return fail(400, "absolute URI authority differs from Host")
+	var hname, hport []byte
+	if hostAt >= 0 {
+		hname, hport = splitPort(r.Headers[hostAt].Value)
+		if !equalFoldBytes(name, hname) || !samePort(scheme, port, hport) {
+			return fail(400, "absolute URI authority differs from Host")
+		}
 	}
 	if port != nil && (len(port) == 0 || isDefaultPort(scheme, port)) {
 		// Remove ":port" by moving what precedes it right.
@@ -407,6 +415,50 @@ func checkAuthority(r *Request, host []byte) error {
 		k := end - ps
 		copy(t[k:end], t[:ps])
 		r.Target = t[k:]
+		if hport != nil {
+			r.Headers[hostAt].Value = hname // its port is a default one too
+		}
+	}
+	return nil
+}
+
+// checkConnectAuthority checks the authority-form target of a CONNECT
+// request, host and a numeric port, against the Host header at hostAt
+// (if any), as HAProxy 2.6 does: a Host with a port must name the same
+// host (case folded) and port (compared as written), and loses a port
+// 80 or 443; a Host without a port (or with an empty one) is fine only
+// when the target's port is 80 or 443.
+func checkConnectAuthority(r *Request, hostAt int) error {
+	auth := r.Target
+	if at := bytes.LastIndexByte(auth, '@'); at >= 0 {
+		auth = auth[at+1:]
+	}
+	name, port := splitPort(auth)
+	if len(port) == 0 {
+		return fail(400, "CONNECT needs a host:port target")
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return fail(400, "CONNECT needs a numeric port")
+		}
+	}
+	if hostAt < 0 {
+		return nil
+	}
+	hname, hport := splitPort(r.Headers[hostAt].Value)
+	wellKnown := string(port) == "80" || string(port) == "443"
+	switch {
+	case !equalFoldBytes(name, hname):
+		return fail(400, "CONNECT authority differs from Host")
+	case len(hport) > 0:
+		if string(hport) != string(port) {
+			return fail(400, "CONNECT authority differs from Host")
+		}
+		if wellKnown {
+			r.Headers[hostAt].Value = hname
+		}
+	case !wellKnown:
+		return fail(400, "CONNECT authority differs from Host")
 	}
 	return nil
 }

@@ -112,7 +112,10 @@ type variable struct {
 }
 
 // Compile parses a log-format string. hook compiles %[...] expressions;
-// nil refuses them.
+// nil refuses them. A backslash is an ordinary character here, as in
+// HAProxy: the configuration lexer has already taken the escapes it
+// knows (`\\`, `\"`, `\ `, ...), and the rest reach the output as
+// written (`a\.b` logs `a\.b`, and `\%f` is a backslash then %f).
 func Compile(s string, hook SampleHook) (*Format, error) {
 	f := &Format{Text: s}
 	var lit strings.Builder
@@ -125,11 +128,6 @@ func Compile(s string, hook SampleHook) (*Format, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '\\' && i+1 < len(s) {
-			lit.WriteByte(s[i+1])
-			i++
-			continue
-		}
 		if c != '%' {
 			lit.WriteByte(c)
 			continue
@@ -278,7 +276,14 @@ func (f *Format) AppendTo(b []byte, r *Record) []byte {
 // String renders the format for r.
 func (f *Format) String(r *Record) string { return string(f.AppendTo(nil, r)) }
 
+// captures reports whether a capture variable prints: only when the
+// frontend declares captures of its kind, and never for a request that
+// could not be parsed (HAProxy logs those without a stream, so without
+// the capture braces: `... 0/0 "<BADREQ>"`).
 func captures(name string, r *Record) bool {
+	if r.BadReq {
+		return false
+	}
 	if strings.HasPrefix(name, "hr") {
 		return r.HasCaptRq
 	}

@@ -35,6 +35,8 @@ func TestPredefinedFormats(t *testing.T) {
 		BytesOut: 358, Term: [4]byte{'-', '-'}, ActConn: 1, FeConn: 1}
 	capt := base
 	capt.HasCaptRq, capt.CaptReq = true, []string{"example.com", ""}
+	badCapt := bad
+	badCapt.HasCaptRq, badCapt.HasCaptRs = true, true
 	for _, tc := range []struct {
 		name, format string
 		rec          Record
@@ -43,11 +45,17 @@ func TestPredefinedFormats(t *testing.T) {
 		{"httplog", HTTPLog, base, `127.0.0.1:40792 [24/Nov/2026:00:18:15.930] fe_http be_web/web1 0/0/0/1/1 200 203 - - ---- 1/1/0/0/0 0/0 "GET /foo?x=1 HTTP/1.1"`},
 		{"no server", HTTPLog, nosrv, `127.0.0.1:40810 [24/Nov/2026:00:18:15.997] fe_http be_dead/<NOSRV> 0/-1/-1/-1/0 503 217 - - SC-- 1/1/0/0/0 0/0 "GET /dead HTTP/1.1"`},
 		{"bad request", HTTPLog, bad, `127.0.0.1:40810 [24/Nov/2026:00:18:15.997] fe_http fe_http/<NOSRV> -1/-1/-1/-1/0 400 0 - - PR-- 1/1/0/0/0 0/0 "<BADREQ>"`},
+		// Observed: no capture braces on a <BADREQ> line, captures declared or not.
+		{"bad request with captures", HTTPLog, badCapt, `127.0.0.1:40810 [24/Nov/2026:00:18:15.997] fe_http fe_http/<NOSRV> -1/-1/-1/-1/0 400 0 - - PR-- 1/1/0/0/0 0/0 "<BADREQ>"`},
+		{"bad request with captures, clf", HTTPLogCLF, badCapt, `127.0.0.1 - - [24/Nov/2026:00:18:15 +0000] "<BADREQ>" 400 0 "" "" 40810 997 "fe_http" "fe_http" "<NOSRV>" -1 -1 -1 -1 0 PR-- 1 1 0 0 0 0 0 "" "" `},
 		{"tcplog", TCPLog, tcp, `127.0.0.1:54904 [24/Nov/2026:00:18:16.095] fe_tcp be_tcp/t1 1/0/1 358 -- 1/1/0/0/0 0/0`},
 		{"captures", HTTPLog, capt, `127.0.0.1:40792 [24/Nov/2026:00:18:15.930] fe_http be_web/web1 0/0/0/1/1 200 203 - - ---- 1/1/0/0/0 0/0 {example.com|} "GET /foo?x=1 HTTP/1.1"`},
 		{"clf", HTTPLogCLF, capt, `127.0.0.1 - - [24/Nov/2026:00:18:15 +0000] "GET /foo?x=1 HTTP/1.1" 200 203 "" "" 40792 930 "fe_http" "be_web" "web1" 0 0 0 1 1 ---- 1 1 0 0 0 0 0 "" "" "example.com" "" `},
 		{"flags", `%{+Q}b %{+X}ST %{+E}HU`, Record{BackendName: "be", Status: 255, URI: `/a"b`}, `"be" FF /a#22b`},
 		{"percent", `100%% %pid`, Record{Pid: 42}, `100% 42`},
+		// Backslashes are literal (observed: haproxy logs "a\.b", and
+		// "\%f" is a backslash then the frontend's name).
+		{"backslashes", `a\.b|c\d|e\%f|\]|\`, Record{FrontendName: "fe"}, `a\.b|c\d|e\fe|\]|\`},
 		{"encoding", `%{+Q}r %hr`, Record{Method: "GET", URI: "/a\"b#c\x01", Version: "HTTP/1.1", HasCaptRq: true, CaptReq: []string{"x|y}\""}},
 			`"GET /a#22b#23c#01 HTTP/1.1" {x#7Cy#7D#22}`},
 	} {

@@ -43,9 +43,10 @@ type h2conn struct {
 	accepted time.Time
 	ctx      context.Context
 
-	wmu  sync.Mutex // frame writes and the HPACK encoder
-	henc *hpack.Encoder
-	hbuf bytes.Buffer
+	wmu       sync.Mutex // frame writes and the HPACK encoder
+	henc      *hpack.Encoder
+	hbuf      bytes.Buffer
+	finalSent bool // the connection's last GOAWAY is written (under wmu)
 
 	mu        sync.Mutex // below; cond signals window changes and closing
 	cond      *sync.Cond
@@ -56,6 +57,7 @@ type h2conn struct {
 	peerFrame uint32 // peer's SETTINGS_MAX_FRAME_SIZE
 	closed    bool
 	goaway    bool         // the client sent GOAWAY
+	stopping  bool         // a soft stop began: GOAWAY notice sent, idle connections end after stopGrace
 	served    atomic.Int64 // streams handed to the engine (http-reuse: first request or not)
 	wg        sync.WaitGroup
 }
@@ -79,6 +81,7 @@ type h2stream struct {
 	chunked   bool // request body re-encoded as chunked HTTP/1.1
 	declared  int64
 	received  int64
+	trailer   []byte   // request trailers as HTTP/1.1 lines
 	pipe      net.Conn // our end of the in-memory HTTP/1.1 connection
 }
 
@@ -108,6 +111,9 @@ func (fe *frontend) serveH2(ctx context.Context, c net.Conn, accepted time.Time)
 			http2.Setting{ID: http2.SettingMaxFrameSize, Val: h2MaxFrameSize},
 			http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: h2MaxHeaderLst})
 	})
+	st := streamOf(ctx)
+	st.setOnStop(h.softStop, fe.rt.isStopping())
+	defer st.setOnStop(nil, false)
 	err := h.readLoop(to)
 	code := http2.ErrCodeNo
 	var ce http2.ConnectionError
@@ -117,7 +123,10 @@ func (fe *frontend) serveH2(ctx context.Context, c net.Conn, accepted time.Time)
 	case errors.Is(err, http2.ErrFrameTooLarge):
 		code = http2.ErrCodeFrameSize
 	}
-	h.write(func() error { return h.fr.WriteGoAway(h.lastID(), code, nil) })
+	h.write(func() error {
+		h.finalSent = true
+		return h.fr.WriteGoAway(h.lastID(), code, nil)
+	})
 	h.mu.Lock()
 	h.closed = true
 	for _, s := range h.streams {
@@ -136,6 +145,30 @@ func (h *h2conn) lastID() uint32 {
 	return h.last
 }
 
+// softStop is the connection's part of a soft stop: as HAProxy, a
+// GOAWAY notice (last stream 2^31-1, NO_ERROR) says no more streams
+// will be taken soon, while the streams in flight and those already on
+// their way are served; then, unlike HAProxy which waits for timeout
+// client, the connection ends once it has been without streams for
+// stopGrace (the final GOAWAY names the last stream served), so that an
+// idle client does not keep the old process alive.
+func (h *h2conn) softStop() {
+	h.mu.Lock()
+	if h.closed || h.stopping {
+		h.mu.Unlock()
+		return
+	}
+	h.stopping = true
+	h.conn.SetReadDeadline(time.Now().Add(stopGrace)) // the read loop re-arms with the bound
+	h.mu.Unlock()
+	h.write(func() error {
+		if h.finalSent {
+			return nil // the last stream id a GOAWAY names must not grow
+		}
+		return h.fr.WriteGoAway(1<<31-1, http2.ErrCodeNo, nil)
+	})
+}
+
 // write serialises frame writes.
 func (h *h2conn) write(f func() error) error {
 	h.wmu.Lock()
@@ -150,12 +183,18 @@ func connErr(code http2.ErrCode) error { return http2.ConnectionError(code) }
 func (h *h2conn) readLoop(idle time.Duration) error {
 	first := true
 	for {
-		h.conn.SetReadDeadline(time.Now().Add(idle))
+		h.mu.Lock() // (softStop sets the deadline under mu too)
+		wait := idle
+		if h.stopping {
+			wait = min(idle, stopGrace)
+		}
+		h.conn.SetReadDeadline(time.Now().Add(wait))
+		h.mu.Unlock()
 		f, err := h.fr.ReadFrame()
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				h.mu.Lock()
-				busy, done := len(h.streams) > 0, h.goaway && len(h.streams) == 0
+				busy, done := len(h.streams) > 0, (h.goaway || h.stopping) && len(h.streams) == 0
 				h.mu.Unlock()
 				if busy && !done {
 					continue // the client waits for answers: not idle
@@ -351,7 +390,19 @@ func (h *h2conn) onHeaders(f *http2.MetaHeadersFrame) error {
 			h.mu.Unlock()
 			return connErr(http2.ErrCodeProtocol)
 		}
+		tr, err := h1Trailers(f)
+		if err != nil || f.Truncated {
+			h.mu.Unlock()
+			h.resetStream(id, http2.ErrCodeProtocol)
+			return nil
+		}
+		if s.declared >= 0 && s.received != s.declared {
+			h.mu.Unlock()
+			h.resetStream(id, http2.ErrCodeProtocol)
+			return nil
+		}
 		s.remoteEnd = true
+		s.trailer = tr // forwarded after the last chunk; dropped with a Content-Length body, as HAProxy does
 		h.endInput(s)
 		h.mu.Unlock()
 		return nil
@@ -401,7 +452,8 @@ func (h *h2conn) onHeaders(f *http2.MetaHeadersFrame) error {
 // endInput marks the end of a stream's request body. Called with mu held.
 func (h *h2conn) endInput(s *h2stream) {
 	if s.chunked {
-		s.inbuf = append(s.inbuf, h2chunk{b: []byte("0\r\n\r\n")})
+		last := append(append([]byte("0\r\n"), s.trailer...), "\r\n"...)
+		s.inbuf = append(s.inbuf, h2chunk{b: last})
 	}
 	s.inEnd = true
 	h.cond.Broadcast()
@@ -616,18 +668,68 @@ func (h *h2conn) relayResponse(s *h2stream, r net.Conn) {
 		if err != nil || end {
 			return
 		}
-		var src io.Reader
 		switch body {
 		case httpx.BodyLength:
-			src = io.LimitReader(br, res.ContentLength)
+			h.relayBody(s, &exactReader{r: br, left: res.ContentLength}, nil)
 		case httpx.BodyChunked:
-			src = httpx.NewChunkedReader(br)
+			cr := httpx.NewChunkedReader(br)
+			h.relayBody(s, cr, cr.Trailers)
 		default:
-			src = br
+			h.relayBody(s, br, nil)
 		}
-		h.relayBody(s, src)
 		return
 	}
+}
+
+// exactReader reads a body of a known length: io.EOF once it is all
+// read, io.ErrUnexpectedEOF when the stream ends before.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	switch {
+	case e.left == 0:
+		err = io.EOF
+	case err == io.EOF:
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// h2TrailerDrop are the response trailer fields not sent to HTTP/2
+// clients, as HAProxy drops them: connection-specific fields and those
+// that only frame or route a message.
+var h2TrailerDrop = map[string]bool{"connection": true, "keep-alive": true, "proxy-connection": true,
+	"transfer-encoding": true, "upgrade": true, "te": true, "host": true, "content-length": true}
+
+// h2TrailerRefused are the request trailer fields that make HAProxy
+// refuse the stream (RFC 9110 6.5.1: framing and routing fields do not
+// belong in trailers; RFC 9113 8.2.2: connection-specific fields are
+// malformed).
+var h2TrailerRefused = h2TrailerDrop
+
+// h1Trailers turns the fields of a request's trailing HEADERS frame
+// into an HTTP/1.1 trailer section (lines ending in CRLF), or fails on a
+// pseudo-header or a field h2TrailerRefused names.
+func h1Trailers(f *http2.MetaHeadersFrame) ([]byte, error) {
+	var b []byte
+	for _, hf := range f.Fields {
+		if hf.IsPseudo() || h2TrailerRefused[hf.Name] {
+			return nil, errors.New("malformed trailers")
+		}
+		b = append(append(append(append(b, hf.Name...), ": "...), hf.Value...), "\r\n"...)
+	}
+	return b, nil
 }
 
 // writeHeaderBlock sends HEADERS and CONTINUATION frames (wmu held).
@@ -653,12 +755,30 @@ func (h *h2conn) writeHeaderBlock(id uint32, block []byte, end bool) error {
 	}
 }
 
-// relayBody sends DATA frames within the flow-control windows.
-func (h *h2conn) relayBody(s *h2stream, src io.Reader) {
+// relayBody sends DATA frames within the flow-control windows, ending
+// the stream with the last one, or with a HEADERS frame when trailers
+// (called once src is done) returns trailer fields. A body that ends
+// early resets the stream: the client must not take a truncated
+// response for a whole one.
+func (h *h2conn) relayBody(s *h2stream, src io.Reader, trailers func() []byte) {
 	buf := make([]byte, h2MaxFrameSize)
 	for {
 		n, rerr := src.Read(buf)
+		if rerr != nil && rerr != io.EOF {
+			h.resetStream(s.id, http2.ErrCodeInternal)
+			return
+		}
+		var tr []hpack.HeaderField
+		if rerr == io.EOF && trailers != nil {
+			tr = trailerFields(trailers())
+		}
 		data := buf[:n]
+		last := rerr == io.EOF && tr == nil
+		if last && n == 0 {
+			h.markLocalEnd(s)
+			h.write(func() error { return h.fr.WriteData(s.id, true, nil) })
+			return
+		}
 		for len(data) > 0 {
 			h.mu.Lock()
 			for (h.sendWin <= 0 || s.sendWin <= 0) && !s.reset && !h.closed {
@@ -675,16 +795,51 @@ func (h *h2conn) relayBody(s *h2stream, src io.Reader) {
 			h.mu.Unlock()
 			chunk := data[:m]
 			data = data[m:]
-			if err := h.write(func() error { return h.fr.WriteData(s.id, false, chunk) }); err != nil {
+			end := last && len(data) == 0
+			if end {
+				h.markLocalEnd(s)
+			}
+			if err := h.write(func() error { return h.fr.WriteData(s.id, end, chunk) }); err != nil {
 				return
 			}
 		}
-		if rerr != nil {
+		if tr != nil {
+			// Encoded and written under one lock: HPACK blocks must reach
+			// the client in the order the encoder produced them.
 			h.markLocalEnd(s)
-			h.write(func() error { return h.fr.WriteData(s.id, true, nil) })
+			h.write(func() error {
+				h.hbuf.Reset()
+				for _, f := range tr {
+					h.henc.WriteField(f)
+				}
+				return h.writeHeaderBlock(s.id, append([]byte(nil), h.hbuf.Bytes()...), true)
+			})
+			return
+		}
+		if rerr != nil {
 			return
 		}
 	}
+}
+
+// trailerFields returns the fields of a trailer section as
+// ChunkedReader.Trailers returns it ("name: value\r\n" lines, names in
+// lower case) without those h2TrailerDrop names; nil when none is left.
+func trailerFields(tr []byte) []hpack.HeaderField {
+	var out []hpack.HeaderField
+	for len(tr) > 0 {
+		line := tr
+		if i := bytes.IndexByte(tr, '\n'); i >= 0 {
+			line, tr = tr[:i], tr[i+1:]
+		} else {
+			tr = nil
+		}
+		name, value, ok := bytes.Cut(bytes.TrimSuffix(line, []byte("\r")), []byte(": "))
+		if ok && !h2TrailerDrop[string(name)] {
+			out = append(out, hpack.HeaderField{Name: string(name), Value: string(value)})
+		}
+	}
+	return out
 }
 
 // h2pipe is the in-memory connection a stream is served on: it carries

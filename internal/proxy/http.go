@@ -68,6 +68,7 @@ type httpTxn struct {
 	tResp       time.Time // response head received
 
 	tarpitWait time.Duration // how long a tarpit rule held the request (logged as %Tw)
+	noL7Retry  bool          // http-request disable-l7-retry: retry-on keeps only conn-failure
 	stream     *stream       // the connection as `show sess` sees it
 }
 
@@ -82,6 +83,7 @@ func (tx *httpTxn) reset() {
 	tx.acl.Backend = ""
 	tx.ci = connInfo{}
 	tx.tSent, tx.tResp, tx.tarpitWait = time.Time{}, time.Time{}, 0
+	tx.noL7Retry = false
 }
 
 // setLocal makes resp the answer to the client.
@@ -178,12 +180,17 @@ func (fe *frontend) errorPage(status int) []byte {
 // `timeout client` applies to each read.
 func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (int, error) {
 	c, br, t := tx.client, tx.br, &tx.fe.cfg.Timeouts
+	var until time.Time // when the wait ends at the latest (zero: never)
 	arm := func(total time.Duration, from time.Time) {
 		if total > 0 {
 			c.setTimeout(0)
-			c.setReadDeadline(from.Add(total))
+			until = from.Add(total)
+			c.setReadDeadline(until)
 		} else {
 			c.setTimeout(t.Client)
+			if t.Client > 0 {
+				until = time.Now().Add(t.Client + t.Client>>4)
+			}
 		}
 	}
 	waiting := !first && br.Buffered() == 0
@@ -200,7 +207,19 @@ func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (in
 	default: // a pipelined request is already there
 		arm(t.HTTPRequest, time.Now())
 	}
+	if waiting {
+		// A soft stop may shorten this wait (stopGrace). The inactivity
+		// deadline is armed first, so that the next read does not arm it
+		// again over the soft stop's.
+		if c.to > 0 {
+			c.armRead(time.Now())
+		}
+		tx.stream.waitIdle(c.Conn, until, tx.fe.rt.isStopping())
+	}
 	defer func() {
+		if waiting && tx.stream.waitIdle(nil, time.Time{}, false) {
+			c.setReadDeadline(time.Time{}) // the error returned ends the connection anyway
+		}
 		if c.to != t.Client || c.to == 0 {
 			// An absolute head deadline (or none at all) gives way to
 			// timeout client again.
@@ -222,6 +241,9 @@ func (tx *httpTxn) readHead(req *httpx.Request, first bool, since time.Time) (in
 		}
 		if waiting {
 			waiting = false
+			if tx.stream.waitIdle(nil, time.Time{}, false) {
+				c.setReadDeadline(time.Time{}) // undo the soft stop's deadline
+			}
 			arm(t.HTTPRequest, time.Now())
 		}
 	}
@@ -445,6 +467,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	// it next.
 	srvKeep := fe.cfg.HTTPConnMode == config.HTTPKeepAlive && be.cfg.HTTPConnMode == config.HTTPKeepAlive && !tunnel
 	tx.persisted = tx.cookieServer(be)
+	tx.ci.direct = tx.persisted != nil
 	key := tx.httpKey(be)
 	var (
 		srv    *server
@@ -511,7 +534,14 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	// stays buffered until the response comes, so that the request can
 	// be sent again if a reused connection turns out closed.
 	small := tx.body == httpx.BodyLength && tx.cl <= smallBody && int64(br.Buffered()) >= tx.cl && !tx.expect
-	retryable := idempotent(v.method) && (tx.body == httpx.BodyNone || small)
+	// kept: the whole request can be sent again (retry-on, and a reused
+	// connection found closed).
+	kept := (tx.body == httpx.BodyNone && !tx.expect) || small
+	retryOn := be.cfg.RetryOn
+	if tx.noL7Retry {
+		retryOn &= config.RetryConnFailure // http-request disable-l7-retry
+	}
+	retryable := idempotent(v.method) && kept && retryOn&config.RetryConnFailure != 0
 	res := &tx.res
 	var rn int
 	sentBody := false
@@ -565,15 +595,14 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			scn, reused = nil, false
 			continue
 		}
-		if small && sentBody {
-			br.Discard(int(tx.cl))
-		}
+		interim := false
 		for err == nil && res.Status >= 100 && res.Status < 200 && res.Status != 101 {
 			// Interim responses are forwarded as they are; a 100 Continue
 			// releases the body the client holds back.
 			h, _ := scn.br.Peek(rn)
 			client.Write(h)
 			scn.br.Discard(rn)
+			interim = true
 			if res.Status == 100 && !sentBody {
 				if err = tx.sendBody(scn.c); err != nil {
 					return false, false
@@ -581,6 +610,35 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 				sentBody = true
 			}
 			rn, err = readResponse(scn.br, v.method, res, tx.lim)
+		}
+		if kept && !interim && tx.ci.retries < be.cfg.Retries && kill.killed() == 0 && retryOn&config.RetryL7 != 0 &&
+			l7Retry(retryOn, err, res.Status, scn.br.Buffered()) {
+			// retry-on: this failure, or this status, sends the request
+			// again, counted in retries, to the same server unless option
+			// redispatch sends it to another.
+			if err != nil {
+				srv.observe(httpErrObservation(err))
+			} else {
+				srv.observeStatus(res.Status)
+			}
+			s := srv
+			scn.close()
+			be.release(s)
+			scn, reused, held = nil, false, nil
+			tx.ci.retries++
+			s.stats.retries.Add(1)
+			be.stats.retries.Add(1)
+			switch {
+			case be.redispatchNow(tx.ci.retries, tx.persisted != nil):
+				tx.ci.avoid, tx.ci.redispatched = s, true
+				be.stats.redispatches.Add(1)
+			case be.acquireServer(s):
+				held = s
+			}
+			continue
+		}
+		if small && sentBody {
+			br.Discard(int(tx.cl))
 		}
 		if err != nil {
 			status := 502
@@ -706,6 +764,22 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	}
 	releaseServer(reusable)
 	return keep, true
+}
+
+// l7Retry reports whether retry-on names the outcome of an attempt: the
+// response's status, or the error reading it with received bytes of it
+// buffered (none: empty-response; some, or an unparsable head:
+// junk-response).
+func l7Retry(on config.RetryOn, err error, status, received int) bool {
+	switch {
+	case err == nil:
+		return on.Status(status)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return on&config.RetryResponseTimeout != 0
+	case received == 0:
+		return on&config.RetryEmptyResponse != 0
+	}
+	return on&config.RetryJunkResponse != 0
 }
 
 // idempotent reports whether a request with this method may be sent
@@ -1169,8 +1243,7 @@ type idleConn struct {
 func (c *idleConn) Read(p []byte) (int, error) {
 	if c.to > 0 {
 		if now := time.Now(); c.rArmed.IsZero() || now.Sub(c.rArmed) > c.to>>4 {
-			c.Conn.SetReadDeadline(now.Add(c.to + c.to>>4))
-			c.rArmed = now
+			c.armRead(now)
 		}
 	}
 	n, err := c.Conn.Read(p)
@@ -1188,6 +1261,12 @@ func (c *idleConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.out += int64(n)
 	return n, err
+}
+
+// armRead sets the read deadline from the inactivity timeout.
+func (c *idleConn) armRead(now time.Time) {
+	c.Conn.SetReadDeadline(now.Add(c.to + c.to>>4))
+	c.rArmed = now
 }
 
 // setTimeout changes the inactivity timeout; the next read and write

@@ -70,13 +70,15 @@ func (tx *httpTxn) httpKey(be *backend) []byte {
 	return nil
 }
 
-// pathOf returns the path of a request target (no scheme, authority or query).
+// pathOf returns the path of a request target (no scheme, authority or
+// query; empty for an absolute URI without a '/' after its authority, as
+// the path fetch).
 func pathOf(t string) string {
 	if i := strings.Index(t, "://"); i >= 0 && !strings.HasPrefix(t, "/") {
 		rest := t[i+3:]
 		j := strings.IndexByte(rest, '/')
 		if j < 0 {
-			return "/"
+			return ""
 		}
 		t = rest[j:]
 	}

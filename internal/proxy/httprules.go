@@ -122,6 +122,8 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 		case config.ActUseService:
 			tx.prometheus()
 			return ruleLocal
+		case config.ActDisableL7Retry:
+			tx.noL7Retry = true
 		case config.ActSetHeader, config.ActAddHeader:
 			val := tx.format(r.Fmt)
 			hs := &v.hdr

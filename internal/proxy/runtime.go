@@ -301,6 +301,7 @@ func (rt *Runtime) closeListeners() bool {
 		ln.Close()
 	}
 	close(rt.closed)
+	go rt.cutIdleStreams() // (takes rt.mu)
 	return true
 }
 

@@ -250,3 +250,25 @@ func TestMarkedDownUpShutdowns(t *testing.T) {
 		t.Errorf("shutdown sessions: %d ended, %q %q", n, x.term, c.term)
 	}
 }
+
+// TestRedispatchAt: option redispatch <interval> as HAProxy documents
+// it, with retries 3: -1 (the default) on the last retry, -2 on the one
+// before, 1 on every retry, 2 on every second, 0 never.
+func TestRedispatchAt(t *testing.T) {
+	for _, tc := range []struct {
+		interval int
+		want     string // for attempts 0..3
+	}{{-1, "---R"}, {-2, "--R-"}, {1, "-RRR"}, {2, "--R-"}, {3, "---R"}, {0, "----"}} {
+		got := ""
+		for a := 0; a <= 3; a++ {
+			if redispatchAt(tc.interval, 3, a) {
+				got += "R"
+			} else {
+				got += "-"
+			}
+		}
+		if got != tc.want {
+			t.Errorf("interval %d: %s, want %s", tc.interval, got, tc.want)
+		}
+	}
+}

@@ -195,7 +195,13 @@ func hashKey(be *backend, c net.Conn) []byte {
 // held, when not nil, is a server slot the caller already acquired: the
 // first attempt goes to it.
 func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *server, ci *connInfo, txn *acl.Txn) (*server, net.Conn) {
-	retries := be.cfg.Retries
+	// The attempts continue the count of the request's earlier ones
+	// (retry-on); without conn-failure in an HTTP backend's retry-on, a
+	// failed connection is not retried.
+	last := be.cfg.Retries
+	if be.cfg.Mode == config.ModeHTTP && be.cfg.RetryOn&config.RetryConnFailure == 0 {
+		last = ci.retries
+	}
 	ct := be.cfg.Timeouts.Connect
 	if ct == 0 {
 		ct = 5 * time.Second // HAProxy would wait forever; halo does not
@@ -204,9 +210,9 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 	if turn > time.Second {
 		turn = time.Second
 	}
-	srv, avoid := held, (*server)(nil)
-	for attempt := 0; attempt <= retries; attempt++ {
-		redispatch := be.cfg.Redispatch > 0 && attempt > 0 && (attempt == retries || attempt%be.cfg.Redispatch == 0)
+	srv, avoid := held, ci.avoid
+	for attempt := ci.retries; attempt <= last; attempt++ {
+		redispatch := be.redispatchNow(attempt, ci.direct)
 		if srv == nil || redispatch || !srv.usable() {
 			if srv != nil {
 				avoid = srv
@@ -256,7 +262,7 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 		ci.err = err
 		srv.stats.errConn.Add(1)
 		be.stats.errConn.Add(1)
-		if ctx.Err() != nil || attempt == retries {
+		if ctx.Err() != nil || attempt == last {
 			break
 		}
 		ci.retries++
@@ -273,6 +279,42 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 	return nil, nil
 }
 
+// redispatchNow reports whether retry number attempt (0 is the first
+// try) goes to another server. With option redispatch, HAProxy 2.6
+// redispatches as its interval says, and also at every retry when the
+// server was not chosen by persistence (direct), the backend has more
+// than one usable active server and balances by round robin, least
+// connections or first (a hash-based algorithm would pick the same
+// server again).
+func (be *backend) redispatchNow(attempt int, direct bool) bool {
+	if be.cfg.Redispatch == 0 || attempt == 0 {
+		return false
+	}
+	if redispatchAt(be.cfg.Redispatch, be.cfg.Retries, attempt) {
+		return true
+	}
+	switch be.cfg.Balance.Algo {
+	case config.AlgoSource, config.AlgoURI, config.AlgoURLParam, config.AlgoHdr, config.AlgoRandom:
+		return false
+	}
+	act, _ := be.counts()
+	return !direct && act > 1
+}
+
+// redispatchAt reports whether retry number attempt (0 is the first
+// try) goes to another server under option redispatch <interval>: every
+// interval-th retry when it is positive, the -interval-th retry before
+// the last (counted from retries) when negative, never when 0.
+func redispatchAt(interval, retries, attempt int) bool {
+	switch {
+	case attempt == 0 || interval == 0:
+		return false
+	case interval > 0:
+		return attempt%interval == 0
+	}
+	return attempt == retries+1+interval
+}
+
 // connInfo is what connect reports for logs: time queued, time of the
 // last connection attempt, retries, and the last error.
 type connInfo struct {
@@ -281,6 +323,8 @@ type connInfo struct {
 	redispatched   bool
 	err            error
 	srv            *server // last server tried
+	avoid          *server // a server a redispatched retry leaves (retry-on)
+	direct         bool    // the server was chosen by a persistence cookie
 }
 
 // session is a connected client/server pair being forwarded.

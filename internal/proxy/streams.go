@@ -25,6 +25,101 @@ type stream struct {
 	be     *backend
 	srv    *server
 	server net.Conn // the server connection in use; nil between HTTP requests
+	// idle is the client connection while it waits, with nothing read,
+	// for its next HTTP/1 request (nil otherwise), until when the wait
+	// would end anyway (zero: never); cut: a soft stop shortened it.
+	idle  net.Conn
+	until time.Time
+	cut   bool
+	// onStop, when set, is what a soft stop does to the connection
+	// (HTTP/2: a GOAWAY notice and an idle bound); it runs once.
+	onStop func()
+}
+
+// stopGrace is how long an HTTP/1 keep-alive connection idle at a soft
+// stop may still send a request (one already on its way, answered with
+// "connection: close") before it is closed. HAProxy closes idle
+// connections at once, which loses a request racing the close; without
+// a bound, an idle client would keep the old process alive until its
+// keep-alive timeout (forever with none).
+const stopGrace = time.Second
+
+// waitIdle records that the HTTP/1 connection c waits for its next
+// request until at most until (c nil: it no longer waits). Leaving the
+// wait, it reports whether a soft stop shortened it (the read deadline
+// must then be set again). A wait that begins once the soft stop has
+// begun is shortened at once.
+func (st *stream) waitIdle(c net.Conn, until time.Time, stopping bool) (cut bool) {
+	if st == nil {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if c == nil {
+		cut = st.cut
+		st.idle, st.cut = nil, false
+		return cut
+	}
+	st.idle, st.until = c, until
+	if stopping {
+		st.cutIdle(time.Now().Add(stopGrace))
+	}
+	return false
+}
+
+// cutIdle brings the end of an idle connection's wait forward to
+// deadline (st.mu held).
+func (st *stream) cutIdle(deadline time.Time) {
+	if st.idle != nil && !st.cut && (st.until.IsZero() || deadline.Before(st.until)) {
+		st.idle.SetReadDeadline(deadline)
+		st.cut = true
+	}
+}
+
+// setOnStop installs what a soft stop does to the stream's connection;
+// when the soft stop has already begun, it runs at once.
+func (st *stream) setOnStop(f func(), stopping bool) {
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	st.onStop = f
+	st.mu.Unlock()
+	if stopping {
+		st.stop()
+	}
+}
+
+// stop runs the stream's soft-stop hook, once.
+func (st *stream) stop() {
+	st.mu.Lock()
+	f := st.onStop
+	st.onStop = nil
+	st.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// cutIdleStreams gives every HTTP/1 connection waiting for its next
+// request stopGrace to send it, and runs the soft-stop hooks (HTTP/2).
+func (rt *Runtime) cutIdleStreams() {
+	deadline := time.Now().Add(stopGrace)
+	rt.mu.Lock()
+	list := make([]*stream, 0, len(rt.streams))
+	for st := range rt.streams {
+		list = append(list, st)
+	}
+	rt.mu.Unlock()
+	for _, st := range list {
+		st.mu.Lock()
+		st.cutIdle(deadline)
+		hook := st.onStop != nil
+		st.mu.Unlock()
+		if hook {
+			go st.stop() // it writes to the client, which may not read
+		}
+	}
 }
 
 type streamKey struct{}
