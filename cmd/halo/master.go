@@ -76,6 +76,29 @@ func runMaster(o *options, args []string, log *logger) int {
 		log.print("[ALERT]", "cannot write pid file: "+err.Error())
 		return 1
 	}
+	cliReload := make(chan chan string)
+	cliProc := make(chan chan string)
+	// The master CLI listens before the worker starts and before systemd
+	// hears READY: a wrong -S is refused at once, and whoever was told
+	// the service is ready finds the socket there.
+	var cliLn net.Listener
+	var cliLevel cli.Level
+	if o.masterSocket != "" {
+		ms, err := parseMasterSocket(o.masterSocket)
+		if err != nil {
+			log.print("[ALERT]", err.Error())
+			return 1
+		}
+		for _, w := range ms.warnings {
+			log.print("[WARNING]", w)
+		}
+		if cliLn, err = listenMasterCLI(ms); err != nil {
+			log.print("[ALERT]", err.Error())
+			return 1
+		}
+		defer cliLn.Close()
+		cliLevel = ms.level
+	}
 	w, err := m.start(o.softPidArgs())
 	if err != nil {
 		log.print("[ALERT]", err.Error())
@@ -88,26 +111,8 @@ func runMaster(o *options, args []string, log *logger) int {
 	signal.Notify(sigs, syscall.SIGUSR2, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
 	old := map[*worker]bool{}
-	cliReload := make(chan chan string)
-	cliProc := make(chan chan string)
-	if o.masterSocket != "" {
-		ms, err := parseMasterSocket(o.masterSocket)
-		if err != nil {
-			log.print("[ALERT]", err.Error())
-			m.stop(old)
-			return 1
-		}
-		for _, w := range ms.warnings {
-			log.print("[WARNING]", w)
-		}
-		ln, err := listenMasterCLI(ms)
-		if err != nil {
-			log.print("[ALERT]", err.Error())
-			m.stop(old)
-			return 1
-		}
-		defer ln.Close()
-		go serveMasterCLI(ln, ms.level, cliReload, cliProc)
+	if cliLn != nil {
+		go serveMasterCLI(cliLn, cliLevel, cliReload, cliProc)
 	}
 	m.started = time.Now()
 	for {
