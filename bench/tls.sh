@@ -3,11 +3,13 @@
 # same certificates, one after the other in one run. Prints full-handshake
 # requests/s (new connection per request, no session resumption) for
 # ECDSA P-256 and RSA 2048 certificates, and keep-alive requests/s, with
-# halo/haproxy ratios. Traffic stays on 127.0.0.1.
+# halo/haproxy ratios. Traffic stays on 127.0.0.1. The proxies take turns
+# ROUNDS times and the medians are compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${DUR:-5}
 CONNS=${CONNS:-32}
+ROUNDS=${ROUNDS:-3}
 out=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$out"; }
@@ -49,13 +51,22 @@ measure() { # $1 = binary; prints: ec_close rsa_close ec_keepalive
   kill "$p"; wait "$p" 2>/dev/null || true
   echo "$a $b $c"
 }
-read -r h_ec h_rsa h_ka < <(measure "$(command -v haproxy)")
-read -r g_ec g_rsa g_ka < <(measure "$out/halo")
-python3 - "$g_ec" "$h_ec" "$g_rsa" "$h_rsa" "$g_ka" "$h_ka" <<'PY'
-import sys
-v = list(map(float, sys.argv[1:]))
+for i in $(seq "$ROUNDS"); do
+  measure "$(command -v haproxy)" >> "$out/haproxy.txt"
+  measure "$out/halo" >> "$out/halo.txt"
+done
+python3 - "$out" "$ROUNDS" <<'PY'
+import statistics, sys
+out, rounds = sys.argv[1], sys.argv[2]
+def med(name):
+    rows = [list(map(float, l.split())) for l in open(f"{out}/{name}")]
+    return [statistics.median(r[i] for r in rows) for i in range(3)], rows
+g, grows = med("halo.txt")
+h, hrows = med("haproxy.txt")
+print(f"median of {rounds} alternating rounds")
 print(f"{'metric':<40}{'halo':>10}{'haproxy':>10}{'halo/haproxy':>14}")
-for name, g, h in [("full handshakes/s, ECDSA P-256", v[0], v[1]), ("full handshakes/s, RSA 2048", v[2], v[3]),
-                   ("TLS keep-alive requests/s", v[4], v[5])]:
-    print(f"{name:<40}{g:>10.0f}{h:>10.0f}{g/h:>14.2f}")
+for i, name in enumerate(["full handshakes/s, ECDSA P-256", "full handshakes/s, RSA 2048", "TLS keep-alive requests/s"]):
+    print(f"{name:<40}{g[i]:>10.0f}{h[i]:>10.0f}{g[i]/h[i]:>14.2f}")
+for name, rows in [("halo", grows), ("haproxy", hrows)]:
+    print(f"  {name} rounds: " + "; ".join(" ".join(f"{x:.0f}" for x in r) for r in rows))
 PY
