@@ -72,30 +72,36 @@ func TestWeights(t *testing.T) {
 }
 
 func TestLeastConnHeld(t *testing.T) {
+	needSocat(t)
 	s1, s2 := startBackend(t, "s1", true), startBackend(t, "s2", true)
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	startHalo(t, listenCfg(port, "leastconn", "server s1 "+s1.addr, "server s2 "+s2.addr), addr)
-	// The readiness probe's session must be over before counting.
-	waitFor(t, "the probe's server connection closed", 5*time.Second, func() bool {
-		return s1.active() == 0 && s2.active() == 0
-	})
+	sock := t.TempDir() + "/admin.sock"
+	cfg := "global\n    stats socket " + sock + " level admin\n" +
+		listenCfg(port, "leastconn", "server s1 "+s1.addr, "server s2 "+s2.addr)
+	startHalo(t, cfg, addr)
+	// halo's own count of a server's sessions is what leastconn reads; the
+	// backend seeing its side closed comes a moment before halo releases
+	// the slot, so wait on halo's count (scur), not on the backend's.
+	idle := func(names ...string) func() bool {
+		return func() bool {
+			rows := statRows(t, sock)
+			for _, n := range names {
+				if rows["app/"+n]["scur"] != "0" {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	waitFor(t, "the readiness probe's session released", 5*time.Second, idle("s1", "s2"))
 	a, na := holdConn(t, addr)
 	_, nb := holdConn(t, addr)
 	if na == nb {
 		t.Fatalf("two held connections went to the same server %s", na)
 	}
 	a.Close()
-	waitFor(t, "first connection released", 5*time.Second, func() bool {
-		s := s1
-		if na == "s2" {
-			s = s2
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.open == 0
-	})
-	time.Sleep(300 * time.Millisecond) // halo releases the slot right after the server side closes
+	waitFor(t, "first connection released", 5*time.Second, idle(na))
 	if _, nc := holdConn(t, addr); nc != na {
 		t.Errorf("leastconn sent the new connection to %s, want the idle %s", nc, na)
 	}
