@@ -255,9 +255,7 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 // that it stopped, as HAProxy does at a soft stop (a hard stop logs
 // nothing).
 func (rt *Runtime) Shutdown() {
-	if rt.closeListeners() {
-		rt.logStopped()
-	}
+	rt.stopListening(rt.logStopped)
 }
 
 // logStopped logs "Proxy X stopped" for every proxy: those with a
@@ -290,15 +288,25 @@ func (rt *Runtime) logStopped() {
 func (rt *Runtime) Active() int64 { return rt.active.Load() }
 
 // closeListeners stops accepting; it reports whether this call did it.
-func (rt *Runtime) closeListeners() bool {
+func (rt *Runtime) closeListeners() bool { return rt.stopListening(nil) }
+
+// stopListening closes the listeners and, if this call did it, runs
+// before (if any) and only then marks the runtime stopping: Serve cannot
+// return, and the process exit, while before still runs (the soft stop's
+// "Proxy X stopped" lines were lost that way).
+func (rt *Runtime) stopListening(before func()) bool {
 	rt.mu.Lock()
-	defer rt.mu.Unlock()
 	if rt.stopping {
+		rt.mu.Unlock()
 		return false
 	}
 	rt.stopping = true
 	for _, ln := range rt.listeners {
 		ln.Close()
+	}
+	rt.mu.Unlock()
+	if before != nil {
+		before()
 	}
 	close(rt.closed)
 	go rt.cutIdleStreams() // (takes rt.mu)

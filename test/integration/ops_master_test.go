@@ -205,15 +205,23 @@ listen both
 			oneShot(t, fmt.Sprintf("127.0.0.1:%d", p1), "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 		}
 		// The dump shows the connections in progress: wait until the
-		// requests and readiness probes have left (the runtime API's
-		// own connection counts in HAProxy's CurrConns).
+		// requests and readiness probes have left every proxy (scur 0 in
+		// each of them; CurrConns would count the runtime API's own
+		// connection in HAProxy and not in halo).
 		waitFor(t, "no connection in progress", 10*time.Second, func() bool {
-			for _, l := range strings.Split(unixCLI(t, sock, "show info"), "\n") {
-				if strings.HasPrefix(l, "CurrConns: ") {
-					return l == "CurrConns: 0" || l == "CurrConns: 1"
+			st := unixCLI(t, sock, "show stat")
+			n := 0
+			for _, l := range strings.Split(st, "\n") {
+				f := strings.Split(l, ",")
+				if len(f) < 5 || !strings.Contains(" fe app both ", " "+f[0]+" ") {
+					continue
 				}
+				if f[4] != "0" { // scur
+					return false
+				}
+				n++
 			}
-			return false
+			return n > 0
 		})
 		if sig == syscall.SIGHUP {
 			h.signal(syscall.SIGHUP)
