@@ -286,7 +286,7 @@ func (p *encoderPools) get(a config.CompAlgo, dst io.Writer) *encoder {
 			e.w = nopCompressor{&e.out}
 		}
 	}
-	e.out.dst, e.out.buf, e.out.err = dst, e.out.buf[:chunkRoom], nil
+	e.out.dst, e.out.buf, e.out.n, e.out.err = dst, e.out.buf[:chunkRoom], 0, nil
 	switch w := e.w.(type) {
 	case *gzip.Writer:
 		w.Reset(&e.out)
