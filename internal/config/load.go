@@ -412,6 +412,7 @@ func cloneProxy(d *Proxy) *Proxy {
 		f := *d.ForwardFor
 		p.ForwardFor = &f
 	}
+	p.Compression = d.Compression.clone()
 	if d.Cookie != nil {
 		c := *d.Cookie
 		p.Cookie = &c

@@ -229,6 +229,7 @@ type Proxy struct {
 	HTTPConnMode   HTTPConnMode
 	HTTPReuse      string // safe (default), never, aggressive, always
 	Cookie         *Cookie
+	Compression    *Compression // `compression` lines; nil: none
 	Stats          *Stats
 	Description    string
 

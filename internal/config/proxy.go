@@ -17,6 +17,7 @@ func (b *builder) proxyLine(ln *Line) {
 
 var proxyKeywords = mkTable(concat(
 	[]*Keyword{
+		compressionKeyword,
 		{Name: "mode", Sections: inAllProxies, Doc: "tcp or http", parse: func(b *builder, ln *Line) {
 			if !b.argCount(ln, 1, 1, 1, "one of 'tcp' or 'http'") {
 				return
@@ -238,7 +239,7 @@ var proxyKeywords = mkTable(concat(
 	removed(inAllProxies, "HAProxy 2.4", "'monitor-uri' in a frontend", "monitor-net"),
 	removed(inAllProxies, "HAProxy 2.2", "'http-request set-src' or 'option forwardfor'", "rspadd-header"),
 	unsupported(inAllProxies, "", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl", "srvtcpka-cnt", "srvtcpka-idle",
-		"srvtcpka-intvl", "compression", "declare", "dispatch", "email-alert", "error-log-format", "force-persist",
+		"srvtcpka-intvl", "declare", "dispatch", "email-alert", "error-log-format", "force-persist",
 		"filter", "hash-balance-factor", "http-after-response", "http-error", "http-send-name-header", "ignore-persist",
 		"log-format-sd", "log-tag", "max-keep-alive-queue", "monitor", "persist",
 		"rate-limit", "server-template", "source", "stick", "stick-table",

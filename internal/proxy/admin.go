@@ -142,7 +142,8 @@ func (c *counters) snapshot(now time.Time) stats.Counters {
 		Rate: c.rate.value(), RateMax: c.rate.max.Load(), ReqRate: c.reqRate.value(), ReqRateMax: c.reqRate.max.Load(),
 		ReqTot: c.reqTot.Load(), Intercepted: c.intercepted.Load(), CliAbrt: c.cliAbrt.Load(), SrvAbrt: c.srvAbrt.Load(),
 		Connect: c.connect.Load(), Reuse: c.reuse.Load(), SSLSess: c.sslSess.Load(), SSLReusedSess: c.sslReused.Load(),
-		SSLFailedHS: c.sslFailed.Load(), LastSess: -1, QMax: c.qmax.Load()}
+		SSLFailedHS: c.sslFailed.Load(), CompIn: c.compIn.Load(), CompOut: c.compOut.Load(),
+		CompByp: c.compByp.Load(), CompRsp: c.compRsp.Load(), LastSess: -1, QMax: c.qmax.Load()}
 	out.QTime, out.QTimeMax = c.qtime.get()
 	out.CTime, out.CTimeMax = c.ctime.get()
 	out.RTime, out.RTimeMax = c.rtime.get()
@@ -462,7 +463,8 @@ func (rt *Runtime) ClearCounters(all bool) {
 		if all {
 			for _, a := range []interface{ Store(int64) }{&c.total, &c.bytesIn, &c.bytesOut, &c.deniedReq, &c.deniedConn, &c.deniedResp,
 				&c.errReq, &c.errConn, &c.errResp, &c.retries, &c.redispatches, &c.reqTot, &c.intercepted, &c.cliAbrt,
-				&c.srvAbrt, &c.connect, &c.reuse, &c.sslSess, &c.sslReused, &c.sslFailed} {
+				&c.srvAbrt, &c.connect, &c.reuse, &c.sslSess, &c.sslReused, &c.sslFailed,
+				&c.compIn, &c.compOut, &c.compByp, &c.compRsp} {
 				a.Store(0)
 			}
 			for i := range c.hrsp {

@@ -70,6 +70,9 @@ type httpTxn struct {
 	tarpitWait time.Duration // how long a tarpit rule held the request (logged as %Tw)
 	noL7Retry  bool          // http-request disable-l7-retry: retry-on keeps only conn-failure
 	stream     *stream       // the connection as `show sess` sees it
+
+	compAlgo int  // config.CompAlgo chosen on the request, or noComp
+	compOn   bool // the response is being compressed
 }
 
 // reset prepares tx, owned by one client connection, for its next request.
@@ -84,6 +87,7 @@ func (tx *httpTxn) reset() {
 	tx.ci = connInfo{}
 	tx.tSent, tx.tResp, tx.tarpitWait = time.Time{}, time.Time{}, 0
 	tx.noL7Retry = false
+	tx.compAlgo, tx.compOn = noComp, false
 }
 
 // setLocal makes resp the answer to the client.
@@ -528,6 +532,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	}
 	defer func() { releaseServer(false) }()
 	defer tx.stream.release()
+	tx.selectCompression()
 	head := tx.requestHead(srvKeep, tunnel)
 	hlen := len(head)
 	// A small body already read goes out with the head, in one write; it
@@ -686,6 +691,9 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	rbody, rcl := res.Body, res.ContentLength
 	resKeep := res.KeepAlive
 	sr.Discard(rn)
+	// As HAProxy, compression is decided on the server's headers, before
+	// the http-response rules (which see the headers it changed).
+	tx.compOn = tx.compressResponse(res)
 	tx.capture(fe.cfg.Captures, true)
 	// http-response rules: the backend's, then the frontend's.
 	pxs := []*config.Proxy{be.cfg}
@@ -728,7 +736,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		releaseServer(srvKeep && resKeep && sentBody)
 		return keep, true
 	}
-	if rbody == httpx.BodyLength && rcl <= smallBody && int64(sr.Buffered()) >= rcl {
+	if rbody == httpx.BodyLength && rcl <= smallBody && int64(sr.Buffered()) >= rcl && !tx.compOn {
 		// A small body already read goes out with the head: one write.
 		b, _ := sr.Peek(int(rcl))
 		out = append(out, b...)
@@ -748,6 +756,22 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	if switching {
 		tx.tunnel(scn)
 		return false, true
+	}
+	if tx.compOn {
+		var err error
+		switch rbody {
+		case httpx.BodyLength:
+			err = tx.compressed(&exactReader{r: sr, left: rcl}, sr, nil, be)
+		case httpx.BodyChunked:
+			cr := &tx.chunks
+			cr.Reset(sr, tx.lim)
+			err = tx.compressed(cr, sr, cr.Trailers, be)
+		}
+		if err != nil {
+			return false, false
+		}
+		releaseServer(reusable)
+		return keep, true
 	}
 	switch rbody {
 	case httpx.BodyLength:
@@ -958,7 +982,7 @@ func (tx *httpTxn) responseHead(res *httpx.Response, keep, switching bool) []byt
 	b = append(b, ' ')
 	b = append(b, v.reason...)
 	b = append(b, "\r\n"...)
-	chunked := res.Chunked && !switching
+	chunked := (res.Chunked || tx.compOn) && !switching
 	// A status turned into 204 by http-response rules loses its framing
 	// headers, as HAProxy sends it (a 304 keeps them, without a body).
 	no204 := v.status == 204 && res.Status != 204

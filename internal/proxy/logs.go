@@ -42,6 +42,8 @@ type counters struct {
 	sslSess           atomic.Int64
 	sslReused         atomic.Int64
 	sslFailed         atomic.Int64
+	compIn, compOut   atomic.Int64 // bytes into and out of the HTTP compressor
+	compByp, compRsp  atomic.Int64 // bytes sent with identity; responses through the compressor
 }
 
 func (c *counters) open() {

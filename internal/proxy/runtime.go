@@ -71,9 +71,10 @@ type Runtime struct {
 	start   time.Time
 	reqs    atomic.Int64 // requests served (%rt, CumReq)
 
-	workers  workers    // session goroutines
-	readers  readerPool // connection read buffers (tune.bufsize)
-	copyBufs slicePool  // body copy buffers
+	workers  workers      // session goroutines
+	readers  readerPool   // connection read buffers (tune.bufsize)
+	copyBufs slicePool    // body copy buffers
+	encoders encoderPools // HTTP compression states, per algorithm
 
 	streams   map[*stream]struct{} // accepted connections, under mu (show sess)
 	streamSeq atomic.Uint64

@@ -249,6 +249,7 @@ func common(s *Snapshot, p *Proxy, c *Counters, svname string, typ ObjType) map[
 		"qtime_max": ms(c.QTimeMax), "ctime_max": ms(c.CTimeMax), "rtime_max": ms(c.RTimeMax), "ttime_max": ms(c.TTimeMax),
 		"idle_conn_cur": i64(c.IdleConnCur), "ssl_sess": i64(c.SSLSess), "ssl_reused_sess": i64(c.SSLReusedSess),
 		"ssl_failed_handshake": i64(c.SSLFailedHS), "-": "-",
+		"comp_in": i64(c.CompIn), "comp_out": i64(c.CompOut), "comp_byp": i64(c.CompByp), "comp_rsp": i64(c.CompRsp),
 		"h1_open_connections": i64(c.SCur), "h1_open_streams": i64(c.SCur), "h1_total_connections": i64(c.STot),
 		"h1_total_streams": i64(c.ReqTot), "h1_bytes_in": i64(c.BytesIn), "h1_bytes_out": i64(c.BytesOut),
 	}

@@ -132,6 +132,9 @@ type Counters struct {
 	SSLSess          int64
 	SSLReusedSess    int64
 	SSLFailedHS      int64
+	CompIn, CompOut  int64 // bytes into and out of the HTTP compressor
+	CompByp          int64 // bytes of responses sent with the identity algorithm
+	CompRsp          int64 // responses through the compressor
 }
 
 // Server is one server row.
