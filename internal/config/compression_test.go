@@ -29,6 +29,9 @@ func TestCompressionKeyword(t *testing.T) {
 		{name: "no algo", text: head + "frontend f\n  bind :80\n  compression algo\n", err: "t.cfg:8: 'compression' expects <algorithm>."},
 		{name: "no type", text: head + "backend b\n  compression type\n", err: "t.cfg:7: 'compression' expects <type>."},
 		{name: "nothing", text: head + "backend b\n  compression\n", err: "t.cfg:7: 'compression' expects 'algo', 'type' or 'offload'"},
+		{name: "maxlevel range", text: "global\n  tune.comp.maxlevel 10\n" + head, err: "t.cfg:2: 'tune.comp.maxlevel' expects a numeric value between 1 and 9"},
+		{name: "maxlevel word", text: "global\n  tune.comp.maxlevel x\n" + head, err: "t.cfg:2: 'tune.comp.maxlevel' expects a numeric value between 1 and 9"},
+		{name: "maxlevel two", text: "global\n  tune.comp.maxlevel 3 4\n" + head, err: "t.cfg:2: 'tune.comp.maxlevel' cannot handle unexpected argument '4'."},
 		// HAProxy 2.8 keywords that 2.6 refuses.
 		{name: "algo-res", text: head + "backend b\n  compression algo-res gzip\n", err: "t.cfg:7: 'compression' expects 'algo', 'type' or 'offload'"},
 		{name: "direction", text: head + "backend b\n  compression direction both\n", err: "t.cfg:7: 'compression' expects 'algo', 'type' or 'offload'"},

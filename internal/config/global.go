@@ -90,6 +90,21 @@ var globalKeywords = mkTable(concat(
 				}
 			}
 		}},
+		{Name: "tune.comp.maxlevel", Sections: InGlobal, Doc: "deflate/gzip compression level, 1 (fastest, the default) to 9 (smallest); haproxy built with libslz, as Debian's, has one level only", parse: func(b *builder, ln *Line) {
+			if len(ln.Words) > 2 {
+				b.errorf(ln.Pos, "'tune.comp.maxlevel' cannot handle unexpected argument '%s'.", ln.Words[2])
+				return
+			}
+			n := 0
+			if len(ln.Words) == 2 {
+				n, _ = strconv.Atoi(ln.Words[1])
+			}
+			if n < 1 || n > 9 {
+				b.errorf(ln.Pos, "'tune.comp.maxlevel' expects a numeric value between 1 and 9")
+				return
+			}
+			b.cfg.Global.TuneCompMaxLevel = n
+		}},
 		{Name: "log", Sections: InGlobal, Doc: "add a log target (address, facility, levels)", parse: func(b *builder, ln *Line) {
 			if t, ok := b.parseLog(ln); ok {
 				if t.Global {
@@ -175,7 +190,7 @@ var globalKeywords = mkTable(concat(
 		"tune.h2.initial-window-size", "tune.h2.max-concurrent-streams", "tune.h2.header-table-size",
 		"tune.h2.max-frame-size", "tune.idletimer", "tune.lua.maxmem", "tune.lua.session-timeout",
 		"tune.lua.task-timeout", "tune.lua.service-timeout", "tune.pipesize", "tune.rcvbuf.client", "tune.rcvbuf.server",
-		"tune.sndbuf.client", "tune.sndbuf.server", "tune.recv_enough", "tune.runqueue-depth", "tune.comp.maxlevel",
+		"tune.sndbuf.client", "tune.sndbuf.server", "tune.recv_enough", "tune.runqueue-depth",
 		"tune.zlib.memlevel", "tune.zlib.windowsize", "tune.vars.global-max-size", "tune.vars.proc-max-size",
 		"tune.vars.reqres-max-size", "tune.vars.sess-max-size", "tune.vars.txn-max-size", "tune.buffers.limit",
 		"tune.buffers.reserve", "tune.fd.edge-triggered", "tune.listener.multi-queue", "tune.pattern.cache-size",

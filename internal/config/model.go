@@ -91,32 +91,33 @@ func (d Diagnostic) Error() string {
 
 // Global is the typed content of the global section.
 type Global struct {
-	MaxConn         int // 0 means HAProxy's default (derived from ulimit); halo uses DefaultGlobalMaxConn
-	Daemon          bool
-	PidFile         string
-	Node            string
-	Description     string
-	NbThread        int
-	SpreadChecks    int // percent, 0..50
-	CABase          string
-	CRTBase         string
-	User, Group     string
-	Chroot          string
-	HardStopAfter   time.Duration
-	TuneBufSize     int // tune.bufsize, default 16384
-	TuneMaxHdr      int // tune.http.maxhdr, default 101
-	TuneMaxRewrite  int // tune.maxrewrite, default 1024
-	Logs            []LogTarget
-	LogTag          string
-	LogSendHostname *string
-	SetEnv          []EnvOp // setenv/presetenv/unsetenv/resetenv, applied in order while parsing
-	MasterWorker    bool
-	ZeroWarning     bool
-	Quiet           bool // global `quiet`, as -q
-	StatsSockets    []StatsSocket
-	ServerStateFile string
-	ServerStateBase string
-	StatsTimeout    time.Duration
+	MaxConn          int // 0 means HAProxy's default (derived from ulimit); halo uses DefaultGlobalMaxConn
+	Daemon           bool
+	PidFile          string
+	Node             string
+	Description      string
+	NbThread         int
+	SpreadChecks     int // percent, 0..50
+	CABase           string
+	CRTBase          string
+	User, Group      string
+	Chroot           string
+	HardStopAfter    time.Duration
+	TuneBufSize      int // tune.bufsize, default 16384
+	TuneMaxHdr       int // tune.http.maxhdr, default 101
+	TuneCompMaxLevel int // tune.comp.maxlevel, 1..9, default 1
+	TuneMaxRewrite   int // tune.maxrewrite, default 1024
+	Logs             []LogTarget
+	LogTag           string
+	LogSendHostname  *string
+	SetEnv           []EnvOp // setenv/presetenv/unsetenv/resetenv, applied in order while parsing
+	MasterWorker     bool
+	ZeroWarning      bool
+	Quiet            bool // global `quiet`, as -q
+	StatsSockets     []StatsSocket
+	ServerStateFile  string
+	ServerStateBase  string
+	StatsTimeout     time.Duration
 	// TLS defaults applied to bind and server lines that do not say otherwise.
 	SSLBindOptions   []string
 	SSLBindCiphers   string

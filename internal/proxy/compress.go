@@ -25,9 +25,6 @@ import (
 // noComp says no algorithm was chosen for the request.
 const noComp = -1
 
-// compLevel is HAProxy's default tune.comp.maxlevel.
-const compLevel = 1
-
 // compAlgos returns the algorithms in effect: the backend's when it has
 // some, else the frontend's.
 func compAlgos(fe, be *config.Proxy) []config.CompAlgo {
@@ -269,19 +266,23 @@ type encoder struct {
 // encoderPools keep one pool of encoders per algorithm: a deflate
 // state is hundreds of kilobytes, made once and reset for every
 // response.
-type encoderPools [4]sync.Pool
+type encoderPools struct {
+	level int // tune.comp.maxlevel; 0 is HAProxy's default, 1
+	pools [4]sync.Pool
+}
 
 func (p *encoderPools) get(a config.CompAlgo, dst io.Writer) *encoder {
-	e, _ := p[a].Get().(*encoder)
+	e, _ := p.pools[a].Get().(*encoder)
 	if e == nil {
+		level := max(p.level, 1)
 		e = &encoder{algo: a, out: chunkSink{buf: make([]byte, chunkRoom, chunkRoom+compChunk+2)}}
 		switch a {
 		case config.CompGzip:
-			e.w, _ = gzip.NewWriterLevel(&e.out, compLevel)
+			e.w, _ = gzip.NewWriterLevel(&e.out, level)
 		case config.CompDeflate:
-			e.w, _ = zlib.NewWriterLevel(&e.out, compLevel)
+			e.w, _ = zlib.NewWriterLevel(&e.out, level)
 		case config.CompRawDeflate:
-			e.w, _ = flate.NewWriter(&e.out, compLevel)
+			e.w, _ = flate.NewWriter(&e.out, level)
 		default:
 			e.w = nopCompressor{&e.out}
 		}
@@ -300,7 +301,7 @@ func (p *encoderPools) get(a config.CompAlgo, dst io.Writer) *encoder {
 
 func (p *encoderPools) put(e *encoder) {
 	e.out.dst = nil
-	p[e.algo].Put(e)
+	p.pools[e.algo].Put(e)
 }
 
 // nopCompressor is the identity algorithm.

@@ -100,6 +100,7 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 	rt.tick = watchInterval(tos...)
 	rt.readers.size = max(cfg.Global.TuneBufSize, 4096)
 	rt.copyBufs.size = 32 << 10
+	rt.encoders.level = cfg.Global.TuneCompMaxLevel
 	for _, p := range cfg.Backends() {
 		if !p.Disabled {
 			rt.backends[p.Name] = newBackend(rt, p)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -437,5 +438,47 @@ backend app
 				t.Errorf("%s bytes on the wire for 250000 of text", out)
 			}
 		})
+	}
+}
+
+// TestCompressionMaxLevel: tune.comp.maxlevel 9 sends fewer bytes than the
+// default level 1 for the same text, and both decode to the origin's body.
+func TestCompressionMaxLevel(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl not installed")
+	}
+	origin := compOrigin(t)
+	wire := map[string]int{}
+	for _, global := range []string{"", "global\n  tune.comp.maxlevel 9\n"} {
+		port := freePort(t)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		h := startHalo(t, fmt.Sprintf(`%sdefaults
+  mode http
+  timeout connect 5s
+  timeout client 10s
+  timeout server 10s
+listen l
+  bind %s
+  compression algo gzip
+  server s %s
+`, global, addr, origin), addr)
+		dir := t.TempDir()
+		out, err := exec.Command(curl, "-sS", "--compressed", "-o", filepath.Join(dir, "b"), "-w", "%{size_download}", "http://"+addr+"/?size=250000").Output()
+		if err != nil {
+			t.Fatalf("curl: %v", err)
+		}
+		body, _ := os.ReadFile(filepath.Join(dir, "b"))
+		if !bytes.Equal(body, compBody(250000)) {
+			t.Errorf("%q: decoded body: %d bytes, want the origin's 250000", global, len(body))
+		}
+		wire[global], _ = strconv.Atoi(string(out))
+		h.cmd.Process.Kill()
+		<-h.done
+	}
+	l1, l9 := wire[""], wire["global\n  tune.comp.maxlevel 9\n"]
+	t.Logf("250000 bytes of text: %d bytes at level 1, %d at level 9", l1, l9)
+	if l1 <= 0 || l9 <= 0 || l9 >= l1 {
+		t.Errorf("level 9 sent %d bytes, level 1 %d: want fewer at 9", l9, l1)
 	}
 }
