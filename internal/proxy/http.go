@@ -70,6 +70,7 @@ type httpTxn struct {
 	tarpitWait time.Duration // how long a tarpit rule held the request (logged as %Tw)
 	noL7Retry  bool          // http-request disable-l7-retry: retry-on keeps only conn-failure
 	stream     *stream       // the connection as `show sess` sees it
+	cache      txCache       // cache-use / cache-store state (cache.go)
 }
 
 // reset prepares tx, owned by one client connection, for its next request.
@@ -84,6 +85,7 @@ func (tx *httpTxn) reset() {
 	tx.ci = connInfo{}
 	tx.tSent, tx.tResp, tx.tarpitWait = time.Time{}, time.Time{}, 0
 	tx.noL7Retry = false
+	tx.cache = txCache{}
 }
 
 // setLocal makes resp the answer to the client.
@@ -284,6 +286,9 @@ func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep boo
 	tx.capture(fe.cfg.Captures, false)
 
 	if tx.route() {
+		if tx.cache.hit != nil {
+			return tx.serveCached()
+		}
 		return tx.answerLocal()
 	}
 	be := tx.be
@@ -326,7 +331,7 @@ func (tx *httpTxn) route() bool {
 			break
 		}
 	}
-	if tx.phase(fe.cfg) {
+	if tx.phase(fe.cfg) || tx.cache.hit != nil {
 		return true
 	}
 	if st := fe.cfg.Stats; st != nil && st.Enabled && fe.cfg.Cap&config.CapBackend == 0 && tx.serveStats(fe.cfg) {
@@ -339,7 +344,7 @@ func (tx *httpTxn) route() bool {
 	}
 	tx.be = be
 	tx.acl.Backend = be.cfg.Name
-	if be.cfg != fe.cfg && tx.phase(be.cfg) {
+	if be.cfg != fe.cfg && tx.phase(be.cfg) || tx.cache.hit != nil {
 		return true
 	}
 	if st := be.cfg.Stats; st != nil && st.Enabled && tx.serveStats(be.cfg) {
@@ -732,6 +737,9 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		// A small body already read goes out with the head: one write.
 		b, _ := sr.Peek(int(rcl))
 		out = append(out, b...)
+		if p := tx.cache.pend; p != nil {
+			p.Write(b)
+		}
 		tx.pbuf = out[:0]
 		sr.Discard(int(rcl))
 		rbody = httpx.BodyNone
@@ -749,9 +757,13 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		tx.tunnel(scn)
 		return false, true
 	}
+	var body io.Writer = client
+	if p := tx.cache.pend; p != nil {
+		body = io.MultiWriter(client, p) // cache-store collects the body
+	}
 	switch rbody {
 	case httpx.BodyLength:
-		if _, err := io.CopyBuffer(client, io.LimitReader(sr, rcl), tx.copyBuffer()); err != nil {
+		if _, err := io.CopyBuffer(body, io.LimitReader(sr, rcl), tx.copyBuffer()); err != nil {
 			return false, false
 		}
 	case httpx.BodyChunked:
@@ -759,10 +771,13 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			return false, false
 		}
 	case httpx.BodyClose:
-		io.CopyBuffer(client, sr, tx.copyBuffer())
+		if _, err := io.CopyBuffer(body, sr, tx.copyBuffer()); err == nil {
+			tx.cacheCommit()
+		}
 		return false, true
 	}
 	releaseServer(reusable)
+	tx.cacheCommit()
 	return keep, true
 }
 
@@ -878,7 +893,11 @@ func (tx *httpTxn) copyChunked(w io.Writer, r *bufio.Reader) error {
 	cr := &tx.chunks
 	cr.Reset(r, tx.lim)
 	cw := httpx.ChunkedWriter{W: w}
-	if _, err := io.CopyBuffer(cw, cr, tx.copyBuffer()); err != nil {
+	var src io.Reader = cr
+	if p := tx.cache.pend; p != nil && w != io.Discard {
+		src = io.TeeReader(cr, p) // cache-store collects the decoded body
+	}
+	if _, err := io.CopyBuffer(cw, src, tx.copyBuffer()); err != nil {
 		return err
 	}
 	var err error

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/halo-lb/halo/internal/cache"
 	"net"
 	"os"
 	"strconv"
@@ -75,7 +76,8 @@ type Runtime struct {
 	readers  readerPool // connection read buffers (tune.bufsize)
 	copyBufs slicePool  // body copy buffers
 
-	streams   map[*stream]struct{} // accepted connections, under mu (show sess)
+	caches    map[string]*cache.Store // the cache sections' stores, by name
+	streams   map[*stream]struct{}    // accepted connections, under mu (show sess)
 	streamSeq atomic.Uint64
 }
 
@@ -99,6 +101,7 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 	rt.tick = watchInterval(tos...)
 	rt.readers.size = max(cfg.Global.TuneBufSize, 4096)
 	rt.copyBufs.size = 32 << 10
+	rt.caches = newCaches(cfg)
 	for _, p := range cfg.Backends() {
 		if !p.Disabled {
 			rt.backends[p.Name] = newBackend(rt, p)
@@ -193,6 +196,13 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 	var bg sync.WaitGroup
 	for _, b := range rt.backends {
 		b.startChecks(ctx, &bg)
+	}
+	for _, s := range rt.caches {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			s.Run(ctx, time.Second) // expired objects give their memory back
+		}()
 	}
 	bg.Add(2)
 	go func() {
