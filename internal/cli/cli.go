@@ -63,6 +63,19 @@ type Target interface {
 	ShowSess() string
 }
 
+// CacheTarget is implemented by a Target with `cache` sections: it
+// renders `show cache`.
+type CacheTarget interface {
+	ShowCache() string
+}
+
+func cmdShowCache(s *Server, w io.Writer, args []string) string {
+	if ct, ok := s.Target.(CacheTarget); ok {
+		return ct.ShowCache() + "\n"
+	}
+	return "\n"
+}
+
 // Server serves the runtime API on listeners.
 type Server struct {
 	Target  Target
@@ -219,6 +232,7 @@ func init() {
 		{[]string{"set", "maxconn", "server"}, "set maxconn server <bk>/<srv>", "change a server's maxconn setting", LevelAdmin, cmdSetMaxConn},
 		{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state, weight, address or ssl", LevelAdmin, cmdSetServer},
 		{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, cmdSetWeight},
+		{[]string{"show", "cache"}, "show cache", "show cache status", LevelAdmin, cmdShowCache},
 		{[]string{"show", "backend"}, "show backend", "list backends in the current running config", LevelUser, cmdShowBackend},
 		{[]string{"show", "cli", "level"}, "show cli level", "display the level of the current CLI session", LevelUser, nil},
 		{[]string{"show", "info"}, "show info [desc|json|typed|float]*", "report information about the running process", LevelUser, cmdShowInfo},

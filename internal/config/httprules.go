@@ -20,13 +20,13 @@ import (
 var httpReqActions = []string{"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri", "replace-path", "replace-pathq",
 	"replace-uri", "set-method", "auth",
-	"set-var", "use-service", "tarpit", "disable-l7-retry"}
+	"set-var", "use-service", "tarpit", "disable-l7-retry", "cache-use"}
 
 var httpResActions = []string{"allow", "deny", "return", "set-header", "add-header", "del-header", "replace-header",
-	"replace-value", "set-status", "set-var", "redirect"}
+	"replace-value", "set-status", "set-var", "redirect", "cache-store"}
 
 // knownHTTPActions are the other actions of HAProxy 2.6, refused as not supported yet.
-var knownHTTPActions = setOf("add-acl", "cache-use", "cache-store", "capture", "del-acl", "del-map",
+var knownHTTPActions = setOf("add-acl", "capture", "del-acl", "del-map",
 	"do-resolve", "early-hint", "normalize-uri", "reject", "sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1",
 	"sc-set-gpt", "sc-set-gpt0", "send-spoe-group", "set-dst", "set-dst-port", "set-log-level", "set-map", "set-mark",
 	"set-nice", "set-priority-class", "set-priority-offset", "set-src", "set-src-port", "set-timeout",
@@ -52,7 +52,8 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 		allowed = httpResActions
 	}
 	if !hasWord(allowed, act) {
-		if knownHTTPActions[act] || hasWord(httpReqActions, act) || hasWord(httpResActions, act) {
+		other := act == "cache-store" && !response || act == "cache-use" && response // the other side's cache action
+		if !other && (knownHTTPActions[act] || hasWord(httpReqActions, act) || hasWord(httpResActions, act)) {
 			b.errorf(ln.Pos, "'%s %s' is a valid HAProxy action that halo does not support yet", kw, act)
 		} else {
 			b.errorf(ln.Pos, "'%s' unknown action '%s'%s", kw, act, suggest.Hint(act, allowed))
@@ -164,6 +165,10 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 	case "disable-l7-retry":
 		r.Action = ActDisableL7Retry
 		ok = need(0, "no argument before the condition")
+	case "cache-use", "cache-store":
+		if !b.parseCacheAction(ln, r, args) {
+			return
+		}
 	case "use-service":
 		r.Action = ActUseService
 		if ok = need(1, "a service name"); ok {

@@ -35,6 +35,7 @@ const (
 	InFrontend
 	InListen
 	InBackend
+	InCache // the `cache` section
 
 	inAllProxies = InDefaults | InFrontend | InListen | InBackend
 	inFE         = InDefaults | InFrontend | InListen
@@ -66,6 +67,8 @@ func (k *Keyword) allowed(sec sectionKind) bool {
 		return k.Sections&InListen != 0
 	case secBackend:
 		return k.Sections&InBackend != 0
+	case secCache:
+		return k.Sections&InCache != 0
 	}
 	return false
 }
@@ -180,7 +183,7 @@ func sectionList(m uint8) string {
 	for _, x := range []struct {
 		bit  uint8
 		name string
-	}{{InGlobal, "global"}, {InDefaults, "defaults"}, {InFrontend, "frontend"}, {InListen, "listen"}, {InBackend, "backend"}} {
+	}{{InGlobal, "global"}, {InDefaults, "defaults"}, {InFrontend, "frontend"}, {InListen, "listen"}, {InBackend, "backend"}, {InCache, "cache"}} {
 		if m&x.bit != 0 {
 			s = append(s, x.name)
 		}

@@ -177,13 +177,14 @@ const (
 	secListen
 	secUserlist
 	secHTTPErrors
+	secCache
 	secUnsupported
 )
 
 var sectionNames = map[string]sectionKind{
 	"global": secGlobal, "defaults": secDefaults, "frontend": secFrontend, "backend": secBackend,
 	"listen": secListen, "userlist": secUserlist, "http-errors": secHTTPErrors,
-	"peers": secUnsupported, "resolvers": secUnsupported, "ring": secUnsupported, "cache": secUnsupported,
+	"peers": secUnsupported, "resolvers": secUnsupported, "ring": secUnsupported, "cache": secCache,
 	"program": secUnsupported, "mailers": secUnsupported, "log-forward": secUnsupported,
 	"fcgi-app": secUnsupported, "dynamic-update": secUnsupported, "traces": secUnsupported,
 }
@@ -200,6 +201,7 @@ type builder struct {
 	defaults   *Proxy // last anonymous or named defaults, inherited by the next proxies
 	named      map[string]*Proxy
 	userlist   *Userlist
+	cache      *Cache // the cache section being parsed
 	httpErrors map[string]map[int]string
 	curErrors  map[int]string
 	proxyPos   map[*Proxy]Pos
@@ -211,7 +213,7 @@ type builder struct {
 func newBuilder(opts LoadOptions) *builder {
 	b := &builder{
 		opts:       opts,
-		cfg:        &Config{Userlist: map[string]*Userlist{}},
+		cfg:        &Config{Userlist: map[string]*Userlist{}, Caches: map[string]*Cache{}},
 		named:      map[string]*Proxy{},
 		httpErrors: map[string]map[int]string{},
 		proxyPos:   map[*Proxy]Pos{},
@@ -277,7 +279,7 @@ func compareVersion(a, b string) int {
 }
 
 func (b *builder) openSection(k sectionKind, ln *Line) {
-	b.sec, b.px, b.userlist, b.curErrors = k, nil, nil, nil
+	b.sec, b.px, b.userlist, b.curErrors, b.cache = k, nil, nil, nil, nil
 	w := ln.Words
 	b.secName = w[0]
 	switch k {
@@ -304,6 +306,8 @@ func (b *builder) openSection(k sectionKind, ln *Line) {
 		}
 		b.curErrors = map[int]string{}
 		b.httpErrors[w[1]] = b.curErrors
+	case secCache:
+		b.openCache(ln)
 	case secUnsupported:
 		b.errorf(ln.Pos, "section '%s' is recognised but not supported by halo yet", w[0])
 	}
@@ -439,6 +443,10 @@ func (b *builder) line(ln *Line) {
 		}
 	case secHTTPErrors:
 		b.httpErrorsLine(ln)
+	case secCache:
+		if b.cache != nil {
+			b.dispatch(cacheKeywords, ln, "cache")
+		}
 	case secUnsupported:
 		// One error was reported on the section line.
 	}

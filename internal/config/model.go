@@ -34,6 +34,8 @@ type Config struct {
 	Global   Global
 	Proxies  []*Proxy // frontends, backends and listens in file order
 	Userlist map[string]*Userlist
+	// Caches are the `cache` sections by name.
+	Caches map[string]*Cache
 	// Warnings are non-fatal diagnostics, as HAProxy prints with [WARNING].
 	Warnings []Diagnostic
 }
@@ -700,6 +702,8 @@ const (
 	ActReplacePathQ
 	ActSetPathQ
 	ActDisableL7Retry
+	ActCacheUse   // http-request cache-use: Name is the cache
+	ActCacheStore // http-response cache-store: Name is the cache
 )
 
 // HTTPRule is one http-request, http-response or redirect rule.
@@ -707,7 +711,7 @@ type HTTPRule struct {
 	Pos          Pos
 	Response     bool
 	Action       HTTPAction
-	Name         string         // header name, variable name, auth realm, service name
+	Name         string         // header name, variable name, auth realm, service name, cache name
 	Value        string         // log-format string (set-header, add-header, set-path, ...), or method
 	Regexp       *regexp.Regexp // replace-header, replace-value, replace-path
 	Status       int            // deny_status, return status, set-status, redirect code

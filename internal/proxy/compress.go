@@ -53,7 +53,7 @@ func compTypes(fe, be *config.Proxy) []string {
 // when an algorithm was picked and either side has compression offload.
 func (tx *httpTxn) selectCompression() {
 	tx.compAlgo = noComp
-	fe, be := tx.fe.cfg, tx.be.cfg
+	fe, be := tx.fe.cfg, tx.compBackend()
 	if fe.Compression == nil && be.Compression == nil {
 		return
 	}
@@ -171,9 +171,8 @@ func isTokenChar(c byte) bool {
 }
 
 // compressResponse decides whether the response the server sent (before
-// the http-response rules, as HAProxy) is compressed and, when it is,
-// rewrites its headers: Content-Length removed, chunked, a weak ETag,
-// "Vary: Accept-Encoding" and Content-Encoding (none for identity).
+// the http-response rules, as HAProxy) is compressed; compressHeaders
+// then rewrites its head.
 func (tx *httpTxn) compressResponse(res *httpx.Response) bool {
 	if tx.compAlgo == noComp || res.Minor < 1 || tx.minor < 1 || tx.view.method == "HEAD" ||
 		res.Status < 200 || res.Status > 203 {
@@ -209,7 +208,7 @@ func (tx *httpTxn) compressResponse(res *httpx.Response) bool {
 			ctype, hasCT = h.value, true
 		}
 	}
-	types := compTypes(tx.fe.cfg, tx.be.cfg)
+	types := compTypes(tx.fe.cfg, tx.compBackend())
 	if hasCT {
 		if hasPrefixFold(ctype, "multipart") {
 			return false
@@ -226,6 +225,26 @@ func (tx *httpTxn) compressResponse(res *httpx.Response) bool {
 	} else if len(types) > 0 {
 		return false
 	}
+	return true
+}
+
+// compBackend is the backend whose compression settings apply with the
+// frontend's: the frontend itself while no backend is chosen (a cache
+// hit in the frontend's rules).
+func (tx *httpTxn) compBackend() *config.Proxy {
+	if tx.be != nil {
+		return tx.be.cfg
+	}
+	return tx.fe.cfg
+}
+
+// compressHeaders makes the response head that of a compressed
+// response: no Content-Length, chunked, Vary and Content-Encoding added,
+// a strong ETag weakened. As HAProxy, this comes after the http-response
+// rules (they see the server's headers, and a cache-store rule keeps the
+// response as the server sent it).
+func (tx *httpTxn) compressHeaders(res *httpx.Response) {
+	v := &tx.view
 	out := v.rhdr[:0]
 	for _, h := range v.rhdr {
 		switch {
@@ -244,7 +263,6 @@ func (tx *httpTxn) compressResponse(res *httpx.Response) bool {
 		out = append(out, hdr{"content-encoding", a.Token()})
 	}
 	v.rhdr = out
-	return true
 }
 
 // validETag reports a strong ("x") or weak (W/"x") entity tag.
@@ -374,7 +392,7 @@ func (tx *httpTxn) compressBody(src io.Reader, sr *bufio.Reader, trailers func()
 			if _, err = e.w.Write(buf[:n]); err != nil {
 				return in, e.out.n, err
 			}
-			if sr.Buffered() == 0 && rerr == nil {
+			if sr != nil && sr.Buffered() == 0 && rerr == nil {
 				if err = e.w.Flush(); err == nil {
 					e.out.emit()
 					err = e.out.err
@@ -427,7 +445,7 @@ func (tx *httpTxn) compressed(src io.Reader, sr *bufio.Reader, trailers func() [
 // compCounters are the counters a compressed response is counted in:
 // the frontend's and the backend's (once for a listen section).
 func (tx *httpTxn) compCounters(be *backend) []*counters {
-	if be.cfg == tx.fe.cfg {
+	if be == nil || be.cfg == tx.fe.cfg {
 		return []*counters{&tx.fe.stats}
 	}
 	return []*counters{&tx.fe.stats, &be.stats}

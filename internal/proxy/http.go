@@ -70,6 +70,7 @@ type httpTxn struct {
 	tarpitWait time.Duration // how long a tarpit rule held the request (logged as %Tw)
 	noL7Retry  bool          // http-request disable-l7-retry: retry-on keeps only conn-failure
 	stream     *stream       // the connection as `show sess` sees it
+	cache      txCache       // cache-use / cache-store state (cache.go)
 
 	compAlgo int  // config.CompAlgo chosen on the request, or noComp
 	compOn   bool // the response is being compressed
@@ -87,6 +88,7 @@ func (tx *httpTxn) reset() {
 	tx.ci = connInfo{}
 	tx.tSent, tx.tResp, tx.tarpitWait = time.Time{}, time.Time{}, 0
 	tx.noL7Retry = false
+	tx.cache = txCache{}
 	tx.compAlgo, tx.compOn = noComp, false
 }
 
@@ -288,6 +290,9 @@ func (tx *httpTxn) run(ctx context.Context, req *httpx.Request, n int) (keep boo
 	tx.capture(fe.cfg.Captures, false)
 
 	if tx.route() {
+		if tx.cache.hit != nil {
+			return tx.serveCached()
+		}
 		return tx.answerLocal()
 	}
 	be := tx.be
@@ -330,7 +335,7 @@ func (tx *httpTxn) route() bool {
 			break
 		}
 	}
-	if tx.phase(fe.cfg) {
+	if tx.phase(fe.cfg) || tx.cache.hit != nil {
 		return true
 	}
 	if st := fe.cfg.Stats; st != nil && st.Enabled && fe.cfg.Cap&config.CapBackend == 0 && tx.serveStats(fe.cfg) {
@@ -343,7 +348,7 @@ func (tx *httpTxn) route() bool {
 	}
 	tx.be = be
 	tx.acl.Backend = be.cfg.Name
-	if be.cfg != fe.cfg && tx.phase(be.cfg) {
+	if be.cfg != fe.cfg && tx.phase(be.cfg) || tx.cache.hit != nil {
 		return true
 	}
 	if st := be.cfg.Stats; st != nil && st.Enabled && tx.serveStats(be.cfg) {
@@ -692,7 +697,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	resKeep := res.KeepAlive
 	sr.Discard(rn)
 	// As HAProxy, compression is decided on the server's headers, before
-	// the http-response rules (which see the headers it changed).
+	// the http-response rules; its header changes come after them.
 	tx.compOn = tx.compressResponse(res)
 	tx.capture(fe.cfg.Captures, true)
 	// http-response rules: the backend's, then the frontend's.
@@ -710,6 +715,9 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		}
 	}
 	tx.persistResponse(be, srv)
+	if tx.compOn {
+		tx.compressHeaders(res)
+	}
 	switching := res.Status == 101 && tx.upgrade || v.method == "CONNECT" && res.Status >= 200 && res.Status < 300
 	keep = tx.reqKeep && rbody != httpx.BodyClose && fe.cfg.HTTPConnMode != config.HTTPClose && sentBody
 	if switching {
@@ -740,6 +748,9 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		// A small body already read goes out with the head: one write.
 		b, _ := sr.Peek(int(rcl))
 		out = append(out, b...)
+		if p := tx.cache.pend; p != nil {
+			p.Write(b)
+		}
 		tx.pbuf = out[:0]
 		sr.Discard(int(rcl))
 		rbody = httpx.BodyNone
@@ -758,24 +769,30 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		return false, true
 	}
 	if tx.compOn {
-		var err error
-		switch rbody {
-		case httpx.BodyLength:
-			err = tx.compressed(&exactReader{r: sr, left: rcl}, sr, nil, be)
-		case httpx.BodyChunked:
+		var src io.Reader = &exactReader{r: sr, left: rcl}
+		var trailers func() []byte
+		if rbody == httpx.BodyChunked {
 			cr := &tx.chunks
 			cr.Reset(sr, tx.lim)
-			err = tx.compressed(cr, sr, cr.Trailers, be)
+			src, trailers = cr, cr.Trailers
 		}
-		if err != nil {
+		if p := tx.cache.pend; p != nil {
+			src = io.TeeReader(src, p) // cache-store keeps the server's body
+		}
+		if err := tx.compressed(src, sr, trailers, be); err != nil {
 			return false, false
 		}
 		releaseServer(reusable)
+		tx.cacheCommit()
 		return keep, true
+	}
+	var body io.Writer = client
+	if p := tx.cache.pend; p != nil {
+		body = io.MultiWriter(client, p) // cache-store collects the body
 	}
 	switch rbody {
 	case httpx.BodyLength:
-		if _, err := io.CopyBuffer(client, io.LimitReader(sr, rcl), tx.copyBuffer()); err != nil {
+		if _, err := io.CopyBuffer(body, io.LimitReader(sr, rcl), tx.copyBuffer()); err != nil {
 			return false, false
 		}
 	case httpx.BodyChunked:
@@ -783,10 +800,13 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 			return false, false
 		}
 	case httpx.BodyClose:
-		io.CopyBuffer(client, sr, tx.copyBuffer())
+		if _, err := io.CopyBuffer(body, sr, tx.copyBuffer()); err == nil {
+			tx.cacheCommit()
+		}
 		return false, true
 	}
 	releaseServer(reusable)
+	tx.cacheCommit()
 	return keep, true
 }
 
@@ -902,7 +922,11 @@ func (tx *httpTxn) copyChunked(w io.Writer, r *bufio.Reader) error {
 	cr := &tx.chunks
 	cr.Reset(r, tx.lim)
 	cw := httpx.ChunkedWriter{W: w}
-	if _, err := io.CopyBuffer(cw, cr, tx.copyBuffer()); err != nil {
+	var src io.Reader = cr
+	if p := tx.cache.pend; p != nil && w != io.Discard {
+		src = io.TeeReader(cr, p) // cache-store collects the decoded body
+	}
+	if _, err := io.CopyBuffer(cw, src, tx.copyBuffer()); err != nil {
 		return err
 	}
 	var err error

@@ -124,6 +124,10 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			return ruleLocal
 		case config.ActDisableL7Retry:
 			tx.noL7Retry = true
+		case config.ActCacheUse:
+			tx.cacheUse(r)
+		case config.ActCacheStore:
+			tx.cacheStore(r)
 		case config.ActSetHeader, config.ActAddHeader:
 			val := tx.format(r.Fmt)
 			hs := &v.hdr

@@ -365,6 +365,9 @@ func (tx *httpTxn) finishRecord(bytesIn, bytesOut int64) {
 		}
 	} else if tx.ci.srv != nil {
 		r.ServerName = tx.ci.srv.cfg.Name // the server a connection was attempted to
+	} else if tx.cache.served {
+		r.ServerName = "<CACHE>" // haproxy logs the cache's timers as 0
+		r.Tw, r.Tc, r.Tr = 0, 0, 0
 	} else {
 		r.ServerName = "<NOSRV>"
 	}

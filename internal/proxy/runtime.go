@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/halo-lb/halo/internal/cache"
 	"net"
 	"os"
 	"strconv"
@@ -76,7 +77,8 @@ type Runtime struct {
 	copyBufs slicePool    // body copy buffers
 	encoders encoderPools // HTTP compression states, per algorithm
 
-	streams   map[*stream]struct{} // accepted connections, under mu (show sess)
+	caches    map[string]*cache.Store // the cache sections' stores, by name
+	streams   map[*stream]struct{}    // accepted connections, under mu (show sess)
 	streamSeq atomic.Uint64
 }
 
@@ -101,6 +103,7 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 	rt.readers.size = max(cfg.Global.TuneBufSize, 4096)
 	rt.copyBufs.size = 32 << 10
 	rt.encoders.level = cfg.Global.TuneCompMaxLevel
+	rt.caches = newCaches(cfg)
 	for _, p := range cfg.Backends() {
 		if !p.Disabled {
 			rt.backends[p.Name] = newBackend(rt, p)
@@ -195,6 +198,13 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 	var bg sync.WaitGroup
 	for _, b := range rt.backends {
 		b.startChecks(ctx, &bg)
+	}
+	for _, s := range rt.caches {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			s.Run(ctx, time.Second) // expired objects give their memory back
+		}()
 	}
 	bg.Add(2)
 	go func() {
