@@ -388,6 +388,7 @@ func cloneProxy(d *Proxy) *Proxy {
 	p.Binds, p.Servers, p.UseBackends, p.TCPRequest = nil, nil, nil, nil
 	p.HTTPRequest = append([]*HTTPRule(nil), d.HTTPRequest...)
 	p.HTTPResponse = append([]*HTTPRule(nil), d.HTTPResponse...)
+	p.HTTPAfterResponse = append([]*HTTPRule(nil), d.HTTPAfterResponse...)
 	p.Redirects = nil
 	p.Captures = nil
 	p.DefaultBackend = nil

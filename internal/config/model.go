@@ -232,6 +232,10 @@ type Proxy struct {
 	Stats          *Stats
 	Description    string
 
+	// HTTPAfterResponse are the http-after-response rules: run on every
+	// response, halo's own too, after the http-response rules.
+	HTTPAfterResponse []*HTTPRule
+
 	// Logging.
 	Logs      []LogTarget // includes the `log global` marker entry when set
 	NoLog     bool

@@ -71,10 +71,7 @@ func (b *builder) finish() {
 			ub.Backend = be
 		}
 		if px.Mode == ModeTCP {
-			for _, r := range px.HTTPRequest {
-				b.warnf(r.Pos, "'http-request' rules ignored for proxy '%s' as they require HTTP mode.", px.Name)
-			}
-			px.HTTPRequest = nil
+			b.ignoreHTTPRules(px)
 		}
 	}
 	b.checkAddresses()

@@ -372,6 +372,7 @@ func (fe *frontend) errorPageOr(status int, def []byte) []byte {
 // request had no body left to read and the client wants keep-alive. A
 // HEAD request gets the head only (Content-Length kept, as HAProxy).
 func (tx *httpTxn) answerLocal() (bool, bool) {
+	tx.afterLocal()
 	keep := tx.reqKeep && tx.body == httpx.BodyNone && tx.fe.cfg.HTTPConnMode != config.HTTPClose &&
 		!httpx.ClosesConnection(tx.status) && !closeDelimited(tx.local)
 	out := tx.local
@@ -702,6 +703,7 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		}
 	}
 	tx.persistResponse(be, srv)
+	tx.afterResponse()
 	switching := res.Status == 101 && tx.upgrade || v.method == "CONNECT" && res.Status >= 200 && res.Status < 300
 	keep = tx.reqKeep && rbody != httpx.BodyClose && fe.cfg.HTTPConnMode != config.HTTPClose && sentBody
 	if switching {

@@ -1,0 +1,186 @@
+package integration
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// afterRespServer answers every request with a small response carrying
+// X-Srv, and /bad with bytes that are not HTTP (a 502 for the proxy).
+func afterRespServer(t *testing.T) string {
+	return tcpServer(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil || l == "\r\n" {
+				break
+			}
+		}
+		if strings.Contains(line, " /bad ") {
+			io.WriteString(c, "garbage\r\n\r\n")
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Srv: 1\r\n\r\nok")
+	})
+}
+
+// rawGet sends one HTTP/1.1 request (raw text, Connection: close) and
+// returns the status line and the header lines halo and haproxy are
+// compared on: x-*, set-cookie, location, www-authenticate, lower-cased,
+// in order.
+func rawGet(t *testing.T, addr, req string) (string, []string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, req)
+	br := bufio.NewReader(c)
+	status, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatalf("%q: %v", req, err)
+	}
+	var hdrs []string
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil || l == "\r\n" {
+			break
+		}
+		l = strings.TrimRight(l, "\r\n")
+		name, _, _ := strings.Cut(strings.ToLower(l), ":")
+		switch {
+		case strings.HasPrefix(name, "x-"), name == "set-cookie", name == "location", name == "www-authenticate":
+			hdrs = append(hdrs, strings.ToLower(name)+":"+strings.SplitN(l, ":", 2)[1])
+		}
+	}
+	return strings.TrimRight(status, "\r\n"), hdrs
+}
+
+// TestAfterResponseSideBySide: http-after-response rules run on server
+// responses after http-response rules and the persistence cookie, and on
+// every response halo makes itself (redirect, deny, return, auth, the
+// stats page, 503 without server, 502 on a bad server response,
+// monitor-uri), the backend's rules first when a backend was chosen; not
+// on the 400 of an unparsable request (HAProxy's H1 layer answers it
+// before any rule). `allow` ends a list, set-status changes the status
+// line. The same over HTTP/2 (TLS, ALPN h2). Expected values were taken
+// from haproxy 2.6.12, which runs the same configuration after halo.
+func TestAfterResponseSideBySide(t *testing.T) {
+	srv := afterRespServer(t)
+	p := newPKI(t, "After CA")
+	crt, _ := p.issue(certOpts{file: "site.pem", names: []string{"site.test"}})
+	port, tport := freePort(t), freePort(t)
+	cfg := fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    timeout http-request 5s
+frontend f
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d ssl crt %s alpn h2
+    monitor-uri /mon
+    http-after-response set-header X-After fe
+    http-after-response add-header X-St %%[status]
+    http-after-response set-status 299 reason Fine if { status 201 }
+    http-response set-header X-Resp fe
+    http-request redirect location /x if { path /redir }
+    http-request deny if { path /deny }
+    http-request return status 201 content-type text/plain string hi if { path /ret }
+    http-request auth if { path /auth }
+    use_backend st if { path_beg /stats }
+    use_backend none if { path /none }
+    default_backend b
+backend b
+    http-after-response set-header X-After-Be be
+    http-after-response allow if { res.hdr(x-srv) 1 }
+    http-after-response set-header X-Never be
+    cookie SRV insert
+    server s %s cookie s1
+backend none
+backend st
+    http-after-response set-header X-After-St st
+    http-response set-header X-Resp-St st
+    stats enable
+    stats uri /stats
+`, port, tport, crt, srv)
+	type want struct {
+		status string
+		hdrs   []string
+	}
+	cases := []struct {
+		path string
+		want want
+	}{
+		{"/", want{"HTTP/1.1 200 OK", []string{"x-srv: 1", "x-resp: fe", "set-cookie: SRV=s1; path=/", "x-after-be: be", "x-after: fe", "x-st: 200"}}},
+		{"/redir", want{"HTTP/1.1 302 Found", []string{"location: /x", "x-after: fe", "x-st: 302"}}},
+		{"/deny", want{"HTTP/1.1 403 Forbidden", []string{"x-after: fe", "x-st: 403"}}},
+		{"/ret", want{"HTTP/1.1 299 Fine", []string{"x-after: fe", "x-st: 201"}}},
+		{"/auth", want{"HTTP/1.1 401 Unauthorized", []string{`www-authenticate: Basic realm="f"`, "x-after: fe", "x-st: 401"}}},
+		{"/stats", want{"HTTP/1.1 200 OK", []string{"x-after-st: st", "x-after: fe", "x-st: 200"}}},
+		{"/none", want{"HTTP/1.1 503 Service Unavailable", []string{"x-after: fe", "x-st: 503"}}},
+		{"/bad", want{"HTTP/1.1 502 Bad Gateway", []string{"x-after-be: be", "x-never: be", "x-after: fe", "x-st: 502"}}},
+		{"/mon", want{"HTTP/1.1 200 OK", []string{"x-after: fe", "x-st: 200"}}},
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	pool := x509.NewCertPool()
+	pool.AddCert(p.ca)
+	sideBySide(t, cfg, addr, func(t *testing.T, bin string) {
+		for _, c := range cases {
+			st, hdrs := rawGet(t, addr, "GET "+c.path+" HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n")
+			if st != c.want.status || strings.Join(hdrs, "\n") != strings.Join(c.want.hdrs, "\n") {
+				t.Errorf("%s GET %s:\n got  %s %q\n want %s %q", bin, c.path, st, hdrs, c.want.status, c.want.hdrs)
+			}
+		}
+		// A request halo cannot parse: the 400 is the parser's, no rule runs.
+		st, hdrs := rawGet(t, addr, "GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n")
+		if !strings.HasPrefix(st, "HTTP/1.1 400") || len(hdrs) != 0 {
+			t.Errorf("%s bad request: %s %q, want a 400 without after-response headers", bin, st, hdrs)
+		}
+		// HTTP/2: the same rules.
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "site.test"}, ForceAttemptHTTP2: true}
+		defer tr.CloseIdleConnections()
+		cl := &http.Client{Transport: tr, Timeout: 5 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for _, c := range cases {
+			res, err := cl.Get(fmt.Sprintf("https://127.0.0.1:%d%s", tport, c.path))
+			if err != nil {
+				t.Errorf("%s h2 GET %s: %v", bin, c.path, err)
+				continue
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.ProtoMajor != 2 {
+				t.Errorf("%s h2 GET %s: protocol %s", bin, c.path, res.Proto)
+			}
+			code := strings.Fields(c.want.status)[1]
+			if fmt.Sprint(res.StatusCode) != code {
+				t.Errorf("%s h2 GET %s: status %d, want %s", bin, c.path, res.StatusCode, code)
+			}
+			for _, h := range c.want.hdrs {
+				name, val, _ := strings.Cut(h, ": ")
+				if name == "set-cookie" || name == "www-authenticate" || name == "location" {
+					continue
+				}
+				if got := res.Header.Values(name); len(got) != 1 || got[0] != val {
+					t.Errorf("%s h2 GET %s: %s = %q, want %q", bin, c.path, name, got, val)
+				}
+			}
+		}
+	})
+}
