@@ -279,6 +279,7 @@ type Options struct {
 	ServerKeepAlive   bool
 	SpliceAuto        bool
 	PreferLastServer  bool
+	HTTPIgnoreProbes  bool
 }
 
 // Timeouts of a proxy; zero means unset.

@@ -123,22 +123,25 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 		tx.tHead = time.Now()
 		if err != nil {
 			var he *httpx.Error
+			// null: nothing came on the connection; it is logged unless
+			// dontlognull, and with http-ignore-probes nothing at all
+			// happens (no 408, no log, not counted).
+			null := first && br.Buffered() == 0
 			switch {
 			case errors.As(err, &he):
 				client.Write(fe.errorPage(he.Status))
-				tx.badRequest(he.Status, 'P', waitStart, first)
+				tx.badRequest(he.Status, 'P', waitStart, first, true)
+			case null && fe.cfg.Options.HTTPIgnoreProbes:
 			case errors.Is(err, os.ErrDeadlineExceeded) && (first || br.Buffered() > 0):
 				// timeout http-request (or client) expired before a whole
 				// head: 408, also on a first request that sent nothing, as
 				// HAProxy does. An idle keep-alive connection just closes.
 				client.Write(fe.errorPage(408))
-				if br.Buffered() > 0 || !fe.cfg.Options.DontLogNull {
-					tx.badRequest(408, 'c', waitStart, first)
-				}
-			case first && br.Buffered() == 0 && !fe.cfg.Options.DontLogNull:
-				// A connection closed before any byte: HAProxy logs it as
-				// an aborted bad request unless dontlognull.
-				tx.badRequest(400, 'C', waitStart, first)
+				tx.badRequest(408, 'c', waitStart, first, !null || !fe.cfg.Options.DontLogNull)
+			case null:
+				// A connection closed before any byte: HAProxy counts it as
+				// an aborted bad request, logged unless dontlognull.
+				tx.badRequest(400, 'C', waitStart, first, !fe.cfg.Options.DontLogNull)
 			}
 			return
 		}

@@ -8,6 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +186,117 @@ backend st
 			}
 		}
 	})
+}
+
+// TestIgnoreProbesSideBySide: a connection that sends nothing and times
+// out (timeout http-request) gets a 408, is logged and counted (ereq,
+// hrsp_4xx, req_tot) like one closed without a byte; dontlognull only
+// stops the logs; option http-ignore-probes sends nothing and neither
+// logs nor counts. A partial request still gets its 408. The same
+// numbers under haproxy 2.6.12.
+func TestIgnoreProbesSideBySide(t *testing.T) {
+	needSocat(t)
+	for _, tc := range []struct {
+		opt     string
+		got408  bool
+		logs    int
+		ereq    string
+		partial bool // a partial request still answered 408
+	}{
+		{"", true, 2, "2", true},
+		{"option dontlognull", true, 0, "2", true},
+		{"option http-ignore-probes", false, 0, "0", true},
+	} {
+		t.Run(strings.TrimPrefix(tc.opt, "option "), func(t *testing.T) {
+			for _, b := range lbBins(t) {
+				t.Run(b.name, func(t *testing.T) {
+					port := freePort(t)
+					sock := shortSock(t)
+					addr := fmt.Sprintf("127.0.0.1:%d", port)
+					f := writeConfig(t, fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    log stderr format raw local0
+    option httplog
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout http-request 300ms
+frontend f
+    bind %s
+    %s
+    http-request return status 200
+`, sock, addr, tc.opt))
+					h := startProc(t, b.path, addr, nil, nil, "-db", "-f", f)
+					// startProc's own probe connection counts too: read the
+					// counters before and after.
+					time.Sleep(500 * time.Millisecond)
+					before := statRows(t, sock)["f/FRONTEND"]
+					logs0 := strings.Count(h.stderr.String(), "<BADREQ>")
+					c, err := net.Dial("tcp", addr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					c.SetDeadline(time.Now().Add(5 * time.Second))
+					got, _ := io.ReadAll(c) // the proxy ends it at timeout http-request
+					c.Close()
+					if strings.HasPrefix(string(got), "HTTP/1.1 408") != tc.got408 || (!tc.got408 && len(got) > 0) {
+						t.Errorf("silent connection got %q", got)
+					}
+					c, err = net.Dial("tcp", addr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					c.Close() // closed without a byte
+					c, err = net.Dial("tcp", addr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					c.SetDeadline(time.Now().Add(5 * time.Second))
+					io.WriteString(c, "GET / HTTP/1.1\r\n")
+					got, _ = io.ReadAll(c)
+					c.Close()
+					if strings.HasPrefix(string(got), "HTTP/1.1 408") != tc.partial {
+						t.Errorf("partial request got %q", got)
+					}
+					var after map[string]string
+					waitFor(t, "the counters", 5*time.Second, func() bool {
+						after = statRows(t, sock)["f/FRONTEND"]
+						return after["stot"] == fmt.Sprint(atoi(before["stot"])+3)
+					})
+					// The partial request is one more error and one more log.
+					if d := atoi(after["ereq"]) - atoi(before["ereq"]) - 1; fmt.Sprint(d) != tc.ereq {
+						t.Errorf("ereq went from %s to %s, want %s more for the silent connections", before["ereq"], after["ereq"], tc.ereq)
+					}
+					if d := atoi(after["req_tot"]) - atoi(before["req_tot"]) - 1; fmt.Sprint(d) != tc.ereq {
+						t.Errorf("req_tot went from %s to %s, want %s more", before["req_tot"], after["req_tot"], tc.ereq)
+					}
+					waitFor(t, "the partial request's log", 5*time.Second, func() bool {
+						return strings.Count(h.stderr.String(), "<BADREQ>") >= logs0+1
+					})
+					time.Sleep(200 * time.Millisecond)
+					if n := strings.Count(h.stderr.String(), "<BADREQ>") - logs0 - 1; n != tc.logs {
+						t.Errorf("%d <BADREQ> logs for the silent connections, want %d:\n%s", n, tc.logs, h.stderr.String())
+					}
+				})
+			}
+		})
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// shortSock is a unix socket path short enough for sun_path (a subtest's
+// TempDir is not), removed with its folder at the end.
+func shortSock(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "ar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "s.sock")
 }
