@@ -480,7 +480,7 @@ func (b *builder) parseReturnArgs(ln *Line, what string, args []string, r *HTTPR
 		case "string", "lf-string":
 			r.Body, r.BodyIsFormat = v, k == "lf-string"
 		case "file", "errorfile":
-			data, err := os.ReadFile(v)
+			data, err := os.ReadFile(b.path(v))
 			if err != nil {
 				b.errorf(ln.Pos, "'%s' : error opening file <%s>: %s", what, v, unwrapPathErr(err))
 				return false

@@ -95,6 +95,12 @@ func build(files []string, p *parser, opts LoadOptions) (*Config, error) {
 			b.openSection(s.Kind, s.Header)
 		}
 		for _, ln := range s.Lines {
+			b.defPath.file = ln.Pos.File
+			if b.defPath.mode != "" {
+				l := *ln
+				l.Words = b.pathWords(ln.Words)
+				ln = &l
+			}
 			b.line(ln)
 		}
 	}
@@ -206,6 +212,8 @@ type builder struct {
 	aclChecks  aclChecks // userlists and -u ids named by ACLs, checked across the configuration
 	// deferred checks done in finish, on fully parsed proxies
 	optNeg bool // the option being parsed was written "no option"
+
+	defPath defaultPath // global default-path: how relative file names resolve
 }
 
 func newBuilder(opts LoadOptions) *builder {
@@ -513,13 +521,13 @@ func (b *builder) httpErrorsLine(ln *Line) {
 		b.errorf(ln.Pos, "'errorfile' expects <status_code> and <file> as arguments")
 		return
 	}
-	code, err := parseErrorFile(w[1], w[2])
+	code, err := parseErrorFile(w[1], b.path(w[2]))
 	if err != nil {
 		b.errorf(ln.Pos, "%v", err)
 		return
 	}
 	if b.curErrors != nil {
-		b.curErrors[code] = w[2]
+		b.curErrors[code] = b.path(w[2])
 	}
 }
 

@@ -343,6 +343,9 @@ type BindSSL struct {
 	CAIgnore, CRTIgnore tlsx.IgnoreSet
 	// Config is the listener's TLS configuration built from the above.
 	Config *tls.Config
+
+	// CRTListBase is the directory of the relative names in CRTLists.
+	CRTListBase string
 }
 
 // BackendRef names a backend from a frontend.

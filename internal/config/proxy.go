@@ -187,7 +187,7 @@ var proxyKeywords = mkTable(concat(
 			if !b.argCount(ln, 1, 2, 2, "<status_code> and <file> as arguments") {
 				return
 			}
-			code, err := parseErrorFile(ln.Words[1], ln.Words[2])
+			code, err := parseErrorFile(ln.Words[1], b.path(ln.Words[2]))
 			if err != nil {
 				b.errorf(ln.Pos, "%v", err)
 				return
@@ -195,7 +195,7 @@ var proxyKeywords = mkTable(concat(
 			if b.px.ErrorFiles == nil {
 				b.px.ErrorFiles = map[int]string{}
 			}
-			b.px.ErrorFiles[code] = ln.Words[2]
+			b.px.ErrorFiles[code] = b.path(ln.Words[2])
 		}},
 		{Name: "errorfiles", Sections: inAllProxies, Doc: "use the files of an http-errors section", parse: func(b *builder, ln *Line) {
 			if !b.argCount(ln, 1, 1, -1, "<http-errors section> [codes...]") {

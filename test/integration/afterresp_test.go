@@ -300,3 +300,75 @@ func shortSock(t *testing.T) string {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return filepath.Join(dir, "s.sock")
 }
+
+// TestDefaultPathSideBySide: with `default-path config`, the relative
+// errorfile, certificate and pattern file of a configuration are found
+// beside it whatever the working directory, under halo and haproxy.
+func TestDefaultPathSideBySide(t *testing.T) {
+	dir := t.TempDir()
+	p := newPKI(t, "Path CA")
+	crt, _ := p.issue(certOpts{file: "site.pem", names: []string{"site.test"}})
+	data, err := os.ReadFile(crt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"site.pem": string(data),
+		"e.http":   "HTTP/1.0 503 Service Unavailable\r\ncontent-type: text/plain\r\n\r\nbeside the config\n",
+		"deny.lst": "/deny\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port, tport := freePort(t), freePort(t)
+	cfgFile := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(cfgFile, []byte(fmt.Sprintf(`global
+    default-path config
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d ssl crt site.pem
+    errorfile 503 e.http
+    http-request deny if { path -f deny.lst }
+    default_backend none
+backend none
+`, port, tport)), 0o644)
+	elsewhere := t.TempDir()
+	pool := x509.NewCertPool()
+	pool.AddCert(p.ca)
+	for _, b := range lbBins(t) {
+		t.Run(b.name, func(t *testing.T) {
+			h := startProcIn(t, elsewhere, b.path, fmt.Sprintf("127.0.0.1:%d", port), nil, nil, "-db", "-f", cfgFile)
+			defer func() { h.cmd.Process.Kill(); <-h.done }()
+			cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+				TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "site.test"}}}
+			defer cl.CloseIdleConnections()
+			for _, tc := range []struct {
+				url  string
+				code int
+				body string
+			}{
+				{fmt.Sprintf("http://127.0.0.1:%d/", port), 503, "beside the config\n"},
+				{fmt.Sprintf("https://127.0.0.1:%d/", tport), 503, "beside the config\n"},
+				{fmt.Sprintf("http://127.0.0.1:%d/deny", port), 403, ""},
+			} {
+				res, err := cl.Get(tc.url)
+				if err != nil {
+					t.Errorf("GET %s: %v", tc.url, err)
+					continue
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != tc.code || tc.body != "" && string(body) != tc.body {
+					t.Errorf("GET %s: %d %q, want %d %q", tc.url, res.StatusCode, body, tc.code, tc.body)
+				}
+			}
+		})
+	}
+}
