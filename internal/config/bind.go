@@ -78,7 +78,14 @@ var bindOpts = map[string]bindOpt{
 		return nil
 	})},
 	"crt-list": {1, "certificate list file: relative certificate paths in it are relative to crt-base (else to the working directory), as HAProxy", bSSL(func(b *builder, s *BindSSL, v string) error {
-		s.CRTLists = append(s.CRTLists, v) // not relative to crt-base, as HAProxy
+		s.CRTLists = append(s.CRTLists, b.path(v)) // not relative to crt-base, as HAProxy
+		// The certificates it names are relative to crt-base, itself
+		// relative to default-path (the working directory by default).
+		base := b.cfg.Global.CRTBase
+		if base == "" && b.defPath.mode != "" {
+			base = "."
+		}
+		s.CRTListBase = b.resolve("", base)
 		return nil
 	})},
 	"ca-file": {1, "CA bundle for client certificates", bSSL(func(b *builder, s *BindSSL, v string) error { s.CAFile = b.resolve(b.cfg.Global.CABase, v); return nil })},

@@ -131,6 +131,7 @@ var globalKeywords = mkTable(concat(
 		{Name: "unsetenv", Sections: InGlobal, Doc: "remove environment variables", parse: envOp("unsetenv", -1)},
 		{Name: "resetenv", Sections: InGlobal, Doc: "clear the environment except the named variables", parse: envOp("resetenv", -1)},
 		{Name: "master-worker", Sections: InGlobal, Doc: "run a master process that reloads workers on SIGUSR2 (as -W)", parse: func(b *builder, ln *Line) { b.cfg.Global.MasterWorker = true }},
+		{Name: "default-path", Sections: InGlobal, Doc: "how later relative file names (crt, ca-file, crl-file, crt-list, errorfile, return file, acl -f, map files) resolve: current (working directory, default), config (the directory of the file they are in), parent (its parent), origin <absolute dir>", parse: (*builder).parseDefaultPath},
 		{Name: "zero-warning", Sections: InGlobal, Doc: "treat warnings as fatal (as -dW)", parse: func(b *builder, ln *Line) { b.cfg.Global.ZeroWarning = true }},
 		{Name: "quiet", Sections: InGlobal, Doc: "print no messages but alerts (as -q)", parse: func(b *builder, ln *Line) {
 			if b.argCount(ln, 1, 0, 0, "no argument") {
@@ -177,7 +178,7 @@ var globalKeywords = mkTable(concat(
 		{Name: "ulimit-n", Sections: InGlobal, Status: NoEffect, Note: "halo raises its file-descriptor soft limit to the hard limit at start; set the hard limit with systemd LimitNOFILE="},
 		{Name: "nbproc", Sections: InGlobal, Status: Removed, Note: "HAProxy 2.5 (multi-process mode is gone). Use 'nbthread' instead."},
 	},
-	unsupported(InGlobal, "", "cpu-map", "default-path", "external-check", "insecure-fork-wanted", "insecure-setuid-wanted",
+	unsupported(InGlobal, "", "cpu-map", "external-check", "insecure-fork-wanted", "insecure-setuid-wanted",
 		"issuers-chain-path", "localpeer", "lua-load", "lua-load-per-thread", "lua-prepend-path", "mworker-max-reloads",
 		"numa-cpu-mapping", "pp2-never-send-local", "set-dumpable", "set-var", "ssl-default-bind-curves",
 		"ssl-dh-param-file", "ssl-skip-self-issued-ca", "strict-limits", "thread-group",

@@ -41,6 +41,10 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 		b.errorf(ln.Pos, "'%s' expects an action", kw)
 		return
 	}
+	if b.sec == secDefaults && b.px.Name == "" {
+		b.errorf(ln.Pos, "'%s' not allowed in anonymous 'defaults' section.", kw)
+		return
+	}
 	r := &HTTPRule{Pos: ln.Pos, Response: response}
 	act := w[1]
 	if strings.HasPrefix(act, "set-var(") {
@@ -50,6 +54,12 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 	allowed := httpReqActions
 	if response {
 		allowed = httpResActions
+	}
+	if kw == "http-after-response" {
+		allowed = httpAfterActions
+		if !b.afterResponseAction(ln, act) {
+			return
+		}
 	}
 	if !hasWord(allowed, act) {
 		other := act == "cache-store" && !response || act == "cache-use" && response // the other side's cache action
@@ -189,9 +199,12 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 // appends r to its proxy.
 func (b *builder) addHTTPRule(ln *Line, r *HTTPRule, end int) {
 	list, phase := &b.px.HTTPRequest, phaseHTTPRequest
-	if r.Response {
+	switch {
+	case ln.Words[0] == "http-after-response":
+		list, phase = &b.px.HTTPAfterResponse, phaseHTTPResponse
+	case r.Response:
 		list, phase = &b.px.HTTPResponse, phaseHTTPResponse
-	} else {
+	default:
 		b.warnRuleOrder(ln, phaseHTTPRequest)
 	}
 	if end < len(ln.Words) {
@@ -289,11 +302,11 @@ type fmtSite struct {
 // ruleFmt is the site of a format argument of an http-request or
 // http-response rule.
 func (b *builder) ruleFmt(ln *Line) fmtSite {
-	if ln.Words[0] != "http-request" && ln.Words[0] != "http-response" {
+	if ln.Words[0] != "http-request" && ln.Words[0] != "http-response" && ln.Words[0] != "http-after-response" {
 		return fmtSite{}
 	}
 	phase := phaseHTTPRequest
-	if ln.Words[0] == "http-response" {
+	if ln.Words[0] != "http-request" {
 		phase = phaseHTTPResponse
 	}
 	return fmtSite{at: b.at(phase), l6: true,
@@ -472,7 +485,7 @@ func (b *builder) parseReturnArgs(ln *Line, what string, args []string, r *HTTPR
 		case "string", "lf-string":
 			r.Body, r.BodyIsFormat = v, k == "lf-string"
 		case "file", "errorfile":
-			data, err := os.ReadFile(v)
+			data, err := os.ReadFile(b.path(v))
 			if err != nil {
 				b.errorf(ln.Pos, "'%s' : error opening file <%s>: %s", what, v, unwrapPathErr(err))
 				return false

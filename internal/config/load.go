@@ -95,6 +95,12 @@ func build(files []string, p *parser, opts LoadOptions) (*Config, error) {
 			b.openSection(s.Kind, s.Header)
 		}
 		for _, ln := range s.Lines {
+			b.defPath.file = ln.Pos.File
+			if b.defPath.mode != "" {
+				l := *ln
+				l.Words = b.pathWords(ln.Words)
+				ln = &l
+			}
 			b.line(ln)
 		}
 	}
@@ -208,6 +214,8 @@ type builder struct {
 	aclChecks  aclChecks // userlists and -u ids named by ACLs, checked across the configuration
 	// deferred checks done in finish, on fully parsed proxies
 	optNeg bool // the option being parsed was written "no option"
+
+	defPath defaultPath // global default-path: how relative file names resolve
 }
 
 func newBuilder(opts LoadOptions) *builder {
@@ -393,6 +401,7 @@ func cloneProxy(d *Proxy) *Proxy {
 	p.Binds, p.Servers, p.UseBackends, p.TCPRequest = nil, nil, nil, nil
 	p.HTTPRequest = append([]*HTTPRule(nil), d.HTTPRequest...)
 	p.HTTPResponse = append([]*HTTPRule(nil), d.HTTPResponse...)
+	p.HTTPAfterResponse = append([]*HTTPRule(nil), d.HTTPAfterResponse...)
 	p.Redirects = nil
 	p.Captures = nil
 	p.DefaultBackend = nil
@@ -522,13 +531,13 @@ func (b *builder) httpErrorsLine(ln *Line) {
 		b.errorf(ln.Pos, "'errorfile' expects <status_code> and <file> as arguments")
 		return
 	}
-	code, err := parseErrorFile(w[1], w[2])
+	code, err := parseErrorFile(w[1], b.path(w[2]))
 	if err != nil {
 		b.errorf(ln.Pos, "%v", err)
 		return
 	}
 	if b.curErrors != nil {
-		b.curErrors[code] = w[2]
+		b.curErrors[code] = b.path(w[2])
 	}
 }
 

@@ -236,6 +236,10 @@ type Proxy struct {
 	Stats          *Stats
 	Description    string
 
+	// HTTPAfterResponse are the http-after-response rules: run on every
+	// response, halo's own too, after the http-response rules.
+	HTTPAfterResponse []*HTTPRule
+
 	// Logging.
 	Logs      []LogTarget // includes the `log global` marker entry when set
 	NoLog     bool
@@ -279,6 +283,7 @@ type Options struct {
 	ServerKeepAlive   bool
 	SpliceAuto        bool
 	PreferLastServer  bool
+	HTTPIgnoreProbes  bool
 }
 
 // Timeouts of a proxy; zero means unset.
@@ -342,6 +347,9 @@ type BindSSL struct {
 	CAIgnore, CRTIgnore tlsx.IgnoreSet
 	// Config is the listener's TLS configuration built from the above.
 	Config *tls.Config
+
+	// CRTListBase is the directory of the relative names in CRTLists.
+	CRTListBase string
 }
 
 // BackendRef names a backend from a frontend.

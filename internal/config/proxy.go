@@ -170,6 +170,7 @@ var proxyKeywords = mkTable(concat(
 		{Name: "stats", Sections: inAllProxies, Doc: "stats page: enable, uri, refresh, show-node, show-legends, show-desc, auth, realm, hide-version, admin, scope", parse: (*builder).parseStats},
 		{Name: "http-request", Sections: inFE | InBackend, Doc: "request rules (mode http)", parse: func(b *builder, ln *Line) { b.parseHTTPRule(ln, false) }},
 		{Name: "http-response", Sections: inFE | InBackend, Doc: "response rules (mode http)", parse: func(b *builder, ln *Line) { b.parseHTTPRule(ln, true) }},
+		{Name: "http-after-response", Sections: inFE | InBackend, Doc: "rules on every response, halo's own (errors, redirects, return, stats) too, after http-response: " + strings.Join(httpAfterActions, ", "), parse: func(b *builder, ln *Line) { b.parseHTTPRule(ln, true) }},
 		{Name: "redirect", Sections: inFEnoDef | InBackend, Doc: "redirect location|prefix|scheme <to> [code N] [if cond]", parse: func(b *builder, ln *Line) {
 			r := &HTTPRule{Pos: ln.Pos, Action: ActRedirect}
 			b.warnRuleOrder(ln, phaseRedirect)
@@ -187,7 +188,7 @@ var proxyKeywords = mkTable(concat(
 			if !b.argCount(ln, 1, 2, 2, "<status_code> and <file> as arguments") {
 				return
 			}
-			code, err := parseErrorFile(ln.Words[1], ln.Words[2])
+			code, err := parseErrorFile(ln.Words[1], b.path(ln.Words[2]))
 			if err != nil {
 				b.errorf(ln.Pos, "%v", err)
 				return
@@ -195,7 +196,7 @@ var proxyKeywords = mkTable(concat(
 			if b.px.ErrorFiles == nil {
 				b.px.ErrorFiles = map[int]string{}
 			}
-			b.px.ErrorFiles[code] = ln.Words[2]
+			b.px.ErrorFiles[code] = b.path(ln.Words[2])
 		}},
 		{Name: "errorfiles", Sections: inAllProxies, Doc: "use the files of an http-errors section", parse: func(b *builder, ln *Line) {
 			if !b.argCount(ln, 1, 1, -1, "<http-errors section> [codes...]") {
@@ -240,7 +241,7 @@ var proxyKeywords = mkTable(concat(
 	removed(inAllProxies, "HAProxy 2.2", "'http-request set-src' or 'option forwardfor'", "rspadd-header"),
 	unsupported(inAllProxies, "", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl", "srvtcpka-cnt", "srvtcpka-idle",
 		"srvtcpka-intvl", "declare", "dispatch", "email-alert", "error-log-format", "force-persist",
-		"filter", "hash-balance-factor", "http-after-response", "http-error", "http-send-name-header", "ignore-persist",
+		"filter", "hash-balance-factor", "http-error", "http-send-name-header", "ignore-persist",
 		"log-format-sd", "log-tag", "max-keep-alive-queue", "monitor", "persist",
 		"rate-limit", "server-template", "source", "stick", "stick-table",
 		"tcp-response", "unique-id-format", "unique-id-header", "use-fcgi-app", "use-server", "errorloc", "errorloc302",

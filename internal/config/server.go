@@ -294,10 +294,13 @@ func tlsVersion(v string) bool {
 
 // resolve joins a relative path with a base directory (ca-base/crt-base).
 func (b *builder) resolve(base, p string) string {
-	if base == "" || filepath.IsAbs(p) {
+	if filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(base, p)
+	if base != "" {
+		p = filepath.Join(base, p)
+	}
+	return b.path(p) // a relative base is relative to default-path too
 }
 
 func serverOptNames() []string {

@@ -72,10 +72,7 @@ func (b *builder) finish() {
 			ub.Backend = be
 		}
 		if px.Mode == ModeTCP {
-			for _, r := range px.HTTPRequest {
-				b.warnf(r.Pos, "'http-request' rules ignored for proxy '%s' as they require HTTP mode.", px.Name)
-			}
-			px.HTTPRequest = nil
+			b.ignoreHTTPRules(px)
 		}
 	}
 	b.checkAddresses()
@@ -152,7 +149,7 @@ func (b *builder) bindTLS(px *Proxy) {
 		}
 		o := tlsx.BindOptions{Certs: s.Certs, CRTLists: s.CRTLists, CAFile: s.CAFile, CRLFile: s.CRLFile, Verify: s.Verify,
 			MinVer: s.MinVer, MaxVer: s.MaxVer, NoVersions: s.NoVersions, Ciphers: s.Ciphers, Suites: s.Suites, ALPN: bd.ALPN,
-			CAIgnore: s.CAIgnore, CRTIgnore: s.CRTIgnore, Registry: b.certs(), CRTBase: b.cfg.Global.CRTBase}
+			CAIgnore: s.CAIgnore, CRTIgnore: s.CRTIgnore, Registry: b.certs(), CRTBase: s.CRTListBase}
 		if s.Verify == "" || s.Verify == "none" {
 			for _, o := range []struct {
 				name string

@@ -420,6 +420,7 @@ func (tx *httpTxn) serveCached() (bool, bool) {
 	}
 	keep := tx.reqKeep && tx.body == httpx.BodyNone && fe.cfg.HTTPConnMode != config.HTTPClose
 	tx.status = v.status
+	tx.afterResponse()
 	if tx.compOn {
 		tx.compressHeaders(res)
 	}

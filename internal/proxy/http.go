@@ -129,22 +129,25 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 		tx.tHead = time.Now()
 		if err != nil {
 			var he *httpx.Error
+			// null: nothing came on the connection; it is logged unless
+			// dontlognull, and with http-ignore-probes nothing at all
+			// happens (no 408, no log, not counted).
+			null := first && br.Buffered() == 0
 			switch {
 			case errors.As(err, &he):
 				client.Write(fe.errorPage(he.Status))
-				tx.badRequest(he.Status, 'P', waitStart, first)
+				tx.badRequest(he.Status, 'P', waitStart, first, true)
+			case null && fe.cfg.Options.HTTPIgnoreProbes:
 			case errors.Is(err, os.ErrDeadlineExceeded) && (first || br.Buffered() > 0):
 				// timeout http-request (or client) expired before a whole
 				// head: 408, also on a first request that sent nothing, as
 				// HAProxy does. An idle keep-alive connection just closes.
 				client.Write(fe.errorPage(408))
-				if br.Buffered() > 0 || !fe.cfg.Options.DontLogNull {
-					tx.badRequest(408, 'c', waitStart, first)
-				}
-			case first && br.Buffered() == 0 && !fe.cfg.Options.DontLogNull:
-				// A connection closed before any byte: HAProxy logs it as
-				// an aborted bad request unless dontlognull.
-				tx.badRequest(400, 'C', waitStart, first)
+				tx.badRequest(408, 'c', waitStart, first, !null || !fe.cfg.Options.DontLogNull)
+			case null:
+				// A connection closed before any byte: HAProxy counts it as
+				// an aborted bad request, logged unless dontlognull.
+				tx.badRequest(400, 'C', waitStart, first, !fe.cfg.Options.DontLogNull)
 			}
 			return
 		}
@@ -381,6 +384,7 @@ func (fe *frontend) errorPageOr(status int, def []byte) []byte {
 // request had no body left to read and the client wants keep-alive. A
 // HEAD request gets the head only (Content-Length kept, as HAProxy).
 func (tx *httpTxn) answerLocal() (bool, bool) {
+	tx.afterLocal()
 	keep := tx.reqKeep && tx.body == httpx.BodyNone && tx.fe.cfg.HTTPConnMode != config.HTTPClose &&
 		!httpx.ClosesConnection(tx.status) && !closeDelimited(tx.local)
 	out := tx.local
@@ -715,6 +719,9 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		}
 	}
 	tx.persistResponse(be, srv)
+	tx.afterResponse()
+	// Compression's header changes come last: the http-response and
+	// http-after-response rules see the server's headers, as in HAProxy.
 	if tx.compOn {
 		tx.compressHeaders(res)
 	}

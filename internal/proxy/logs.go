@@ -312,14 +312,17 @@ func (tx *httpTxn) startRecord(req *httpx.Request, waitStart time.Time, first bo
 	tx.fe.stats.reqRate.add()
 }
 
-// badRequest logs a request that could not be parsed (400, 431, ...) or
-// did not arrive in time (408).
-func (tx *httpTxn) badRequest(status int, term byte, waitStart time.Time, first bool) {
+// badRequest counts, and logs when log is set, a request that could not
+// be parsed (400, 431, ...) or did not arrive in time (408).
+func (tx *httpTxn) badRequest(status int, term byte, waitStart time.Time, first, log bool) {
 	if !first && status == 408 {
 		return
 	}
 	tx.fe.stats.errReq.Add(1)
 	tx.fe.stats.status(status)
+	if !log {
+		return
+	}
 	r := &tx.rec
 	r.Request, r.TH, r.TI, r.TR, r.Tw, r.Tc, r.Tr = waitStart, 0, 0, -1, -1, -1, -1
 	r.Ta = time.Since(waitStart)

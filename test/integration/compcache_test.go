@@ -75,6 +75,8 @@ frontend f
     http-response set-header content-encoding br if { res.hdr(content-type) -m beg text/br }
     http-response set-header content-type text/html if { res.hdr(content-type) -m beg application/ }
     http-response cache-store c
+    http-after-response set-header x-after "%%[res.hdr(content-encoding)]"
+    http-after-response add-header x-cached yes if { res.hdr(age) -m found }
     default_backend b
 backend b
     server s %s
@@ -83,7 +85,7 @@ backend b
 		hits.Store(before)
 		var out []string
 		for _, ex := range exchanges {
-			head, body := rawGet(t, addr, ex.path, ex.ae)
+			head, body := compRawGet(t, addr, ex.path, ex.ae)
 			out = append(out, fmt.Sprintf("%s [%s]\n%s\nbody ok: %v", ex.path, ex.ae, head, bytes.Equal(body, compBody(30000))))
 		}
 		return out, hits.Load() - before
@@ -112,10 +114,10 @@ backend b
 	}
 }
 
-// rawGet sends one GET and returns the response head (names lowered,
+// compRawGet sends one GET and returns the response head (names lowered,
 // sorted, without Date; Age's value masked) and the body decoded when
 // the last Content-Encoding is gzip.
-func rawGet(t *testing.T, addr, path, ae string) (string, []byte) {
+func compRawGet(t *testing.T, addr, path, ae string) (string, []byte) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
