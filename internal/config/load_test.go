@@ -70,6 +70,7 @@ func TestLoadErrors(t *testing.T) {
 		{"ssl verify", base + "backend b\n  server s 127.0.0.1:443 ssl\n", "t.cfg:7: 'server b/s' : verify is enabled by default but no CA file specified."},
 		{"acl", base + "frontend f\n  bind :80\n  use_backend b if { nosuchfetch }\nbackend b\n", "t.cfg:8: error detected while parsing 'if' condition : anonymous ACL: unknown fetch method 'nosuchfetch'"},
 		{"no such acl", base + "frontend f\n  bind :80\n  use_backend b if is_foo\nbackend b\n", "t.cfg:8: error detected while parsing 'if' condition : no such ACL : 'is_foo'"},
+		{"stats show-modules", base + "frontend f\n  mode http\n  bind :80\n  stats show-modules\n", "t.cfg:9: 'stats show-modules' is a valid HAProxy keyword that halo does not support yet (the page has no module counters); remove the line"},
 		{"unsupported section", "peers p\n  peer a 127.0.0.1:1\n", "t.cfg:1: section 'peers' is recognised but not supported by halo yet"},
 		{"dup proxy", base + "backend b\nbackend b\n", "t.cfg:7: backend 'b' has the same name as backend 'b' declared at t.cfg:6"},
 		{"out of section", "bind :80\n", "t.cfg:1: unknown keyword 'bind' out of section"},

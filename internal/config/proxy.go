@@ -850,6 +850,9 @@ func (b *builder) parseStats(ln *Line) {
 	case "http-request":
 		b.errorf(ln.Pos, "'stats http-request' is not supported by halo yet")
 		return
+	case "show-modules":
+		b.errorf(ln.Pos, "'stats show-modules' is a valid HAProxy keyword that halo does not support yet (the page has no module counters); remove the line")
+		return
 	default:
 		b.errorf(ln.Pos, "'stats' expects 'enable', 'uri', 'refresh', 'show-node', 'show-legends', 'show-desc', 'auth', 'realm', 'hide-version', 'admin' or 'scope', got '%s'%s", w[1],
 			suggest.Hint(w[1], []string{"enable", "uri", "refresh", "show-node", "show-legends", "show-desc", "auth", "realm", "hide-version", "admin", "scope"}))
