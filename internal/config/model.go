@@ -283,6 +283,7 @@ type Options struct {
 	ServerKeepAlive   bool
 	SpliceAuto        bool
 	PreferLastServer  bool
+	AbortOnClose      bool
 	HTTPIgnoreProbes  bool
 }
 

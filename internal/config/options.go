@@ -16,6 +16,7 @@ import (
 // negation flag in b.optNeg.
 var optionKeywords = mkTable(concat(
 	[]*Keyword{
+		flagOpt("abortonclose", inBE, "drop a request whose client closed while it waited for a server slot or connection (logged CQ/CC)", func(o *Options) *bool { return &o.AbortOnClose }),
 		flagOpt("prefer-last-server", inBE, "send a keep-alive client's next requests to the server of its previous one", func(o *Options) *bool { return &o.PreferLastServer }),
 		{Name: "redis-check", Sections: inBE, Doc: "health checks send PING and expect +PONG", parse: func(b *builder, ln *Line) {
 			b.cannedCheck(ln, []TCPCheckStep{{Action: TCPCheckSend, Data: []byte("PING\r\n")}, {Action: TCPCheckExpect, Match: MatchString, Pattern: []byte("+PONG")}})
@@ -147,7 +148,7 @@ var optionKeywords = mkTable(concat(
 		{Name: "independant-streams", Sections: inAllProxies, Status: Removed, Note: "HAProxy 2.1. Use 'option independent-streams' instead."},
 		{Name: "ssl-hello-chk", Sections: inBE, Status: Unsupported, Note: "use 'check-ssl' once TLS health checks land, or 'option tcp-check'"},
 	},
-	unsupported(inAllProxies, "", "abortonclose", "accept-invalid-http-request", "accept-invalid-http-response", "checkcache",
+	unsupported(inAllProxies, "", "accept-invalid-http-request", "accept-invalid-http-response", "checkcache",
 		"contstats", "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "http-buffer-request",
 		"http-no-delay", "http-restrict-req-hdr-names", "http-use-proxy-header", "http_proxy",
 		"independent-streams", "ldap-check", "external-check", "logasap", "nolinger", "persist",

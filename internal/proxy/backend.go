@@ -118,6 +118,7 @@ type backend struct {
 
 	mu      sync.Mutex
 	waiters []chan struct{} // queued connections, oldest first
+	served  uint64          // waiters woken so far, under mu (queue positions)
 	queued  atomic.Int32
 	stateMu sync.Mutex // serialises server state changes (checks, admin)
 	hadSrv  bool       // at least one usable server before the last change; under stateMu
@@ -208,7 +209,14 @@ func (rt *Runtime) UsableServers(name string) (int, bool) {
 
 // acquire picks a server with a free connection slot, queueing when all
 // are full, until the queue timeout (timeout queue, else timeout connect).
-func (b *backend) acquire(ctx context.Context, key []byte, avoid *server) (*server, error) {
+// ci, when not nil, gets the time spent queued and, for a request that
+// was queued, its queue position as HAProxy logs it (%bq: how many
+// requests left the queue from its arrival to its own turn, itself
+// included).
+func (b *backend) acquire(ctx context.Context, key []byte, avoid *server, ci *connInfo) (*server, error) {
+	if ci != nil {
+		defer func(t0 time.Time) { ci.queue += time.Since(t0) }(time.Now())
+	}
 	qt := b.cfg.Timeouts.Queue
 	if qt == 0 {
 		qt = b.cfg.Timeouts.Connect
@@ -234,6 +242,7 @@ func (b *backend) acquire(ctx context.Context, key []byte, avoid *server) (*serv
 		ch := make(chan struct{}, 1)
 		b.waiters = append(b.waiters, ch)
 		setMax(&b.stats.qmax, int64(b.queued.Add(1)))
+		arrived := b.served
 		b.mu.Unlock()
 		if timer == nil && qt > 0 {
 			t := time.NewTimer(qt)
@@ -243,11 +252,16 @@ func (b *backend) acquire(ctx context.Context, key []byte, avoid *server) (*serv
 		select {
 		case <-ch:
 			b.queued.Add(-1)
+			if ci != nil {
+				b.mu.Lock()
+				ci.queuePos = int(b.served - arrived)
+				b.mu.Unlock()
+			}
 		case <-timer:
-			b.dequeue(ch)
+			b.leaveQueue(ch, arrived, ci)
 			return nil, errQueueTimeout
 		case <-ctx.Done():
-			b.dequeue(ch)
+			b.leaveQueue(ch, arrived, ci)
 			return nil, ctx.Err()
 		}
 	}
@@ -263,6 +277,17 @@ func (b *backend) maxQueue() int {
 		n += s.cfg.MaxQueue
 	}
 	return n
+}
+
+// leaveQueue takes a waiter that gave up out of the queue; its logged
+// position counts itself, as HAProxy's does.
+func (b *backend) leaveQueue(ch chan struct{}, arrived uint64, ci *connInfo) {
+	b.dequeue(ch)
+	if ci != nil {
+		b.mu.Lock()
+		ci.queuePos = int(b.served-arrived) + 1
+		b.mu.Unlock()
+	}
 }
 
 func (b *backend) dequeue(ch chan struct{}) {
@@ -327,6 +352,7 @@ func (b *backend) wakeLocked() {
 	}
 	w := b.waiters[0]
 	b.waiters = b.waiters[1:]
+	b.served++
 	w <- struct{}{}
 }
 

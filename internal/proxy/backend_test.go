@@ -26,13 +26,13 @@ func testBackend(t *testing.T, servers ...*config.Server) *backend {
 func TestQueueServesInOrder(t *testing.T) {
 	b := testBackend(t, &config.Server{MaxConn: 1})
 	ctx := context.Background()
-	s, err := b.acquire(ctx, nil, nil)
+	s, err := b.acquire(ctx, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan error, 1)
 	go func() {
-		s2, err := b.acquire(ctx, nil, nil)
+		s2, err := b.acquire(ctx, nil, nil, nil)
 		if err == nil {
 			b.release(s2)
 		}
@@ -52,13 +52,13 @@ func TestQueueServesInOrder(t *testing.T) {
 func TestQueueTimeoutAndLimits(t *testing.T) {
 	b := testBackend(t, &config.Server{MaxConn: 1, MaxQueue: 1})
 	ctx := context.Background()
-	s, _ := b.acquire(ctx, nil, nil)
+	s, _ := b.acquire(ctx, nil, nil, nil)
 	defer b.release(s)
 	done := make(chan error, 1)
-	go func() { _, err := b.acquire(ctx, nil, nil); done <- err }()
+	go func() { _, err := b.acquire(ctx, nil, nil, nil); done <- err }()
 	waitQueued(t, b, 1)
 	// maxqueue 1: a third connection is refused at once.
-	if _, err := b.acquire(ctx, nil, nil); !errors.Is(err, errQueueFull) {
+	if _, err := b.acquire(ctx, nil, nil, nil); !errors.Is(err, errQueueFull) {
 		t.Errorf("over maxqueue: %v", err)
 	}
 	if err := <-done; !errors.Is(err, errQueueTimeout) {
@@ -71,7 +71,7 @@ func TestQueueTimeoutAndLimits(t *testing.T) {
 
 func TestNoUsableServer(t *testing.T) {
 	b := testBackend(t, &config.Server{Disabled: true})
-	if _, err := b.acquire(context.Background(), nil, nil); !errors.Is(err, errNoServer) {
+	if _, err := b.acquire(context.Background(), nil, nil, nil); !errors.Is(err, errNoServer) {
 		t.Errorf("all servers in maintenance: %v", err)
 	}
 	if got, _ := (&Runtime{backends: map[string]*backend{"be": b}}).UsableServers("be"); got != 0 {
@@ -82,8 +82,8 @@ func TestNoUsableServer(t *testing.T) {
 func TestFullServerSkipped(t *testing.T) {
 	b := testBackend(t, &config.Server{MaxConn: 1}, &config.Server{MaxConn: 1})
 	ctx := context.Background()
-	a, _ := b.acquire(ctx, nil, nil)
-	c, err := b.acquire(ctx, nil, nil)
+	a, _ := b.acquire(ctx, nil, nil, nil)
+	c, err := b.acquire(ctx, nil, nil, nil)
 	if err != nil || c == a {
 		t.Fatalf("second acquire: %v (same server: %v)", err, c == a)
 	}

@@ -76,6 +76,35 @@ type httpTxn struct {
 	compOn   bool // the response is being compressed
 }
 
+// noServer answers 503 when no server connection could be had: SC, or
+// sQ after a queue timeout or a full queue.
+func (tx *httpTxn) noServer() (bool, bool) {
+	tx.setLocal(503, tx.errorPage(tx.be.cfg, 503), 'S')
+	tx.state = 'C'
+	if errors.Is(tx.ci.err, errQueueTimeout) || errors.Is(tx.ci.err, errQueueFull) {
+		tx.term, tx.state = 's', 'Q'
+	}
+	return tx.answerLocal()
+}
+
+// clientAborted ends a request whose client closed while it waited for
+// a server (option abortonclose): nothing is sent, the connection
+// closes, and the log says CQ (queued) or CC (connecting) with status -1.
+func (tx *httpTxn) clientAborted() (bool, bool) {
+	tx.status, tx.term, tx.state = -1, 'C', 'C'
+	if tx.ci.err == nil {
+		tx.ci.err = context.Canceled // Tw is logged
+	}
+	if tx.ci.srv == nil {
+		tx.state = 'Q'
+	}
+	tx.fe.stats.cliAbrt.Add(1)
+	if tx.be != nil {
+		tx.be.stats.cliAbrt.Add(1)
+	}
+	return false, false
+}
+
 // reset prepares tx, owned by one client connection, for its next request.
 func (tx *httpTxn) reset() {
 	tx.be, tx.persisted, tx.srv = nil, nil, nil
@@ -488,6 +517,15 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 		reused bool
 		held   *server
 	)
+	// option abortonclose: a client that closes while its request waits
+	// for a server slot or a connection is dropped (CQ, CC), not served.
+	cctx, watch := ctx, (*closeWatch)(nil)
+	if be.cfg.Options.AbortOnClose {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		watch = watchClose(client, cancel)
+	}
 	if tx.persisted != nil {
 		if be.acquireServer(tx.persisted) {
 			held = tx.persisted
@@ -498,9 +536,17 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	if srvKeep {
 		s := held
 		if s == nil {
-			if got, err := be.acquire(ctx, key, nil); err == nil {
-				s = got
+			got, err := be.acquire(cctx, key, nil, &tx.ci)
+			if err != nil {
+				if watch.stop() {
+					return tx.clientAborted()
+				}
+				// No slot (queue timeout or full, no usable server): the
+				// same answer as a failed connect, without queueing again.
+				tx.ci.err = err
+				return tx.noServer()
 			}
+			s = got
 		}
 		if s != nil {
 			if c := tx.reusable(s, be.cfg.HTTPReuse, s.sni(&tx.acl)); c != nil {
@@ -561,15 +607,18 @@ func (tx *httpTxn) forward(ctx context.Context) (keep bool, ok bool) {
 	sentBody := false
 	for attempt := 0; ; attempt++ {
 		if scn == nil {
-			s, raw := be.connect(ctx, key, client.LocalAddr(), held, &tx.ci, &tx.acl)
+			s, raw := be.connect(cctx, key, client.LocalAddr(), held, &tx.ci, &tx.acl)
 			held = nil
-			if raw == nil {
-				tx.setLocal(503, tx.errorPage(be.cfg, 503), 'S')
-				tx.state = 'C'
-				if errors.Is(tx.ci.err, errQueueTimeout) || errors.Is(tx.ci.err, errQueueFull) {
-					tx.term, tx.state = 's', 'Q'
+			if watch.stop() {
+				if raw != nil {
+					raw.Close()
+					be.release(s)
 				}
-				return tx.answerLocal()
+				return tx.clientAborted()
+			}
+			watch = nil
+			if raw == nil {
+				return tx.noServer()
 			}
 			tx.rec.ServerIP, tx.rec.Source = addrPort(raw.RemoteAddr()), addrPort(raw.LocalAddr())
 			c := &idleConn{Conn: raw, to: be.cfg.Timeouts.Server}

@@ -391,7 +391,7 @@ func (tx *httpTxn) finishRecord(bytesIn, bytesOut int64) {
 	r.CaptReq, r.CaptRes = tx.captReq, tx.captRes
 	r.ActConn, r.FeConn = fe.rt.active.Load(), fe.stats.cur.Load()
 	if tx.be != nil {
-		r.BeConn, r.BeQueue = tx.be.stats.cur.Load(), int(tx.be.queued.Load())
+		r.BeConn, r.BeQueue = tx.be.stats.cur.Load(), tx.ci.queuePos
 		if tx.srv != nil {
 			r.SrvConn = tx.srv.stats.cur.Load()
 		}

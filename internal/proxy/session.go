@@ -129,8 +129,39 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	key := hashKey(be, client)
 	var ci connInfo
 	var conn net.Conn
-	srv, conn = be.connect(ctx, key, client.LocalAddr(), nil, &ci, rec.Ctx.(*acl.Txn))
-	rec.Tw, rec.Retries, rec.Redisp = ci.queue, ci.retries, ci.redispatched
+	cctx, watch := ctx, (*closeWatch)(nil)
+	if be.cfg.Options.AbortOnClose {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		watch = watchCloseReading(client, cancel, fe.rt.readers.size)
+	}
+	srv, conn = be.connect(cctx, key, client.LocalAddr(), nil, &ci, rec.Ctx.(*acl.Txn))
+	rec.Tw, rec.Retries, rec.Redisp, rec.BeQueue = ci.queue, ci.retries, ci.redispatched, ci.queuePos
+	aborted := watch.stop()
+	if b := watch.taken(); len(b) > 0 {
+		// What the client sent while it waited goes to the server first.
+		txn := rec.Ctx.(*acl.Txn)
+		txn.Payload = append(txn.Payload, b...)
+	}
+	if aborted {
+		// option abortonclose: the client left while queued or connecting.
+		if conn != nil {
+			conn.Close()
+			be.release(srv)
+			srv = nil
+		}
+		if ci.srv != nil {
+			rec.ServerName = ci.srv.cfg.Name
+		}
+		rec.Term = [4]byte{'C', 'C'}
+		if ci.srv == nil {
+			rec.Term = [4]byte{'C', 'Q'}
+		}
+		fe.stats.cliAbrt.Add(1)
+		be.stats.cliAbrt.Add(1)
+		return
+	}
 	if conn == nil {
 		if ci.srv != nil {
 			rec.ServerName = ci.srv.cfg.Name
@@ -221,9 +252,7 @@ func (be *backend) connect(ctx context.Context, key []byte, dst net.Addr, held *
 				ci.redispatched = true
 				be.stats.redispatches.Add(1)
 			}
-			t0 := time.Now()
-			s, err := be.acquire(ctx, key, avoid)
-			ci.queue += time.Since(t0)
+			s, err := be.acquire(ctx, key, avoid, ci)
 			if err != nil {
 				ci.err = err
 				return nil, nil
@@ -319,6 +348,7 @@ func redispatchAt(interval, retries, attempt int) bool {
 // last connection attempt, retries, and the last error.
 type connInfo struct {
 	queue, connect time.Duration
+	queuePos       int // %bq: see backend.acquire
 	retries        int
 	redispatched   bool
 	err            error
