@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -149,11 +150,22 @@ func TestLogsSideBySide(t *testing.T) {
 		t.Skip("haproxy not installed")
 	}
 	want := run(hp)
-	for i := range want {
-		g, w := normalize(got[i]), normalize(want[i])
-		// The response size depends on the Date header both forward as is.
-		if g != w {
-			t.Errorf("line %d:\nhalo    %q\nhaproxy %q", i, g, w)
+	// A proxy may log a request after it has answered it and accepted the
+	// next one (haproxy does, on a busy machine): the lines compare as
+	// sets, sorted once normalized.
+	norm := func(lines []string) []string {
+		var out []string
+		for _, l := range lines {
+			out = append(out, normalize(l))
+		}
+		sort.Strings(out)
+		return out
+	}
+	g, w := norm(got), norm(want)
+	for i := range w {
+		if i >= len(g) || g[i] != w[i] {
+			t.Errorf("halo's lines:\n%s\nhaproxy's:\n%s", strings.Join(g, ""), strings.Join(w, ""))
+			break
 		}
 	}
 }
