@@ -18,6 +18,7 @@ import (
 func (b *builder) finish() {
 	cfg := b.cfg
 	b.checkAuthRefs()
+	b.checkStickRefs()
 	b.fixProxyIDs()
 	for _, px := range cfg.Proxies {
 		if px.Cap&CapBackend != 0 {

@@ -124,6 +124,8 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			return ruleLocal
 		case config.ActDisableL7Retry:
 			tx.noL7Retry = true
+		case config.ActStick:
+			tx.stk.apply(r.Stick, &tx.acl, true)
 		case config.ActSetHeader, config.ActAddHeader:
 			val := tx.format(r.Fmt)
 			hs := &v.hdr
