@@ -190,3 +190,15 @@ func (tx *httpTxn) endCounters() {
 	k.release()
 	tx.stk, tx.acl.Stick = nil, nil
 }
+
+// StickTables returns the tables in declaration order (the runtime API's
+// show/clear/set table).
+func (rt *Runtime) StickTables() []*stick.Table {
+	var out []*stick.Table
+	for _, st := range rt.cfg.StickTables() {
+		if t := rt.tables[st.Name]; t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
