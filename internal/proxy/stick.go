@@ -182,7 +182,9 @@ func (tx *httpTxn) endCounters() {
 	if k == nil {
 		return
 	}
-	if tx.status >= 400 && tx.status < 500 {
+	// As HAProxy: a server's 4xx, or a request denied (deny, tarpit);
+	// not the other local answers (return, auth, redirect).
+	if tx.status >= 400 && tx.status < 500 && (tx.local == nil || tx.state == 'R' || tx.state == 'T') {
 		k.count(stick.EvHTTPErr, 1)
 	}
 	k.count(stick.EvBytesIn, uint64(max(tx.rec.BytesIn, 0)))
