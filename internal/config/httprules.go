@@ -425,6 +425,7 @@ func (b *builder) compileFormat(ln *Line, s string, site fmtSite) (*Format, bool
 		}
 		smp := e.(sampleExpr).s
 		b.noteRefs(ln.Pos, "sample fetch", smp.Refs())
+		b.noteTableRefs(ln.Pos, smp.BindTable(b.px.Name))
 		rest := expr
 		if i := strings.Index(s[from:], "["+expr); i >= 0 {
 			rest, from = s[from+i+1:], from+i+1

@@ -213,6 +213,7 @@ func (b *builder) parseStickAction(ln *Line, i int, at acl.Where) (*StickAction,
 		if src := key.Unavailable(at); src != 0 {
 			return fail("fetch method '%s' extracts information from '%s', none of which is available here.", key.Keyword(), src)
 		}
+		b.noteTableRefs(ln.Pos, key.BindTable(b.px.Name))
 		sa := &StickAction{Kind: StickTrack, Slot: slot, Key: key, Table: b.px.Name}
 		j := i + 2
 		if j < len(w) && w[j] == "table" {
@@ -251,6 +252,7 @@ func (b *builder) parseStickAction(ln *Line, i int, at acl.Where) (*StickAction,
 			if err != nil {
 				return fail("'%s': %v", w[j], err)
 			}
+			b.noteTableRefs(ln.Pos, e.BindTable(b.px.Name))
 			sa.Expr = e
 		}
 		j++
