@@ -37,6 +37,9 @@ type Txn struct {
 	// Frontend and Backend are the names of the proxies handling the
 	// transaction ("" while no backend is chosen).
 	Frontend, Backend string
+	// Stick gives the stick-table fetches their tables and tracked
+	// entries; nil when the configuration has no stick table.
+	Stick Counters
 
 	parsed *payloadRequest // the HTTP request read from Payload (see request)
 }

@@ -26,8 +26,10 @@ type Sample struct {
 	res   *fetchDef // the fetch used in response rules, for hdr()
 	args  []string
 	convs []conv
-	kind  kind  // output kind after the converters
-	at    Where // the rule place the sample is bound to, 0 when unbound
+	kind  kind        // output kind after the converters
+	at    Where       // the rule place the sample is bound to, 0 when unbound
+	sf    *stickFetch // a stick-table fetch (see stick.go), with its argument
+	stk   stickArg
 }
 
 // conv is a converter: it turns one sample into another.
@@ -35,6 +37,10 @@ type conv struct {
 	name string
 	out  kind // kind produced; -1 keeps the input kind
 	fn   func(v sample, in kind) (sample, bool)
+	// tfn, when set, is a converter that reads the transaction (the
+	// table_* converters); stick is its table argument.
+	tfn   func(t *Txn, v sample, in kind) (sample, bool)
+	stick *stickArg
 }
 
 // ParseSample parses a sample expression (the text between %[ and ]).
@@ -96,6 +102,12 @@ func parseSample(spec string, acl bool) (*Sample, method, error) {
 		}
 	}
 	s := &Sample{text: spec, kw: kw, name: name, fetch: f, args: args, kind: f.kind}
+	if sf := stickFetches[name]; sf != nil {
+		s.sf = sf
+		if s.stk, err = compileStick(name, sf, args); err != nil {
+			return nil, -1, fmt.Errorf("fetch method '%s': %w", name, err)
+		}
+	}
 	if r, ok := resAlt[name]; ok {
 		rf := fetches[r]
 		s.res = &rf
@@ -135,14 +147,23 @@ func (s *Sample) eachAt(t *Txn, w Where, fn func(sample) bool) bool {
 	if f == nil {
 		return false
 	}
-	if len(s.convs) == 0 {
-		return f.each(t, s.args, fn)
+	each := f.each
+	if s.sf != nil {
+		each = func(t *Txn, _ []string, fn func(sample) bool) bool { return s.eachStick(t, s.sf, fn) }
 	}
-	return f.each(t, s.args, func(v sample) bool {
+	if len(s.convs) == 0 {
+		return each(t, s.args, fn)
+	}
+	return each(t, s.args, func(v sample) bool {
 		k := f.kind
 		for _, c := range s.convs {
 			var ok bool
-			if v, ok = c.fn(v, k); !ok {
+			if c.tfn != nil {
+				v, ok = c.tfn(t, v, k)
+			} else {
+				v, ok = c.fn(v, k)
+			}
+			if !ok {
 				return false
 			}
 			if c.out >= 0 {

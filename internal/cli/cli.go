@@ -246,6 +246,7 @@ func init() {
 		{[]string{"quit"}, "quit", "disconnect", LevelUser, nil},
 	}
 	commands = append(commands, sslCommands()...)
+	commands = append(commands, tableCommands()...)
 }
 
 // helpLine is HAProxy's help layout: the usage padded to 40 columns.

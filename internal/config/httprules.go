@@ -51,6 +51,19 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 		b.parseSetVar(ln, r, response)
 		return
 	}
+	if !response && isStickAction(act) {
+		sa, end, ok := b.parseStickAction(ln, 1, b.at(phaseHTTPRequest))
+		if !ok {
+			return
+		}
+		if end < len(w) && w[end] != "if" && w[end] != "unless" {
+			b.errorf(ln.Pos, "'%s %s' unexpected argument '%s'", kw, act, w[end])
+			return
+		}
+		r.Action, r.Stick = ActStick, sa
+		b.addHTTPRule(ln, r, end)
+		return
+	}
 	allowed := httpReqActions
 	if response {
 		allowed = httpResActions
@@ -430,6 +443,7 @@ func (b *builder) compileFormat(ln *Line, s string, site fmtSite) (*Format, bool
 		}
 		smp := e.(sampleExpr).s
 		b.noteRefs(ln.Pos, "sample fetch", smp.Refs())
+		b.noteTableRefs(ln.Pos, smp.BindTable(b.px.Name))
 		rest := expr
 		if i := strings.Index(s[from:], "["+expr); i >= 0 {
 			rest, from = s[from+i+1:], from+i+1
@@ -673,6 +687,7 @@ func (b *builder) checkExpr(ln *Line, where string, e *acl.Expr) {
 		return
 	}
 	b.noteRefs(ln.Pos, "ACL", e.Refs())
+	b.noteTableRefs(ln.Pos, e.BindTable(b.px.Name))
 	if e.NeverMatches() {
 		b.warnf(ln.Pos, "parsing acl keyword '%s' : no pattern to match against were provided, so this ACL will never match. "+
 			"If this is what you intended, please add '--' to get rid of this warning. If you intended to match only for existence, "+

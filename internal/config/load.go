@@ -211,7 +211,8 @@ type builder struct {
 	httpErrors map[string]map[int]string
 	curErrors  map[int]string
 	proxyPos   map[*Proxy]Pos
-	aclChecks  aclChecks // userlists and -u ids named by ACLs, checked across the configuration
+	aclChecks  aclChecks  // userlists and -u ids named by ACLs, checked across the configuration
+	stickRefs  []stickRef // stick tables named by fetches, checked across the configuration
 	// deferred checks done in finish, on fully parsed proxies
 	optNeg bool // the option being parsed was written "no option"
 

@@ -61,7 +61,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad timeout", base + "backend b\n  timeout klient 1s\n", "t.cfg:7: 'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got 'klient'); did you mean 'client'?"},
 		{"weight", base + "backend b\n  server s 127.0.0.1:80 weight 300\n", "t.cfg:7: 'server s' : 'weight' weight of server s is not within 0 and 256 (300)"},
 		{"removed", base + "frontend f\n  bind :80\n  reqadd X-Foo:\\ bar\n", "t.cfg:8: The 'reqadd' directive is not supported anymore since HAProxy 2.1. Use 'http-request add-header' instead."},
-		{"unsupported", base + "backend b\n  stick-table type ip size 1m\n", "t.cfg:7: 'stick-table' is a valid HAProxy keyword that halo does not support yet."},
+		{"unsupported", base + "backend b\n  stick on src\n", "t.cfg:7: 'stick' is a valid HAProxy keyword that halo does not support yet."},
 		{"default_backend", base + "frontend f\n  bind :80\n  default_backend nope\n", "t.cfg:8: Proxy 'f': unable to find required default_backend: 'nope'."},
 		{"mode mismatch", base + "frontend f\n  mode http\n  bind :80\n  default_backend b\nbackend b\n  server s 127.0.0.1:80\n", "t.cfg:9: http frontend 'f' (t.cfg:6) tries to use incompatible tcp backend 'b' (t.cfg:10) as its default backend (see 'mode')."},
 		{"bind port", base + "frontend f\n  bind 127.0.0.1:\n", "t.cfg:7: 'bind' : missing port specification in '127.0.0.1:'"},

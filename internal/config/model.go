@@ -217,6 +217,7 @@ type Proxy struct {
 	UseBackends    []*UseBackend
 	TCPRequest     []*TCPRule // tcp-request connection/content rules
 	InspectDelay   time.Duration
+	StickTable     *StickTable // the proxy's stick-table, nil: none
 
 	// HTTP processing (mode http).
 	HTTPRequest    []*HTTPRule
@@ -372,7 +373,8 @@ type UseBackend struct {
 type TCPRule struct {
 	Pos    Pos
 	Layer  string // "connection" or "content"
-	Action string // accept | reject
+	Action string // accept | reject | stick (Stick says which)
+	Stick  *StickAction
 	Cond   *acl.Cond
 }
 
@@ -750,6 +752,8 @@ type HTTPRule struct {
 	// rendered then compiled per request.
 	Replace    *acl.Replacement
 	ReplaceFmt *Format
+
+	Stick *StickAction // ActStick: track-sc<n>, sc-inc-gpc0/1, sc-set-gpt0
 }
 
 // RetryOn is the set of failures after which a request is sent again

@@ -18,6 +18,7 @@ func (b *builder) proxyLine(ln *Line) {
 var proxyKeywords = mkTable(concat(
 	[]*Keyword{
 		compressionKeyword,
+		stickTableKeyword,
 		{Name: "mode", Sections: inAllProxies, Doc: "tcp or http", parse: func(b *builder, ln *Line) {
 			if !b.argCount(ln, 1, 1, 1, "one of 'tcp' or 'http'") {
 				return
@@ -243,7 +244,7 @@ var proxyKeywords = mkTable(concat(
 		"srvtcpka-intvl", "declare", "dispatch", "email-alert", "error-log-format", "force-persist",
 		"filter", "hash-balance-factor", "http-error", "http-send-name-header", "ignore-persist",
 		"log-format-sd", "log-tag", "max-keep-alive-queue", "monitor", "persist",
-		"rate-limit", "server-template", "source", "stick", "stick-table",
+		"rate-limit", "server-template", "source", "stick",
 		"tcp-response", "unique-id-format", "unique-id-header", "use-fcgi-app", "use-server", "errorloc", "errorloc302",
 		"errorloc303", "external-check", "grace", "transparent"),
 ))
@@ -511,10 +512,18 @@ func (b *builder) parseTCPRequest(ln *Line) {
 			b.errorf(ln.Pos, "'tcp-request %s' expects an action", w[1])
 			return
 		}
-		switch w[2] {
-		case "accept", "reject":
+		var sa *StickAction
+		next := 3
+		layer := map[string]int{"connection": phaseTCPConnection, "content": phaseTCPContent}[w[1]]
+		switch {
+		case w[2] == "accept" || w[2] == "reject":
+		case isStickAction(w[2]):
+			var ok bool
+			if sa, next, ok = b.parseStickAction(ln, 2, b.at(layer)); !ok {
+				return
+			}
 		default:
-			b.errorf(ln.Pos, "'tcp-request %s %s' is not supported by halo yet (supported actions: accept, reject)", w[1], w[2])
+			b.errorf(ln.Pos, "'tcp-request %s %s' is not supported by halo yet (supported actions: accept, reject, track-sc0..2, sc-inc-gpc0/1, sc-set-gpt0)", w[1], w[2])
 			return
 		}
 		if w[1] == "connection" {
@@ -522,9 +531,12 @@ func (b *builder) parseTCPRequest(ln *Line) {
 		} else {
 			b.warnRuleOrder(ln, phaseTCPContent)
 		}
-		r := &TCPRule{Pos: ln.Pos, Layer: w[1], Action: w[2]}
-		if len(w) > 3 {
-			c, err := b.cond(ln, 3, b.at(map[string]int{"connection": phaseTCPConnection, "content": phaseTCPContent}[w[1]]))
+		r := &TCPRule{Pos: ln.Pos, Layer: w[1], Action: w[2], Stick: sa}
+		if sa != nil {
+			r.Action = "stick"
+		}
+		if len(w) > next {
+			c, err := b.cond(ln, next, b.at(layer))
 			if err != nil {
 				return
 			}

@@ -78,6 +78,7 @@ func (b *builder) finish() {
 	b.checkAddresses()
 	b.checkTimeouts()
 	b.checkBinds()
+	b.checkStickRefs() // after logFormat, whose samples name tables too
 }
 
 // checkTimeouts emits HAProxy's missing-timeouts warning.
@@ -293,6 +294,9 @@ func (b *builder) logFormat(px *Proxy) {
 		// the transaction, when the request's headers are gone.
 		var ok bool
 		ln := &Line{Pos: px.LogFormatPos, Words: []string{"log-format", text}}
+		cur := b.px
+		b.px = px // its stick-table fetches default to this proxy's table
+		defer func() { b.px = cur }()
 		if f, ok = b.compileFormat(ln, text, fmtSite{at: acl.AtLog, prefix: "failed to parse log-format"}); !ok {
 			return
 		}

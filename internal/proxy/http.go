@@ -21,6 +21,7 @@ import (
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/httpx"
 	"github.com/halo-lb/halo/internal/logging"
+	"github.com/halo-lb/halo/internal/stick"
 )
 
 // httpTxn is one request/response exchange on a client connection.
@@ -31,6 +32,7 @@ type httpTxn struct {
 	br     *bufio.Reader
 	view   httpView
 	acl    acl.Txn
+	stk    *trackers // the request's sticky counters (nil without stick tables)
 
 	lim       httpx.Limits // tune.bufsize - tune.maxrewrite, tune.http.maxhdr
 	body      httpx.BodyKind
@@ -152,6 +154,7 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 	}
 	first := true
 	waitStart := accepted
+	sess := sessionOf(ctx)
 	for ctx.Err() == nil {
 		n, err := tx.readHead(&req, first, waitStart)
 		tx.reset()
@@ -181,12 +184,17 @@ func (fe *frontend) serveHTTP(ctx context.Context, raw net.Conn, accepted time.T
 			return
 		}
 		tx.loadRequest(&req, n)
+		if sess != nil {
+			tx.stk = &trackers{tables: sess.tables, session: sess}
+			tx.acl.Stick = tx.stk
+		}
 		tx.startRecord(&req, waitStart, first)
 		first = false
 		out0 := client.out
 		in0 := client.in - int64(br.Buffered()) // where this request starts in the client's stream
 		keep, ok := tx.run(ctx, &req, n)
 		tx.finishRecord(client.in-int64(br.Buffered())-in0, client.out-out0)
+		tx.endCounters()
 		tx.notFirst = true
 		waitStart = time.Now()
 		for k := range vars {
@@ -357,6 +365,10 @@ func (tx *httpTxn) route() bool {
 	for _, r := range fe.cfg.TCPRequest {
 		// In HTTP mode, content rules see the parsed request.
 		if r.Layer == "content" && r.Cond.Match(&tx.acl) {
+			if r.Stick != nil {
+				tx.stk.apply(r.Stick, &tx.acl, false)
+				continue
+			}
 			if r.Action == "reject" {
 				tx.setLocal(0, []byte{}, 'P')
 				tx.state = 'R'
@@ -367,6 +379,9 @@ func (tx *httpTxn) route() bool {
 			break
 		}
 	}
+	// The request counts for the counters tracked so far (the http-request
+	// rules' count when they track).
+	tx.stk.count(stick.EvHTTPReq, 1)
 	if tx.phase(fe.cfg) || tx.cache.hit != nil {
 		return true
 	}

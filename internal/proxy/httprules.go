@@ -128,6 +128,8 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			tx.cacheUse(r)
 		case config.ActCacheStore:
 			tx.cacheStore(r)
+		case config.ActStick:
+			tx.stk.apply(r.Stick, &tx.acl, true)
 		case config.ActSetHeader, config.ActAddHeader:
 			val := tx.format(r.Fmt)
 			hs := &v.hdr

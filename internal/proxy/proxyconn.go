@@ -16,29 +16,42 @@ import (
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/logging"
 	"github.com/halo-lb/halo/internal/proxyproto"
+	"github.com/halo-lb/halo/internal/stick"
 )
 
 // acceptConn runs the tcp-request connection rules on a new connection's
 // own addresses and reports whether to keep it. A rejected connection is
-// only counted (dcon), as HAProxy does.
-func (fe *frontend) acceptConn(c net.Conn) bool {
+// only counted (dcon), as HAProxy does. It returns the session's sticky
+// counters (nil without stick tables), which the caller releases.
+func (fe *frontend) acceptConn(c net.Conn) (*trackers, bool) {
+	var sess *trackers
+	if len(fe.rt.tables) > 0 {
+		sess = &trackers{tables: fe.rt.tables}
+	}
 	var txn *acl.Txn
 	for _, r := range fe.cfg.TCPRequest {
 		if r.Layer != "connection" {
 			continue
 		}
 		if txn == nil {
-			txn = &acl.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Backends: fe.rt, Frontend: fe.cfg.Name}
+			txn = &acl.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Backends: fe.rt, Frontend: fe.cfg.Name,
+				Stick: sess.counters()}
 		}
 		if r.Cond.Match(txn) {
+			if r.Stick != nil {
+				sess.apply(r.Stick, txn, false)
+				continue
+			}
 			if r.Action == "reject" {
 				fe.stats.deniedConn.Add(1)
-				return false
+				return sess, false
 			}
-			return true
+			break
 		}
 	}
-	return true
+	// The session starts: its counters count it.
+	sess.count(stick.EvSession, 1)
+	return sess, true
 }
 
 // listenerName names a listener in connection error logs as HAProxy:

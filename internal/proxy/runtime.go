@@ -21,6 +21,7 @@ import (
 	"github.com/halo-lb/halo/internal/cli"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/logging"
+	"github.com/halo-lb/halo/internal/stick"
 	"github.com/halo-lb/halo/internal/tlsx"
 )
 
@@ -80,6 +81,8 @@ type Runtime struct {
 	caches    map[string]*cache.Store // the cache sections' stores, by name
 	streams   map[*stream]struct{}    // accepted connections, under mu (show sess)
 	streamSeq atomic.Uint64
+
+	tables map[string]*stick.Table // the stick tables, by name (their proxy's)
 }
 
 // DefaultGlobalMaxConn is the process-wide connection limit when the
@@ -104,6 +107,7 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 	rt.copyBufs.size = 32 << 10
 	rt.encoders.level = cfg.Global.TuneCompMaxLevel
 	rt.caches = newCaches(cfg)
+	rt.tables = newStickTables(cfg)
 	for _, p := range cfg.Backends() {
 		if !p.Disabled {
 			rt.backends[p.Name] = newBackend(rt, p)
@@ -467,7 +471,9 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 		// tcp-request connection rules, on the connection's own addresses
 		// (before a PROXY protocol header), in every mode: a rejected
 		// connection is closed at once and not logged, as HAProxy does.
-		if !fe.acceptConn(c) {
+		sess, keep := fe.acceptConn(c)
+		if !keep {
+			sess.release()
 			c.Close()
 			release()
 			continue
@@ -498,6 +504,8 @@ func (fe *frontend) acceptLoop(ctx context.Context, bl boundListener) {
 				}
 				c = pc
 			}
+			defer sess.release()
+			ctx := withSession(ctx, sess)
 			ctx, st := rt.openStream(ctx, fe, c)
 			defer rt.closeStream(st)
 			fe.acceptLog(c)

@@ -18,6 +18,7 @@ import (
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/health"
 	"github.com/halo-lb/halo/internal/logging"
+	"github.com/halo-lb/halo/internal/stick"
 )
 
 func addrPort(a net.Addr) netip.AddrPort {
@@ -30,13 +31,14 @@ func addrPort(a net.Addr) netip.AddrPort {
 // route applies tcp-request content rules and use_backend rules (the
 // connection rules ran at accept). It returns false when the connection
 // must be closed.
-func (fe *frontend) route(c net.Conn, rec *logging.Record) (*backend, bool) {
-	txn := &acl.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Backends: fe.rt, Frontend: fe.cfg.Name}
+func (fe *frontend) route(c net.Conn, rec *logging.Record, sess *trackers) (*backend, bool) {
+	txn := &acl.Txn{Src: addrPort(c.RemoteAddr()), Dst: addrPort(c.LocalAddr()), Backends: fe.rt, Frontend: fe.cfg.Name,
+		Stick: sess.counters()}
 	if tc, ok := c.(*tls.Conn); ok {
 		txn.SSL = tlsInfo(tc, rec)
 	}
 	rec.Ctx = txn
-	if !fe.inspect(c, txn) {
+	if !fe.inspect(c, txn, sess) {
 		return nil, false
 	}
 	return fe.pick(txn, rec), true
@@ -47,7 +49,11 @@ func (fe *frontend) route(c net.Conn, rec *logging.Record) (*backend, bool) {
 // the client stops sending, or inspect-delay expires; then rules are
 // evaluated a last time and no decision means accept. The bytes read
 // stay in txn.Payload and are sent to the server first.
-func (fe *frontend) inspect(c net.Conn, txn *acl.Txn) bool {
+//
+// In tcp mode the stream is the session: content rules track with the
+// session's counters. A stick-table action runs once, when its rule
+// first matches.
+func (fe *frontend) inspect(c net.Conn, txn *acl.Txn, sess *trackers) bool {
 	var rules []*config.TCPRule
 	for _, r := range fe.cfg.TCPRequest {
 		if r.Layer == "content" {
@@ -57,9 +63,20 @@ func (fe *frontend) inspect(c net.Conn, txn *acl.Txn) bool {
 	if len(rules) == 0 {
 		return true
 	}
+	var done map[*config.TCPRule]bool
 	decide := func() (decided, accept bool) {
 		for _, r := range rules {
 			if r.Cond.Match(txn) {
+				if r.Stick != nil {
+					if !done[r] {
+						if done == nil {
+							done = map[*config.TCPRule]bool{}
+						}
+						done[r] = true
+						sess.apply(r.Stick, txn, false)
+					}
+					continue
+				}
 				return true, r.Action != "reject"
 			}
 		}
@@ -113,7 +130,8 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 		fe.trafficLog(rec)
 	}()
 	var ok bool
-	be, ok = fe.route(client, rec)
+	sess := sessionOf(ctx)
+	be, ok = fe.route(client, rec, sess)
 	if !ok {
 		rec.Term = [4]byte{'P', 'R'}
 		fe.stats.deniedReq.Add(1)
@@ -197,6 +215,8 @@ func (fe *frontend) serve(ctx context.Context, client net.Conn, accepted time.Ti
 	}
 	up += sent
 	rec.BytesIn, rec.BytesOut = up, down
+	sess.count(stick.EvBytesIn, uint64(up))
+	sess.count(stick.EvBytesOut, uint64(down))
 	for _, c := range []*counters{&fe.stats, &be.stats, &srv.stats} {
 		c.bytesIn.Add(up)
 		c.bytesOut.Add(down)
