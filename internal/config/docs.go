@@ -63,8 +63,9 @@ func KeywordDoc() string {
 	sortKw(bind)
 	table("`server` / `default-server` options", srv, false)
 	table("`bind` options", bind, false)
+	table("`resolvers` section", ResolversKeywords(), false)
 	b.WriteString("## Other sections\n\n`userlist` (`user`, `group`) and `http-errors` (`errorfile`) are supported. ")
-	b.WriteString("`peers`, `resolvers`, `ring`, `cache`, `program`, `mailers`, `log-forward` and `fcgi-app` are recognised and refused as not supported yet.\n")
+	b.WriteString("`peers`, `ring`, `cache`, `program`, `mailers`, `log-forward` and `fcgi-app` are recognised and refused as not supported yet.\n")
 	return b.String()
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,6 +25,11 @@ type LoadOptions struct {
 	// Resolve checks that a server host name resolves, as HAProxy does at
 	// start-up; nil means the system resolver with a 2 s time limit.
 	Resolve func(host string) error
+	// ResolveAddrs resolves the host name of a server with `resolvers`
+	// (init-addr libc); nil means the system resolver with a 2 s limit.
+	ResolveAddrs func(host string) ([]netip.Addr, error)
+	// ResolvConf is the file parse-resolv-conf reads; "" means /etc/resolv.conf.
+	ResolvConf string
 }
 
 // ErrorList is every error found in a configuration, in file order.
@@ -126,6 +132,16 @@ func defaultOpts(o LoadOptions) LoadOptions {
 			return err
 		}
 	}
+	if o.ResolveAddrs == nil {
+		o.ResolveAddrs = func(host string) ([]netip.Addr, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
+	if o.ResolvConf == "" {
+		o.ResolvConf = "/etc/resolv.conf"
+	}
 	return o
 }
 
@@ -177,13 +193,14 @@ const (
 	secListen
 	secUserlist
 	secHTTPErrors
+	secResolvers
 	secUnsupported
 )
 
 var sectionNames = map[string]sectionKind{
 	"global": secGlobal, "defaults": secDefaults, "frontend": secFrontend, "backend": secBackend,
 	"listen": secListen, "userlist": secUserlist, "http-errors": secHTTPErrors,
-	"peers": secUnsupported, "resolvers": secUnsupported, "ring": secUnsupported, "cache": secUnsupported,
+	"peers": secUnsupported, "resolvers": secResolvers, "ring": secUnsupported, "cache": secUnsupported,
 	"program": secUnsupported, "mailers": secUnsupported, "log-forward": secUnsupported,
 	"fcgi-app": secUnsupported, "dynamic-update": secUnsupported, "traces": secUnsupported,
 }
@@ -202,6 +219,7 @@ type builder struct {
 	userlist   *Userlist
 	httpErrors map[string]map[int]string
 	curErrors  map[int]string
+	resolvers  *Resolvers // the resolvers section being parsed
 	proxyPos   map[*Proxy]Pos
 	aclChecks  aclChecks // userlists and -u ids named by ACLs, checked across the configuration
 	// deferred checks done in finish, on fully parsed proxies
@@ -304,6 +322,8 @@ func (b *builder) openSection(k sectionKind, ln *Line) {
 		}
 		b.curErrors = map[int]string{}
 		b.httpErrors[w[1]] = b.curErrors
+	case secResolvers:
+		b.openResolvers(ln)
 	case secUnsupported:
 		b.errorf(ln.Pos, "section '%s' is recognised but not supported by halo yet", w[0])
 	}
@@ -439,6 +459,10 @@ func (b *builder) line(ln *Line) {
 		}
 	case secHTTPErrors:
 		b.httpErrorsLine(ln)
+	case secResolvers:
+		if b.resolvers != nil {
+			b.resolversLine(ln)
+		}
 	case secUnsupported:
 		// One error was reported on the section line.
 	}

@@ -77,6 +77,7 @@ func (b *builder) finish() {
 			px.HTTPRequest = nil
 		}
 	}
+	b.finishResolvers()
 	b.checkAddresses()
 	b.checkTimeouts()
 	b.checkBinds()
@@ -346,8 +347,12 @@ func bindSpec(bd *Bind) string {
 // every connection later.
 func (b *builder) checkAddresses() {
 	done := map[string]error{}
+	last := b.lastAddrs()
 	for _, px := range b.cfg.Proxies {
 		for _, s := range px.Servers {
+			if b.initServerAddrs(px, s, last) {
+				continue
+			}
 			if s.Host == "" || net.ParseIP(s.Host) != nil {
 				continue
 			}
