@@ -196,6 +196,7 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 	for _, b := range rt.backends {
 		b.startChecks(ctx, &bg)
 	}
+	rt.startResolvers(ctx, &bg)
 	bg.Add(2)
 	go func() {
 		defer bg.Done()
