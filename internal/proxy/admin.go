@@ -215,9 +215,12 @@ func (s *server) snapshot(now time.Time) stats.Server {
 		}
 	}
 	out.FQDN, out.SRVRecord, out.RMaint = s.fqdn(), s.cfg.SRVRecord, s.dns.maint.Load()
-	out.HostMaint = s.cfg.SRVRecord != "" && out.FQDN != ""
+	out.HostMaint = s.dns.hadSRV.Load()
 	if out.RMaint {
-		out.OpState, out.CheckHealth = 0, 0 // as haproxy 2.6.12 shows it
+		out.OpState = 0
+	}
+	if s.dns.wasMaint.Load() && !s.cfg.Check {
+		out.CheckHealth = 0 // as haproxy 2.6.12 shows a server that waited for DNS
 	}
 	switch {
 	case s.admin.Load() == adminMaint:

@@ -19,8 +19,10 @@ import (
 // `resolvers`: the maintenance while its name does not resolve
 // (HAProxy's RMAINT) and, for an SRV server-template, the record it got.
 type serverDNS struct {
-	maint  atomic.Bool
-	target atomic.Pointer[string] // SRV target, nil while the server has no record
+	maint    atomic.Bool
+	wasMaint atomic.Bool            // was in resolution maintenance once (health 0 without checks, as haproxy shows)
+	hadSRV   atomic.Bool            // got an SRV record once (admin flag 0x40 in haproxy 2.6)
+	target   atomic.Pointer[string] // SRV target, nil while the server has no record
 }
 
 // initDNS starts a server whose name did not resolve at start-up
@@ -28,6 +30,7 @@ type serverDNS struct {
 func (s *server) initDNS() {
 	if s.cfg.InitMaint {
 		s.dns.maint.Store(true)
+		s.dns.wasMaint.Store(true)
 		s.state.Store(stateMaint)
 	}
 }
@@ -235,11 +238,20 @@ func (g *dnsGroup) applySRV(a resolve.Answer) {
 			}
 		}
 	}
+	// Free records go out last one first, then in answer order, as
+	// haproxy 2.6.12 hands them out (records a, b, c: c, a, b).
+	order := make([]int, 0, len(a.SRV))
+	if n := len(a.SRV); n > 0 {
+		order = append(order, n-1)
+		for i := range n - 1 {
+			order = append(order, i)
+		}
+	}
 	for _, s := range g.servers {
 		if _, ok := assigned[s]; ok {
 			continue
 		}
-		for i := range a.SRV {
+		for _, i := range order {
 			if !taken[i] && len(a.SRV[i].Addrs) > 0 {
 				taken[i] = true
 				assigned[s] = i
@@ -250,10 +262,11 @@ func (g *dnsGroup) applySRV(a resolve.Answer) {
 	for _, s := range g.servers {
 		i, ok := assigned[s]
 		if !ok {
-			if s.dns.target.Load() != nil {
-				s.dns.target.Store(nil)
+			why := "No IP for server "
+			if s.dns.target.Swap(nil) != nil {
+				why = "entry removed from SRV record"
 			}
-			g.enterMaint(s, "No IP for server ")
+			g.enterMaint(s, why)
 			continue
 		}
 		rec := a.SRV[i]
@@ -273,9 +286,11 @@ func (g *dnsGroup) applySRV(a resolve.Answer) {
 			if t != nil {
 				old = *t
 			}
-			b.rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s/%s changed its FQDN from %s to %s by 'SRV record'", b.cfg.Name, s.cfg.Name, old, rec.Target))
+			// A log line only: haproxy 2.6 does not print this one on stderr.
+			b.rt.loggerFor(b.cfg).Log(logging.Notice, fmt.Sprintf("%s/%s changed its FQDN from %s to %s by 'SRV record'", b.cfg.Name, s.cfg.Name, old, rec.Target))
 			target := rec.Target
 			s.dns.target.Store(&target)
+			s.dns.hadSRV.Store(true)
 		}
 		if s.dns.maint.Load() {
 			g.leaveMaint(s, false)
@@ -289,6 +304,7 @@ func (g *dnsGroup) enterMaint(s *server, why string) {
 	if s.dns.maint.Swap(true) {
 		return
 	}
+	s.dns.wasMaint.Store(true)
 	b := g.b
 	wasUp := s.usable()
 	sess := s.Conns()
@@ -306,8 +322,11 @@ func (g *dnsGroup) enterMaint(s *server, why string) {
 			health.ServerWord(s.cfg.Backup), b.cfg.Name, s.cfg.Name, why, act, bck, health.OnBackup(act, bck), sess))
 		b.noServerAlert()
 	}
-	cur := s.destination()
-	b.setDest(s, serverDest{"", cur.port})
+	port := s.destination().port
+	if s.cfg.SRVRecord != "" {
+		port = 0 // the port came with the record
+	}
+	b.setDest(s, serverDest{"", port})
 }
 
 // leaveMaint takes s out of resolution maintenance once its name
