@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +70,43 @@ type dnsGroup struct {
 	rc      *config.Resolvers
 	servers []*server
 	srv     bool
+	seen    map[srvKey]seenSRV // SRV records of the last answers (hold obsolete)
+}
+
+type srvKey struct {
+	target string
+	port   uint16
+}
+
+type seenSRV struct {
+	rec  resolve.SRV
+	last time.Time
+}
+
+// keepObsolete adds to an SRV answer the records that disappeared less
+// than `hold obsolete` ago, in HAProxy's record order.
+func (g *dnsGroup) keepObsolete(recs []resolve.SRV, now time.Time) []resolve.SRV {
+	if g.seen == nil {
+		g.seen = map[srvKey]seenSRV{}
+	}
+	for _, r := range recs {
+		g.seen[srvKey{r.Target, r.Port}] = seenSRV{r, now}
+	}
+	out := recs[:0:0]
+	for k, v := range g.seen {
+		if now.Sub(v.last) > g.rc.Hold.Obsolete {
+			delete(g.seen, k)
+			continue
+		}
+		out = append(out, v.rec)
+	}
+	slices.SortStableFunc(out, func(x, y resolve.SRV) int {
+		if c := cmp.Compare(x.Key, y.Key); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Port, y.Port)
+	})
+	return out
 }
 
 // startResolvers runs one resolver goroutine per resolvers section that
@@ -144,6 +183,7 @@ func (g *dnsGroup) apply(a resolve.Answer) {
 		return
 	}
 	if g.srv {
+		a.SRV = g.keepObsolete(a.SRV, time.Now())
 		g.applySRV(a)
 		return
 	}
@@ -238,20 +278,11 @@ func (g *dnsGroup) applySRV(a resolve.Answer) {
 			}
 		}
 	}
-	// Free records go out last one first, then in answer order, as
-	// haproxy 2.6.12 hands them out (records a, b, c: c, a, b).
-	order := make([]int, 0, len(a.SRV))
-	if n := len(a.SRV); n > 0 {
-		order = append(order, n-1)
-		for i := range n - 1 {
-			order = append(order, i)
-		}
-	}
 	for _, s := range g.servers {
 		if _, ok := assigned[s]; ok {
 			continue
 		}
-		for _, i := range order {
+		for i := range a.SRV {
 			if !taken[i] && len(a.SRV[i].Addrs) > 0 {
 				taken[i] = true
 				assigned[s] = i
@@ -291,6 +322,14 @@ func (g *dnsGroup) applySRV(a resolve.Answer) {
 			target := rec.Target
 			s.dns.target.Store(&target)
 			s.dns.hadSRV.Store(true)
+		}
+		if !s.cfg.DNS.IgnoreWeight {
+			// SRV weights 0-65535 map to 0-256, 0 staying 0, as HAProxy 2.6.
+			if w := (int(rec.Weight) + 255) / 256; int(s.uweight.Load()) != w {
+				s.uweight.Store(int32(w))
+				s.effWeight(b.now())
+				b.refresh()
+			}
 		}
 		if s.dns.maint.Load() {
 			g.leaveMaint(s, false)

@@ -5,10 +5,12 @@
 package resolve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +41,9 @@ type SRV struct {
 	Target                 string // without the trailing dot
 	Port, Weight, Priority uint16
 	Addrs                  []netip.Addr
+	// Key orders the records as HAProxy 2.6 does (xxh32 of the target's
+	// wire form): the order in which they are handed to servers.
+	Key uint32
 }
 
 // Answer is the result of one resolution.
@@ -184,14 +189,33 @@ func parse(r *dns.Msg, q dns.Question) Answer {
 		case *dns.SRV:
 			if q.Qtype == dns.TypeSRV {
 				t := strings.ToLower(v.Target)
-				a.SRV = append(a.SRV, SRV{Target: strings.TrimSuffix(t, "."), Port: v.Port, Weight: v.Weight, Priority: v.Priority, Addrs: extra[t]})
+				a.SRV = append(a.SRV, SRV{Target: strings.TrimSuffix(t, "."), Port: v.Port, Weight: v.Weight, Priority: v.Priority, Addrs: extra[t],
+					Key: xxh32(wireName(v.Target), uint32(dns.TypeSRV))})
 			}
 		}
 	}
+	// HAProxy 2.6 keeps answer records in a tree keyed by the xxh32 of
+	// their data (seeded with the record type) and walks it in key
+	// order: servers get addresses and SRV records in that order.
+	slices.SortStableFunc(a.Addrs, func(x, y netip.Addr) int {
+		return cmp.Compare(xxh32(x.AsSlice(), uint32(q.Qtype)), xxh32(y.AsSlice(), uint32(q.Qtype)))
+	})
+	slices.SortStableFunc(a.SRV, func(x, y SRV) int { return cmp.Compare(x.Key, y.Key) })
 	if len(a.Addrs) == 0 && len(a.SRV) == 0 {
 		a.Status = Other // NOERROR without data
 	}
 	return a
+}
+
+// wireName is a domain name in DNS wire form without the final empty
+// label (length-prefixed labels), as HAProxy hashes it.
+func wireName(name string) []byte {
+	var out []byte
+	for _, l := range dns.SplitDomainName(name) {
+		out = append(out, byte(len(l)))
+		out = append(out, l...)
+	}
+	return out
 }
 
 // Query is what a subscriber wants resolved.

@@ -45,7 +45,7 @@ func TestLookup(t *testing.T) {
 			{"app.test.", dns.TypeAAAA, "OK [::2] [] ns1"},
 			{"nx.test", dns.TypeA, "NX [] [] ns1"},
 			{"refused.test", dns.TypeA, "refused [] [] ns1"},
-			{"_http._tcp.svc.test", dns.TypeSRV, "OK [] [{a.test 8080 10 0 [127.0.0.5]}] ns1"},
+			{"_http._tcp.svc.test", dns.TypeSRV, "OK [] [{a.test 8080 10 0 [127.0.0.5] 1936274736}] ns1"},
 		} {
 			a := c.Lookup(context.Background(), tc.name, tc.qtype)
 			if got := fmt.Sprintf("%v %v %v %s", a.Status, a.Addrs, a.SRV, a.NS); got != tc.want {
@@ -118,4 +118,31 @@ func TestResolverRun(t *testing.T) {
 	wait("0:NX[]")
 	cancel()
 	<-done
+}
+
+// TestAnswerOrder checks the order halo hands records out in, which is
+// haproxy 2.6.12's (observed: SRV targets a..f in the answer were given
+// to template servers as d, e, c, a, f, b).
+func TestAnswerOrder(t *testing.T) {
+	if got := fmt.Sprintf("%08x %08x", xxh32(nil, 0), xxh32([]byte("abc"), 0)); got != "02cc5d05 32d153ff" {
+		t.Errorf("xxh32 test vectors: %s", got)
+	}
+	s := startDNS(t)
+	var recs []resolvetest.SRV
+	for i, n := range []string{"a", "b", "c", "d", "e", "f"} {
+		recs = append(recs, resolvetest.SRV{Port: uint16(9001 + i), Target: n + ".test"})
+	}
+	s.Set("_x._tcp.test", resolvetest.Record{SRV: recs})
+	s.SetAddrs("multi.test", "127.0.0.4", "127.0.0.3", "127.0.0.2")
+	c := client(s, "udp")
+	var got []string
+	for _, r := range c.Lookup(context.Background(), "_x._tcp.test", dns.TypeSRV).SRV {
+		got = append(got, r.Target)
+	}
+	if fmt.Sprint(got) != "[d.test e.test c.test a.test f.test b.test]" {
+		t.Errorf("SRV order %v", got)
+	}
+	if a := c.Lookup(context.Background(), "multi.test", dns.TypeA); fmt.Sprint(a.Addrs) != "[127.0.0.2 127.0.0.3 127.0.0.4]" {
+		t.Errorf("A order %v", a.Addrs)
+	}
 }

@@ -177,6 +177,9 @@ func TestResolversServerTemplate(t *testing.T) {
 			ns.SetAddrs("multi.test", "127.0.0.2", "127.0.0.3", "127.0.0.4")
 			ns.Set("_app._tcp.svc.test", resolvetest.Record{SRV: []resolvetest.SRV{
 				{Weight: 10, Port: uint16(srvA), Target: "a.svc.test"}, {Weight: 10, Port: uint16(srvB), Target: "b.svc.test"}}})
+			// SRV weights without ignore-weight: 600 -> 3, 0 -> 0 (b.svc.test comes first in haproxy's record order).
+			ns.Set("_w._tcp.svc.test", resolvetest.Record{SRV: []resolvetest.SRV{
+				{Weight: 600, Port: uint16(srvA), Target: "a.svc.test"}, {Weight: 0, Port: uint16(srvB), Target: "b.svc.test"}}})
 			ns.SetAddrs("a.svc.test", "127.0.0.5")
 			ns.SetAddrs("b.svc.test", "127.0.0.6")
 			fe := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -197,11 +200,14 @@ backend b
     server-template m 4 multi.test:%d resolvers dns init-addr none resolve-prefer ipv4
 backend v
     server-template v 1-3 _app._tcp.svc.test resolvers dns init-addr none resolve-opts ignore-weight
+backend w
+    server-template w 2 _w._tcp.svc.test resolvers dns init-addr none
 `, sock, defaults, ns.Addr, fe, fe2, port)
 			h := startProc(t, bin, fe, nil, nil, "-db", "-f", writeConfig(t, cfg))
 			waitFor(t, "templates filled", 20*time.Second, func() bool {
 				s := serversState(t, sock)
-				return strings.Count(s, " 2 0 1 1 T ")+strings.Count(s, " 2 64 1 1 T ") == 5
+				return strings.Count(s, " 2 0 1 1 T ")+strings.Count(s, " 2 64 1 1 T ") == 5 && strings.Contains(s, " w1 127.0.0.6 2 64 0 1 T ") &&
+					strings.Contains(s, " w2 127.0.0.5 2 64 3 1 T ")
 			})
 			seen := map[string]bool{}
 			for range 12 {
