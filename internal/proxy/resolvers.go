@@ -309,7 +309,11 @@ func (g *dnsGroup) applySRV(a resolve.Answer) {
 			}
 		}
 		if cur.host != ip.String() || cur.port != int(rec.Port) {
-			b.rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s/%s changed its IP from %s to %s by DNS additional record.", b.cfg.Name, s.cfg.Name, orNone(cur.host), ip))
+			by := "DNS additional record"
+			if rec.Lookup {
+				by = g.rc.Name + "/" + a.NS
+			}
+			b.rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s/%s changed its IP from %s to %s by %s.", b.cfg.Name, s.cfg.Name, orNone(cur.host), ip, by))
 			b.setDest(s, serverDest{ip.String(), int(rec.Port)})
 		}
 		if t := s.dns.target.Load(); t == nil || *t != rec.Target {
@@ -332,7 +336,7 @@ func (g *dnsGroup) applySRV(a resolve.Answer) {
 			}
 		}
 		if s.dns.maint.Load() {
-			g.leaveMaint(s, false)
+			g.leaveMaint(s, rec.Lookup) // haproxy adds "administratively READY" after a resolution of the target
 		}
 	}
 }

@@ -44,6 +44,9 @@ type SRV struct {
 	// Key orders the records as HAProxy 2.6 does (xxh32 of the target's
 	// wire form): the order in which they are handed to servers.
 	Key uint32
+	// Lookup: the answer had no additional record for the target, whose
+	// addresses come from a resolution of their own.
+	Lookup bool
 }
 
 // Answer is the result of one resolution.
@@ -317,7 +320,16 @@ func (r *Resolver) round(ctx context.Context, now time.Time) {
 // the name has no address of the preferred family, as HAProxy does.
 func (r *Resolver) resolve(ctx context.Context, q Query) Answer {
 	if q.SRV {
-		return r.client.Lookup(ctx, q.Name, dns.TypeSRV)
+		a := r.client.Lookup(ctx, q.Name, dns.TypeSRV)
+		for i := range a.SRV {
+			if rec := &a.SRV[i]; len(rec.Addrs) == 0 && a.Status == OK {
+				// No additional record: resolve the target, as HAProxy does.
+				if t := r.resolve(ctx, Query{Name: rec.Target, Prefer: q.Prefer}); t.Status == OK {
+					rec.Addrs, rec.Lookup = t.Addrs, true
+				}
+			}
+		}
+		return a
 	}
 	first, second := dns.TypeAAAA, dns.TypeA
 	if q.Prefer == "ipv4" {

@@ -45,7 +45,7 @@ func TestLookup(t *testing.T) {
 			{"app.test.", dns.TypeAAAA, "OK [::2] [] ns1"},
 			{"nx.test", dns.TypeA, "NX [] [] ns1"},
 			{"refused.test", dns.TypeA, "refused [] [] ns1"},
-			{"_http._tcp.svc.test", dns.TypeSRV, "OK [] [{a.test 8080 10 0 [127.0.0.5] 1936274736}] ns1"},
+			{"_http._tcp.svc.test", dns.TypeSRV, "OK [] [{a.test 8080 10 0 [127.0.0.5] 1936274736 false}] ns1"},
 		} {
 			a := c.Lookup(context.Background(), tc.name, tc.qtype)
 			if got := fmt.Sprintf("%v %v %v %s", a.Status, a.Addrs, a.SRV, a.NS); got != tc.want {
@@ -144,5 +144,22 @@ func TestAnswerOrder(t *testing.T) {
 	}
 	if a := c.Lookup(context.Background(), "multi.test", dns.TypeA); fmt.Sprint(a.Addrs) != "[127.0.0.2 127.0.0.3 127.0.0.4]" {
 		t.Errorf("A order %v", a.Addrs)
+	}
+}
+
+// TestSRVWithoutAdditional: targets without additional records are
+// resolved on their own.
+func TestSRVWithoutAdditional(t *testing.T) {
+	s := startDNS(t)
+	s.Set("_x._tcp.test", resolvetest.Record{NoExtra: true, SRV: []resolvetest.SRV{{Port: 80, Target: "a.test"}, {Port: 81, Target: "gone.test"}}})
+	s.SetAddrs("a.test", "127.0.0.5")
+	r := New(client(s, "udp"), time.Second, time.Second)
+	a := r.resolve(context.Background(), Query{Name: "_x._tcp.test", SRV: true, Prefer: "ipv4"})
+	got := map[string]string{}
+	for _, rec := range a.SRV {
+		got[rec.Target] = fmt.Sprint(rec.Addrs, rec.Lookup)
+	}
+	if got["a.test"] != "[127.0.0.5] true" || got["gone.test"] != "[] false" {
+		t.Errorf("records %v", got)
 	}
 }

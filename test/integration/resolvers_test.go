@@ -180,6 +180,8 @@ func TestResolversServerTemplate(t *testing.T) {
 			// SRV weights without ignore-weight: 600 -> 3, 0 -> 0 (b.svc.test comes first in haproxy's record order).
 			ns.Set("_w._tcp.svc.test", resolvetest.Record{SRV: []resolvetest.SRV{
 				{Weight: 600, Port: uint16(srvA), Target: "a.svc.test"}, {Weight: 0, Port: uint16(srvB), Target: "b.svc.test"}}})
+			// An SRV answer without additional records: the target is resolved on its own.
+			ns.Set("_x._tcp.svc.test", resolvetest.Record{NoExtra: true, SRV: []resolvetest.SRV{{Weight: 10, Port: uint16(srvA), Target: "a.svc.test"}}})
 			ns.SetAddrs("a.svc.test", "127.0.0.5")
 			ns.SetAddrs("b.svc.test", "127.0.0.6")
 			fe := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -202,12 +204,14 @@ backend v
     server-template v 1-3 _app._tcp.svc.test resolvers dns init-addr none resolve-opts ignore-weight
 backend w
     server-template w 2 _w._tcp.svc.test resolvers dns init-addr none
+backend x
+    server-template x 2 _x._tcp.svc.test resolvers dns init-addr none resolve-prefer ipv4
 `, sock, defaults, ns.Addr, fe, fe2, port)
 			h := startProc(t, bin, fe, nil, nil, "-db", "-f", writeConfig(t, cfg))
 			waitFor(t, "templates filled", 20*time.Second, func() bool {
 				s := serversState(t, sock)
-				return strings.Count(s, " 2 0 1 1 T ")+strings.Count(s, " 2 64 1 1 T ") == 5 && strings.Contains(s, " w1 127.0.0.6 2 64 0 1 T ") &&
-					strings.Contains(s, " w2 127.0.0.5 2 64 3 1 T ")
+				return strings.Count(s, " 2 0 1 1 T ")+strings.Count(s, " 2 64 1 1 T ") == 6 && strings.Contains(s, " w1 127.0.0.6 2 64 0 1 T ") &&
+					strings.Contains(s, " w2 127.0.0.5 2 64 3 1 T ") && strings.Contains(s, " x1 127.0.0.5 2 64 1 1 T ")
 			})
 			seen := map[string]bool{}
 			for range 12 {
@@ -229,7 +233,8 @@ backend w
 			})
 			out := messages(h)
 			for _, w := range []string{"b/m1 changed its IP from (none) to 127.0.0.2 by dns/ns1.", "b/m2 changed its IP from (none) to 127.0.0.3 by DNS cache.",
-				"v/v1 changed its IP from (none) to 127.0.0.6 by DNS additional record.", "Server v/v2 ('a.svc.test') is UP/READY (resolves again)."} {
+				"v/v1 changed its IP from (none) to 127.0.0.6 by DNS additional record.", "Server v/v2 ('a.svc.test') is UP/READY (resolves again).",
+				"x/x1 changed its IP from (none) to 127.0.0.5 by dns/ns1.\nServer x/x1 ('a.svc.test') is UP/READY (resolves again).\nServer x/x1 administratively READY thanks to valid DNS answer."} {
 				if !strings.Contains(out, w) {
 					t.Errorf("no %q in\n%s", w, out)
 				}

@@ -26,6 +26,9 @@ type Record struct {
 	SRV   []SRV
 	Rcode int
 	Drop  bool
+	// NoExtra leaves the targets' addresses out of SRV answers (no
+	// additional records).
+	NoExtra bool
 }
 
 // Server answers from a table that the test changes with Set.
@@ -136,7 +139,7 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg) {
 				s.mu.Lock()
 				t, ok := s.records[dns.Fqdn(strings.ToLower(v.Target))]
 				s.mu.Unlock()
-				if ok {
+				if ok && !r.NoExtra {
 					for _, a := range t.Addrs {
 						if a.Is4() {
 							m.Extra = append(m.Extra, &dns.A{Hdr: dns.RR_Header{Name: dns.Fqdn(v.Target), Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 1}, A: a.AsSlice()})
