@@ -218,6 +218,13 @@ func (s *server) snapshot(now time.Time) stats.Server {
 	out.HostMaint = s.dns.hadSRV.Load()
 	if out.RMaint {
 		out.OpState = 0
+		if s.cfg.Check {
+			// Checks are paused while the name does not resolve.
+			out.CheckState, out.CheckHealth = 14, 0
+			if s.lastEv.Load() == nil {
+				out.CheckStatus = ""
+			}
+		}
 	}
 	if s.dns.wasMaint.Load() && !s.cfg.Check {
 		out.CheckHealth = 0 // as haproxy 2.6.12 shows a server that waited for DNS

@@ -390,6 +390,9 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 		p.TLS = s.checkTLS()
 		srv := s
 		s.checker = health.New(p, func(ev health.Event) { b.onCheck(srv, p, ev) })
+		if s.dns.maint.Load() {
+			s.checker.Pause() // init-addr none: no check until the name resolves
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -407,7 +410,8 @@ func (b *backend) onCheck(s *server, p health.Params, ev health.Event) {
 	if !ev.Result.OK {
 		s.chkFail.Add(1)
 	}
-	if logChecks && (prev == nil || ev.Result.Status != prev.Result.Status || ev.Health != prev.Health) {
+	resumed := s.dns.resumed.Swap(false) // the first check after resolution maintenance is logged, as HAProxy
+	if logChecks && (prev == nil || ev.Result.Status != prev.Result.Status || ev.Health != prev.Health || resumed) {
 		// As HAProxy: every check that changes the status or the health.
 		b.rt.plog(b.cfg, logging.Notice, LevelWarning, health.CheckLine(p, ev))
 	}

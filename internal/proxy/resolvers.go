@@ -24,6 +24,7 @@ type serverDNS struct {
 	maint    atomic.Bool
 	wasMaint atomic.Bool            // was in resolution maintenance once (health 0 without checks, as haproxy shows)
 	hadSRV   atomic.Bool            // got an SRV record once (admin flag 0x40 in haproxy 2.6)
+	resumed  atomic.Bool            // checks resumed after resolution maintenance
 	target   atomic.Pointer[string] // SRV target, nil while the server has no record
 }
 
@@ -348,6 +349,9 @@ func (g *dnsGroup) enterMaint(s *server, why string) {
 		return
 	}
 	s.dns.wasMaint.Store(true)
+	if s.checker != nil {
+		s.checker.Pause()
+	}
 	b := g.b
 	wasUp := s.usable()
 	sess := s.Conns()
@@ -377,6 +381,11 @@ func (g *dnsGroup) enterMaint(s *server, why string) {
 func (g *dnsGroup) leaveMaint(s *server, admin bool) {
 	s.dns.maint.Store(false)
 	b := g.b
+	if s.checker != nil {
+		s.dns.resumed.Store(true)
+		s.checker.Resume() // back UP at full health; the next check says more
+		s.healthy.Store(true)
+	}
 	if s.admin.Load() == adminMaint {
 		return // still in forced maintenance
 	}

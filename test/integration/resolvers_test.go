@@ -28,6 +28,14 @@ func dnsServer(t *testing.T) *resolvetest.Server {
 // same port (the DNS answers carry only addresses), and returns the port.
 func backendsOn(t *testing.T, ips ...string) int {
 	t.Helper()
+	port, _ := backendsAt(t, ips...)
+	return port
+}
+
+// backendsAt is backendsOn that also returns the backends, named bN
+// after the last byte of their address.
+func backendsAt(t *testing.T, ips ...string) (int, map[string]*backend) {
+	t.Helper()
 	for range 20 {
 		port := freePort(t)
 		var lns []net.Listener
@@ -39,17 +47,19 @@ func backendsOn(t *testing.T, ips ...string) int {
 			lns = append(lns, ln)
 		}
 		if len(lns) == len(ips) {
+			out := map[string]*backend{}
 			for i, ln := range lns {
-				serveBackend(t, "b"+ips[i][strings.LastIndexByte(ips[i], '.')+1:], ln, false)
+				name := "b" + ips[i][strings.LastIndexByte(ips[i], '.')+1:]
+				out[name] = serveBackend(t, name, ln, false)
 			}
-			return port
+			return port, out
 		}
 		for _, ln := range lns {
 			ln.Close()
 		}
 	}
 	t.Fatal("no common free port")
-	return 0
+	return 0, nil
 }
 
 // serversState is `show servers state` without the time column, which
@@ -243,5 +253,79 @@ backend x
 	}
 	if hs, ok := states["haproxy"]; ok && hs != states["halo"] {
 		t.Errorf("show servers state:\nhalo\n%s\nhaproxy\n%s", states["halo"], hs)
+	}
+}
+
+// checkDuration is the timing part of health check messages.
+var checkDuration = regexp.MustCompile(`check duration: \d+ms`)
+
+// TestResolversChecks: health checks of a server with resolvers are
+// paused while its name does not resolve, follow the address the DNS
+// gives, and resume at full health, side by side with haproxy (the same
+// messages in the same order, `show servers state` at each step).
+func TestResolversChecks(t *testing.T) {
+	port, bes := backendsAt(t, "127.0.0.2", "127.0.0.3")
+	bins := []string{haloBin}
+	if hb := haproxyBin(); hb != "" {
+		bins = append(bins, hb)
+	}
+	states, logs := map[string][]string{}, map[string]string{}
+	for _, bin := range bins {
+		name := filepath.Base(bin)
+		t.Run(name, func(t *testing.T) {
+			ns := dnsServer(t)
+			ns.Set("app.test", resolvetest.Record{Rcode: dns.RcodeNameError})
+			fe := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			sock := filepath.Join(t.TempDir(), "s.sock")
+			cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+%sresolvers dns
+    nameserver ns1 %s
+    hold valid 1s
+    hold nx 1s
+frontend f
+    bind %s
+    default_backend b
+backend b
+    option log-health-checks
+    option tcp-check
+    tcp-check expect rstring ^b[23]
+    server s1 app.test:%d check inter 300ms resolvers dns init-addr none resolve-prefer ipv4
+`, sock, defaults, ns.Addr, fe, port)
+			h := startProc(t, bin, fe, nil, nil, "-db", "-f", writeConfig(t, cfg))
+			var st []string
+			state := func() string { return serversState(t, sock) }
+			st = append(st, state())
+			ns.SetAddrs("app.test", "127.0.0.2")
+			waitFor(t, "checked UP at 127.0.0.2", 20*time.Second, func() bool { return strings.Contains(messages(h), "status: 3/3 UP.") })
+			if got := hello(t, fe); got != "b2" {
+				t.Fatalf("traffic went to %q", got)
+			}
+			st = append(st, state())
+			b3 := bes["b3"].served()
+			ns.SetAddrs("app.test", "127.0.0.3")
+			// The checks alone (no client traffic) now reach 127.0.0.3.
+			waitFor(t, "checks at 127.0.0.3", 20*time.Second, func() bool { return bes["b3"].served() >= b3+2 })
+			st = append(st, state())
+			ns.Set("app.test", resolvetest.Record{Rcode: dns.RcodeNameError})
+			waitFor(t, "maintenance", 20*time.Second, func() bool { return strings.Contains(state(), " s1 - 0 32 ") })
+			st = append(st, state())
+			n := strings.Count(messages(h), "status: 3/3 UP.")
+			ns.SetAddrs("app.test", "127.0.0.2")
+			waitFor(t, "checks resumed", 20*time.Second, func() bool { return strings.Count(messages(h), "status: 3/3 UP.") > n })
+			st = append(st, state())
+			states[name] = st
+			logs[name] = checkDuration.ReplaceAllString(messages(h), "check duration: Xms")
+		})
+	}
+	if hs, ok := states["haproxy"]; ok {
+		for i, s := range states["halo"] {
+			if s != hs[i] {
+				t.Errorf("show servers state, step %d:\nhalo    %s\nhaproxy %s", i, s, hs[i])
+			}
+		}
+		if logs["halo"] != logs["haproxy"] {
+			t.Errorf("messages differ:\nhalo\n%s\nhaproxy\n%s", logs["halo"], logs["haproxy"])
+		}
 	}
 }
