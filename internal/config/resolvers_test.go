@@ -150,7 +150,8 @@ func TestServerInitAddr(t *testing.T) {
   default-server resolvers dns init-addr none
   server none app.test:80
   server libc4 app.test:80 init-addr libc resolve-prefer ipv4
-  server libc6 app.test:80 init-addr libc
+  server libc6 app.test:80 init-addr libc resolve-prefer ipv6
+  server libc app.test:80 init-addr libc
   server ip nx.test:80 init-addr 127.0.0.7
   server last nx.test:80 init-addr last,libc
   server addr 127.0.0.3:80
@@ -166,11 +167,11 @@ func TestServerInitAddr(t *testing.T) {
 	for _, s := range cfg.Proxy("b", CapBackend).Servers {
 		got = append(got, s.Name+"="+s.Host+"/"+s.FQDN+"/"+s.SRVRecord+"/"+map[bool]string{true: "maint", false: "ok"}[s.InitMaint])
 	}
-	want := "none=/app.test//maint libc4=127.0.0.2/app.test//ok libc6=::2/app.test//ok ip=127.0.0.7/nx.test//ok last=127.0.0.9/nx.test//ok addr=127.0.0.3///ok t2=/app.test//maint t3=/app.test//maint v1=/_http._tcp.app.test/_http._tcp.app.test/maint v2=/_http._tcp.app.test/_http._tcp.app.test/maint"
+	want := "none=/app.test//maint libc4=127.0.0.2/app.test//ok libc6=::2/app.test//ok libc=::2/app.test//ok ip=127.0.0.7/nx.test//ok last=127.0.0.9/nx.test//ok addr=127.0.0.3///ok t2=/app.test//maint t3=/app.test//maint v1=/_http._tcp.app.test/_http._tcp.app.test/maint v2=/_http._tcp.app.test/_http._tcp.app.test/maint"
 	if strings.Join(got, " ") != want {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
 	}
-	if s := cfg.Proxy("b", CapBackend).Servers[7]; !s.Template || !s.DNS.PreventDupIP || s.Port != 81 {
+	if s := cfg.Proxy("b", CapBackend).Servers[8]; !s.Template || !s.DNS.PreventDupIP || s.Port != 81 {
 		t.Errorf("template server %+v", s)
 	}
 }

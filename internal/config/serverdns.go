@@ -175,7 +175,7 @@ func (b *builder) initServerAddrs(px *Proxy, s *Server, last map[string]string) 
 		case "libc":
 			if s.SRVRecord == "" {
 				if addrs, err := b.opts.ResolveAddrs(s.FQDN); err == nil && len(addrs) > 0 {
-					s.Host = pickAddr(addrs, s.DNS.Prefer).String()
+					s.Host = libcAddr(addrs, s.DNS.Prefer).String()
 					return true
 				}
 			}
@@ -194,12 +194,15 @@ func (b *builder) initServerAddrs(px *Proxy, s *Server, last map[string]string) 
 	return true
 }
 
-// pickAddr is the first address of the preferred family (ipv6 unless
-// prefer is ipv4), else the first one.
-func pickAddr(addrs []netip.Addr, prefer string) netip.Addr {
-	for _, a := range addrs {
-		if a.Unmap().Is4() == (prefer == "ipv4") {
-			return a.Unmap()
+// libcAddr is the address init-addr libc takes: the first one the
+// system resolver gives (as HAProxy's getaddrinfo call), or the first of
+// the family resolve-prefer names.
+func libcAddr(addrs []netip.Addr, prefer string) netip.Addr {
+	if prefer != "" {
+		for _, a := range addrs {
+			if a.Unmap().Is4() == (prefer == "ipv4") {
+				return a.Unmap()
+			}
 		}
 	}
 	return addrs[0].Unmap()

@@ -329,3 +329,70 @@ backend b
 		}
 	}
 }
+
+// TestResolversHold: an NXDOMAIN within `hold nx` keeps the last valid
+// address in service; a name whose queries time out goes to maintenance
+// once `hold timeout` has passed since its last valid answer. Side by
+// side with haproxy.
+func TestResolversHold(t *testing.T) {
+	port := backendsOn(t, "127.0.0.2", "127.0.0.3")
+	bins := []string{haloBin}
+	if hb := haproxyBin(); hb != "" {
+		bins = append(bins, hb)
+	}
+	states := map[string]string{}
+	for _, bin := range bins {
+		name := filepath.Base(bin)
+		t.Run(name, func(t *testing.T) {
+			ns := dnsServer(t)
+			ns.SetAddrs("app.test", "127.0.0.2")
+			ns.SetAddrs("slow.test", "127.0.0.3")
+			fe := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			fe2 := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			sock := filepath.Join(t.TempDir(), "s.sock")
+			cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+%sresolvers keep
+    nameserver ns1 %s
+    hold valid 1s
+    hold nx 1h
+resolvers fast
+    nameserver ns1 %s
+    hold valid 1s
+    hold timeout 1s
+    timeout retry 200ms
+    resolve_retries 2
+frontend f
+    bind %s
+    default_backend a
+frontend f2
+    bind %s
+    default_backend s
+backend a
+    server s1 app.test:%d resolvers keep init-addr none resolve-prefer ipv4
+backend s
+    server s2 slow.test:%d resolvers fast init-addr none resolve-prefer ipv4
+`, sock, defaults, ns.Addr, ns.Addr, fe, fe2, port, port)
+			h := startProc(t, bin, fe, nil, nil, "-db", "-f", writeConfig(t, cfg))
+			waitFor(t, "both resolved", 20*time.Second, func() bool { return hello(t, fe) == "b2" && hello(t, fe2) == "b3" })
+			ns.Set("app.test", resolvetest.Record{Rcode: dns.RcodeNameError})
+			ns.Set("slow.test", resolvetest.Record{Drop: true})
+			waitFor(t, "timeout maintenance", 20*time.Second, func() bool { return strings.Contains(serversState(t, sock), " s2 - 0 32 ") })
+			// Several NXDOMAIN answers later, s1 still serves its last address.
+			q := ns.Queries()
+			waitFor(t, "more resolutions", 20*time.Second, func() bool { return ns.Queries() >= q+6 })
+			if got := hello(t, fe); got != "b2" {
+				t.Errorf("within hold nx the server answered %q, want b2", got)
+			}
+			states[name] = serversState(t, sock)
+			want := "Server s/s2 is going DOWN for maintenance (DNS timeout status). 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.\n"
+			waitFor(t, "timeout logged", 10*time.Second, func() bool { return strings.Contains(messages(h), want) })
+			if strings.Contains(messages(h), "a/s1 is going DOWN") {
+				t.Errorf("s1 went down within hold nx:\n%s", messages(h))
+			}
+		})
+	}
+	if hs, ok := states["haproxy"]; ok && hs != states["halo"] {
+		t.Errorf("show servers state:\nhalo\n%s\nhaproxy\n%s", states["halo"], hs)
+	}
+}
