@@ -15,7 +15,12 @@ import (
 func loadDNS(t *testing.T, text string, opts LoadOptions) (*Config, []Diagnostic) {
 	t.Helper()
 	opts.LookupEnv = func(string) (string, bool) { return "", false }
-	opts.Resolve = noResolve
+	opts.Resolve = func(host string) error {
+		if host == "app.test" {
+			return nil
+		}
+		return noResolve(host)
+	}
 	opts.ResolveAddrs = func(host string) ([]netip.Addr, error) {
 		if host == "app.test" {
 			return []netip.Addr{netip.MustParseAddr("::2"), netip.MustParseAddr("127.0.0.2")}, nil
@@ -173,5 +178,18 @@ func TestServerInitAddr(t *testing.T) {
 	}
 	if s := cfg.Proxy("b", CapBackend).Servers[8]; !s.Template || !s.DNS.PreventDupIP || s.Port != 81 {
 		t.Errorf("template server %+v", s)
+	}
+}
+
+// TestHostnameResolvedOnce: a host name without resolvers is resolved at
+// start-up (init-addr libc, HAProxy's default) and the address kept.
+func TestHostnameResolvedOnce(t *testing.T) {
+	cfg, diags := loadDNS(t, base+"backend b\n  server s app.test:80\n", LoadOptions{})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	s := cfg.Proxy("b", CapBackend).Servers[0]
+	if s.Host != "::2" || s.FQDN != "app.test" {
+		t.Errorf("host %q fqdn %q", s.Host, s.FQDN)
 	}
 }

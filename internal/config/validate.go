@@ -363,6 +363,12 @@ func (b *builder) checkAddresses() {
 			}
 			if err != nil {
 				b.errorf(s.Pos, "'server %s/%s' : could not resolve address '%s'.", px.Name, s.Name, s.Host)
+				continue
+			}
+			// init-addr libc, HAProxy's default: the address found at
+			// start-up is the server's address until the next start.
+			if addrs, err := b.opts.ResolveAddrs(s.Host); err == nil && len(addrs) > 0 {
+				s.FQDN, s.Host = s.Host, libcAddr(addrs, s.DNS.Prefer).String()
 			}
 		}
 	}
