@@ -26,6 +26,9 @@ type Resolvers struct {
 	TimeoutResolve  time.Duration // timeout resolve: period of the resolutions, default 1s
 	TimeoutRetry    time.Duration // timeout retry: wait for an answer before retrying, default 1s
 	Hold            Hold
+	// Implicit: the "default" section HAProxy creates from resolv.conf
+	// when the configuration has none.
+	Implicit bool
 }
 
 // Hold is how long a resolution status is kept (the hold lines).
@@ -259,10 +262,19 @@ func (b *builder) finishResolvers() {
 			b.warnf(Pos{}, "resolvers '%s' [%s] has no nameservers configured!", r.Name, r.Pos)
 		}
 	}
+	// Like HAProxy 2.6, a section called "default" exists without being
+	// written, with the nameservers of resolv.conf (when it has some).
+	if b.cfg.Resolver("default") == nil {
+		if ns, err := resolvConfNameservers(b.opts.ResolvConf); err == nil && len(ns) > 0 {
+			r := newResolvers("default", Pos{File: b.opts.ResolvConf})
+			r.ParseResolvConf, r.Nameservers, r.Implicit = true, ns, true
+			b.cfg.Resolvers = append(b.cfg.Resolvers, r)
+		}
+	}
 }
 
 // resolvConfNameservers reads the nameserver lines of a resolv.conf,
-// named as HAProxy names them (the line number).
+// named as HAProxy names them (by their address).
 func resolvConfNameservers(path string) ([]Nameserver, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -280,7 +292,7 @@ func resolvConfNameservers(path string) ([]Nameserver, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, Nameserver{ID: strconv.Itoa(n), Network: "udp", Addr: netip.AddrPortFrom(ip.Unmap(), 53), Pos: Pos{File: path, Line: n}})
+		out = append(out, Nameserver{ID: ip.Unmap().String(), Network: "udp", Addr: netip.AddrPortFrom(ip.Unmap(), 53), Pos: Pos{File: path, Line: n}})
 	}
 	return out, sc.Err()
 }

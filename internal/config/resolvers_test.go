@@ -106,7 +106,7 @@ func TestResolversModel(t *testing.T) {
 	for _, n := range r.Nameservers {
 		ns = append(ns, n.ID+"="+n.Network+":"+n.Addr.String())
 	}
-	if got := strings.Join(ns, " "); got != "ns1=udp:127.0.0.1:5353 ns2=tcp:[::1]:53 2=udp:127.0.0.53:53 3=udp:[::1]:53" {
+	if got := strings.Join(ns, " "); got != "ns1=udp:127.0.0.1:5353 ns2=tcp:[::1]:53 127.0.0.53=udp:127.0.0.53:53 ::1=udp:[::1]:53" {
 		t.Errorf("nameservers %s", got)
 	}
 	if r.PayloadSize != 8192 || r.Retries != 5 || r.TimeoutResolve != 2*time.Second || r.TimeoutRetry != 300*time.Millisecond ||
@@ -191,5 +191,25 @@ func TestHostnameResolvedOnce(t *testing.T) {
 	s := cfg.Proxy("b", CapBackend).Servers[0]
 	if s.Host != "::2" || s.FQDN != "app.test" {
 		t.Errorf("host %q fqdn %q", s.Host, s.FQDN)
+	}
+}
+
+// TestDefaultResolvers: `resolvers default` exists without being
+// written, with resolv.conf's nameservers, as in HAProxy 2.6.
+func TestDefaultResolvers(t *testing.T) {
+	dir := t.TempDir()
+	rc := filepath.Join(dir, "resolv.conf")
+	os.WriteFile(rc, []byte("nameserver 127.0.0.53\n"), 0o644)
+	cfg, diags := loadDNS(t, base+"backend b\n  server s app.test:80 resolvers default\n", LoadOptions{ResolvConf: rc})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	r := cfg.Resolver("default")
+	if r == nil || !r.Implicit || len(r.Nameservers) != 1 || r.Nameservers[0].ID != "127.0.0.53" {
+		t.Fatalf("default section %+v", r)
+	}
+	cfg, _ = loadDNS(t, base+"resolvers default\n  nameserver mine 127.0.0.1:53\n", LoadOptions{ResolvConf: rc})
+	if r := cfg.Resolver("default"); r.Implicit || r.Nameservers[0].ID != "mine" || len(cfg.Resolvers) != 1 {
+		t.Errorf("a written default section is the one used: %+v", cfg.Resolvers)
 	}
 }
