@@ -67,11 +67,33 @@ var errNoAddr = fmt.Errorf("no address (name not resolved)")
 // with the same preferences: they share one resolution, as HAProxy's
 // servers share its DNS cache, and pick distinct addresses from it.
 type dnsGroup struct {
-	b       *backend
-	rc      *config.Resolvers
-	servers []*server
-	srv     bool
-	seen    map[srvKey]seenSRV // SRV records of the last answers (hold obsolete)
+	b         *backend
+	rc        *config.Resolvers
+	servers   []*server
+	srv       bool
+	seen      map[srvKey]seenSRV       // SRV records of the last answers (hold obsolete)
+	seenAddrs map[netip.Addr]time.Time // addresses of the last answers (hold obsolete)
+}
+
+// keepObsoleteAddrs adds to an answer the addresses that disappeared
+// less than `hold obsolete` ago, in HAProxy's record order.
+func (g *dnsGroup) keepObsoleteAddrs(addrs []netip.Addr, now time.Time) []netip.Addr {
+	if g.seenAddrs == nil {
+		g.seenAddrs = map[netip.Addr]time.Time{}
+	}
+	for _, a := range addrs {
+		g.seenAddrs[a.Unmap()] = now
+	}
+	out := make([]netip.Addr, 0, len(g.seenAddrs))
+	for a, last := range g.seenAddrs {
+		if now.Sub(last) > g.rc.Hold.Obsolete {
+			delete(g.seenAddrs, a)
+			continue
+		}
+		out = append(out, a)
+	}
+	resolve.SortAddrs(out)
+	return out
 }
 
 type srvKey struct {
@@ -188,9 +210,10 @@ func (g *dnsGroup) apply(a resolve.Answer) {
 		g.applySRV(a)
 		return
 	}
+	addrs := g.keepObsoleteAddrs(a.Addrs, time.Now())
 	by := g.rc.Name + "/" + a.NS
 	for _, s := range g.servers {
-		ip, ok := g.pick(s, a.Addrs)
+		ip, ok := g.pick(s, addrs)
 		if !ok {
 			g.enterMaint(s, "No IP for server ")
 			continue
@@ -213,6 +236,9 @@ func (g *dnsGroup) apply(a resolve.Answer) {
 // skipped unless allow-dup-ip), the current address (1).
 func (g *dnsGroup) pick(s *server, addrs []netip.Addr) (netip.Addr, bool) {
 	cur, _ := netip.ParseAddr(s.destination().host)
+	if cur.IsValid() && slices.Contains(addrs, cur.Unmap()) && (s.cfg.DNS.AllowDupIP || !g.usedByOther(s, cur.Unmap())) {
+		return cur.Unmap(), true // a server keeps an address the answer still has, as HAProxy
+	}
 	best, bestScore := netip.Addr{}, -1
 	for _, ip := range addrs {
 		ip = ip.Unmap()

@@ -101,3 +101,22 @@ func TestDNSHold(t *testing.T) {
 		t.Errorf("resolved again: %s", got)
 	}
 }
+
+// TestDNSKeepsAddress: a server keeps an address the answer still has,
+// even when another one scores higher (HAProxy: the server is linked to
+// its record); hold obsolete keeps vanished addresses for a while.
+func TestDNSKeepsAddress(t *testing.T) {
+	b, g := dnsBackend(t, " server s app.test:80 resolvers dns init-addr none\n")
+	g.apply(resolve.Answer{Status: resolve.OK, Addrs: ips("127.0.0.2"), NS: "ns1", Valid: time.Now()})
+	g.apply(resolve.Answer{Status: resolve.OK, Addrs: ips("127.0.0.2", "::2"), NS: "ns1", Valid: time.Now()})
+	if got := addrs(b); got != "s=127.0.0.2" {
+		t.Errorf("linked address: %s", got)
+	}
+	b, g = dnsBackend(t, " server-template m 2 app.test:80 resolvers dns init-addr none resolve-prefer ipv4\n")
+	g.rc.Hold.Obsolete = time.Hour
+	g.apply(resolve.Answer{Status: resolve.OK, Addrs: ips("127.0.0.2", "127.0.0.3"), NS: "ns1", Valid: time.Now()})
+	g.apply(resolve.Answer{Status: resolve.OK, Addrs: ips("127.0.0.3"), NS: "ns1", Valid: time.Now()})
+	if got := addrs(b); got != "m1=127.0.0.2 m2=127.0.0.3" {
+		t.Errorf("within hold obsolete: %s", got)
+	}
+}

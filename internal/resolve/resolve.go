@@ -200,14 +200,24 @@ func parse(r *dns.Msg, q dns.Question) Answer {
 	// HAProxy 2.6 keeps answer records in a tree keyed by the xxh32 of
 	// their data (seeded with the record type) and walks it in key
 	// order: servers get addresses and SRV records in that order.
-	slices.SortStableFunc(a.Addrs, func(x, y netip.Addr) int {
-		return cmp.Compare(xxh32(x.AsSlice(), uint32(q.Qtype)), xxh32(y.AsSlice(), uint32(q.Qtype)))
-	})
+	SortAddrs(a.Addrs)
 	slices.SortStableFunc(a.SRV, func(x, y SRV) int { return cmp.Compare(x.Key, y.Key) })
 	if len(a.Addrs) == 0 && len(a.SRV) == 0 {
 		a.Status = Other // NOERROR without data
 	}
 	return a
+}
+
+// SortAddrs sorts addresses in HAProxy 2.6's record order (xxh32 of
+// the address seeded with the record type).
+func SortAddrs(addrs []netip.Addr) {
+	key := func(a netip.Addr) uint32 {
+		if a.Is4() {
+			return xxh32(a.AsSlice(), uint32(dns.TypeA))
+		}
+		return xxh32(a.AsSlice(), uint32(dns.TypeAAAA))
+	}
+	slices.SortStableFunc(addrs, func(x, y netip.Addr) int { return cmp.Compare(key(x), key(y)) })
 }
 
 // wireName is a domain name in DNS wire form without the final empty
