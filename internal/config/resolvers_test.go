@@ -130,6 +130,7 @@ func TestServerDNS(t *testing.T) {
 		{"last fails", "server s nx.test:80 resolvers dns init-addr last", "t.cfg:9: 'server b/s' : no method found to resolve address 'nx.test'."},
 		{"implicit none", "server s nx.test:80 resolvers dns", "t.cfg:9: 'server b/s' : could not resolve address 'nx.test', disabling server."},
 		{"then none", "server s nx.test:80 init-addr last,libc,none", "t.cfg:9: 'server b/s' : could not resolve address 'nx.test', disabling server."},
+		{"net without resolvers", "server s app.test:80 resolve-net 127.0.0.0/8", "t.cfg:9: 'server b/s' : 'resolve-net' and 'resolve-opts' have no effect without 'resolvers': the address is found once at start-up (HAProxy ignores them too)."},
 		{"template n", "server-template s 0 app.test:80", "t.cfg:9: Wrong server-template number or range arg '0'."},
 		{"template range", "server-template s 3-1 app.test:80", "t.cfg:9: Wrong server-template number or range arg '3-1'."},
 		{"template args", "server-template s 3", "t.cfg:9: 'server-template' expects <prefix> <nb | range> <addr>[:<port>] as arguments."},

@@ -350,6 +350,9 @@ func (b *builder) checkAddresses() {
 	last := b.lastAddrs()
 	for _, px := range b.cfg.Proxies {
 		for _, s := range px.Servers {
+			if d := s.DNS; d.Resolvers == "" && (len(d.Nets) > 0 || d.AllowDupIP || d.IgnoreWeight || d.PreventDupIP) && s.Host != "" && net.ParseIP(s.Host) == nil {
+				b.warnf(s.Pos, "'server %s/%s' : 'resolve-net' and 'resolve-opts' have no effect without 'resolvers': the address is found once at start-up (HAProxy ignores them too).", px.Name, s.Name)
+			}
 			if b.initServerAddrs(px, s, last) {
 				continue
 			}
