@@ -64,8 +64,9 @@ func KeywordDoc() string {
 	table("`server` / `default-server` options", srv, false)
 	table("`bind` options", bind, false)
 	table("`cache` section (used by `http-request cache-use` and `http-response cache-store`)", CacheKeywords(), false)
+	table("`resolvers` section", ResolversKeywords(), false)
 	b.WriteString("## Other sections\n\n`userlist` (`user`, `group`) and `http-errors` (`errorfile`) are supported. ")
-	b.WriteString("`peers`, `resolvers`, `ring`, `program`, `mailers`, `log-forward` and `fcgi-app` are recognised and refused as not supported yet.\n")
+	b.WriteString("`peers`, `ring`, `program`, `mailers`, `log-forward` and `fcgi-app` are recognised and refused as not supported yet.\n")
 	return b.String()
 }
 

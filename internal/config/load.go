@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,6 +25,11 @@ type LoadOptions struct {
 	// Resolve checks that a server host name resolves, as HAProxy does at
 	// start-up; nil means the system resolver with a 2 s time limit.
 	Resolve func(host string) error
+	// ResolveAddrs resolves the host name of a server with `resolvers`
+	// (init-addr libc); nil means the system resolver with a 2 s limit.
+	ResolveAddrs func(host string) ([]netip.Addr, error)
+	// ResolvConf is the file parse-resolv-conf reads; "" means /etc/resolv.conf.
+	ResolvConf string
 }
 
 // ErrorList is every error found in a configuration, in file order.
@@ -132,6 +138,16 @@ func defaultOpts(o LoadOptions) LoadOptions {
 			return err
 		}
 	}
+	if o.ResolveAddrs == nil {
+		o.ResolveAddrs = func(host string) ([]netip.Addr, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
+	if o.ResolvConf == "" {
+		o.ResolvConf = "/etc/resolv.conf"
+	}
 	return o
 }
 
@@ -184,13 +200,14 @@ const (
 	secUserlist
 	secHTTPErrors
 	secCache
+	secResolvers
 	secUnsupported
 )
 
 var sectionNames = map[string]sectionKind{
 	"global": secGlobal, "defaults": secDefaults, "frontend": secFrontend, "backend": secBackend,
 	"listen": secListen, "userlist": secUserlist, "http-errors": secHTTPErrors,
-	"peers": secUnsupported, "resolvers": secUnsupported, "ring": secUnsupported, "cache": secCache,
+	"peers": secUnsupported, "resolvers": secResolvers, "ring": secUnsupported, "cache": secCache,
 	"program": secUnsupported, "mailers": secUnsupported, "log-forward": secUnsupported,
 	"fcgi-app": secUnsupported, "dynamic-update": secUnsupported, "traces": secUnsupported,
 }
@@ -210,6 +227,7 @@ type builder struct {
 	cache      *Cache // the cache section being parsed
 	httpErrors map[string]map[int]string
 	curErrors  map[int]string
+	resolvers  *Resolvers // the resolvers section being parsed
 	proxyPos   map[*Proxy]Pos
 	aclChecks  aclChecks  // userlists and -u ids named by ACLs, checked across the configuration
 	stickRefs  []stickRef // stick tables named by fetches, checked across the configuration
@@ -317,6 +335,8 @@ func (b *builder) openSection(k sectionKind, ln *Line) {
 		b.httpErrors[w[1]] = b.curErrors
 	case secCache:
 		b.openCache(ln)
+	case secResolvers:
+		b.openResolvers(ln)
 	case secUnsupported:
 		b.errorf(ln.Pos, "section '%s' is recognised but not supported by halo yet", w[0])
 	}
@@ -456,6 +476,10 @@ func (b *builder) line(ln *Line) {
 	case secCache:
 		if b.cache != nil {
 			b.dispatch(cacheKeywords, ln, "cache")
+		}
+	case secResolvers:
+		if b.resolvers != nil {
+			b.resolversLine(ln)
 		}
 	case secUnsupported:
 		// One error was reported on the section line.

@@ -36,6 +36,8 @@ type Config struct {
 	Userlist map[string]*Userlist
 	// Caches are the `cache` sections by name.
 	Caches map[string]*Cache
+	// Resolvers are the resolvers sections, in file order.
+	Resolvers []*Resolvers
 	// Warnings are non-fatal diagnostics, as HAProxy prints with [WARNING].
 	Warnings []Diagnostic
 }
@@ -479,6 +481,19 @@ type Server struct {
 	ShutdownBackupsOnUp bool
 
 	SSL *ServerSSL
+
+	// DNS: resolvers, resolve-*, init-addr.
+	DNS ServerDNS
+	// FQDN is the host name of a server whose address is found at
+	// start-up (init-addr) or at run time (resolvers); Host is then the
+	// first address, "" when there is none yet (InitMaint).
+	FQDN string
+	// InitMaint: no address at start-up (init-addr none): the server
+	// starts in maintenance until the resolvers find one.
+	InitMaint bool
+	// SRVRecord is the SRV name of a server-template ("_svc._proto.name").
+	SRVRecord string
+	Template  bool // created by server-template
 }
 
 // Observe is a server's passive health mode.

@@ -107,6 +107,7 @@ var proxyKeywords = mkTable(concat(
 		{Name: "balance", Sections: inBE, Doc: "load-balancing algorithm", parse: (*builder).parseBalance},
 		{Name: "hash-type", Sections: inBE, Doc: "map-based or consistent hashing, hash function, avalanche", parse: (*builder).parseHashType},
 		{Name: "server", Sections: inBEnoDef, Doc: "declare a server", parse: func(b *builder, ln *Line) { b.parseServer(ln, false) }},
+		{Name: "server-template", Sections: inBEnoDef, Doc: "`<prefix> <num|range> <fqdn>[:port] [params*]`: servers filled from DNS answers (A/AAAA: one address each; SRV: targets and ports)", parse: (*builder).parseServerTemplate},
 		{Name: "default-server", Sections: inBE, Doc: "default options for the following server lines", parse: func(b *builder, ln *Line) { b.parseServer(ln, true) }},
 		{Name: "tcp-check", Sections: inBE, Doc: "connect, send, send-binary, expect, comment", parse: (*builder).parseTCPCheck},
 		{Name: "http-check", Sections: inBE, Doc: "expect, send, disable-on-404", parse: (*builder).parseHTTPCheck},
@@ -244,7 +245,7 @@ var proxyKeywords = mkTable(concat(
 		"srvtcpka-intvl", "declare", "dispatch", "email-alert", "error-log-format", "force-persist",
 		"filter", "hash-balance-factor", "http-error", "http-send-name-header", "ignore-persist",
 		"log-format-sd", "log-tag", "max-keep-alive-queue", "monitor", "persist",
-		"rate-limit", "server-template", "source", "stick",
+		"rate-limit", "source", "stick",
 		"tcp-response", "unique-id-format", "unique-id-header", "use-fcgi-app", "use-server", "errorloc", "errorloc302",
 		"errorloc303", "external-check", "grace", "transparent"),
 ))

@@ -226,8 +226,6 @@ var serverOpts = map[string]serverOpt{
 	"no-tlsv13":            {0, true, "disable TLS 1.3", noVer("no-tlsv13")},
 	"check-sni":            {1, true, "SNI for TLS health checks", func(_ *builder, s *Server, v string) error { s.CheckSNI = v; return nil }},
 	"check-alpn":           {1, true, "ALPN protocols offered by TLS health checks (default: the server's alpn)", sCheckALPN},
-	"resolvers":            {1, true, "", nil},
-	"init-addr":            {1, true, "", nil},
 	"agent-check":          {0, true, "", nil},
 	"agent-port":           {1, true, "", nil},
 	"agent-inter":          {1, true, "", nil},
@@ -445,7 +443,8 @@ func (b *builder) fixServers(px *Proxy) {
 			b.serverTLS(px, s)
 		}
 		b.checkServerALPN(px, s)
-		if s.Port == 0 && !s.PortMap && s.Check && s.CheckPort == 0 && px.Check.Kind != CheckTCP {
+		srv := strings.HasPrefix(s.Host, "_") && s.DNS.Resolvers != "" // SRV records give the port
+		if s.Port == 0 && !s.PortMap && s.Check && s.CheckPort == 0 && px.Check.Kind != CheckTCP && !srv {
 			b.errorf(s.Pos, "'server %s/%s' : neither a port nor a 'port' check parameter are set, health checks cannot run", px.Name, s.Name)
 		}
 	}

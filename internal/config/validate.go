@@ -75,6 +75,7 @@ func (b *builder) finish() {
 			b.ignoreHTTPRules(px)
 		}
 	}
+	b.finishResolvers()
 	b.checkAddresses()
 	b.checkTimeouts()
 	b.checkBinds()
@@ -348,8 +349,15 @@ func bindSpec(bd *Bind) string {
 // every connection later.
 func (b *builder) checkAddresses() {
 	done := map[string]error{}
+	last := b.lastAddrs()
 	for _, px := range b.cfg.Proxies {
 		for _, s := range px.Servers {
+			if d := s.DNS; d.Resolvers == "" && (len(d.Nets) > 0 || d.AllowDupIP || d.IgnoreWeight || d.PreventDupIP) && s.Host != "" && net.ParseIP(s.Host) == nil {
+				b.warnf(s.Pos, "'server %s/%s' : 'resolve-net' and 'resolve-opts' have no effect without 'resolvers': the address is found once at start-up (HAProxy ignores them too).", px.Name, s.Name)
+			}
+			if b.initServerAddrs(px, s, last) {
+				continue
+			}
 			if s.Host == "" || net.ParseIP(s.Host) != nil {
 				continue
 			}
@@ -360,6 +368,12 @@ func (b *builder) checkAddresses() {
 			}
 			if err != nil {
 				b.errorf(s.Pos, "'server %s/%s' : could not resolve address '%s'.", px.Name, s.Name, s.Host)
+				continue
+			}
+			// init-addr libc, HAProxy's default: the address found at
+			// start-up is the server's address until the next start.
+			if addrs, err := b.opts.ResolveAddrs(s.Host); err == nil && len(addrs) > 0 {
+				s.FQDN, s.Host = s.Host, libcAddr(addrs, s.DNS.Prefer).String()
 			}
 		}
 	}

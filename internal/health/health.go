@@ -81,6 +81,26 @@ type Checker struct {
 	hanaFail atomic.Int64           // times observed errors triggered on-error
 	addr     atomic.Pointer[string] // set by SetAddr; p.Addr until then
 	running  atomic.Bool            // a check is in progress
+	paused   atomic.Bool            // Pause: no check runs
+}
+
+// Pause stops the checks, as HAProxy does for a server in maintenance
+// waiting for its name to resolve; Resume restarts them.
+func (c *Checker) Pause() { c.paused.Store(true) }
+
+// Resume restarts paused checks with the server UP at full health, as
+// HAProxy does when a server leaves resolution maintenance; a check runs
+// within fastinter.
+func (c *Checker) Resume() {
+	c.mu.Lock()
+	c.health = c.p.Rise + c.p.Fall - 1
+	c.up.Store(true)
+	c.mu.Unlock()
+	c.paused.Store(false)
+	select {
+	case c.fast <- struct{}{}:
+	default:
+	}
 }
 
 // Running reports whether a check is in progress (HAProxy's stats prefix
@@ -155,6 +175,11 @@ func (c *Checker) Run(ctx context.Context) {
 			}
 			continue
 		case <-t.C:
+		}
+		if c.paused.Load() {
+			t.Reset(c.p.Inter)
+			due = time.Now().Add(c.p.Inter)
+			continue
 		}
 		c.running.Store(true)
 		r := c.check(ctx)

@@ -214,9 +214,26 @@ func (s *server) snapshot(now time.Time) stats.Server {
 			}
 		}
 	}
+	out.FQDN, out.SRVRecord, out.RMaint = s.fqdn(), s.cfg.SRVRecord, s.dns.maint.Load()
+	out.HostMaint = s.dns.hadSRV.Load()
+	if out.RMaint {
+		out.OpState = 0
+		if s.cfg.Check {
+			// Checks are paused while the name does not resolve.
+			out.CheckState, out.CheckHealth = 14, 0
+			if s.lastEv.Load() == nil {
+				out.CheckStatus = ""
+			}
+		}
+	}
+	if s.dns.wasMaint.Load() && !s.cfg.Check {
+		out.CheckHealth = 0 // as haproxy 2.6.12 shows a server that waited for DNS
+	}
 	switch {
 	case s.admin.Load() == adminMaint:
 		out.Status = "MAINT"
+	case out.RMaint:
+		out.Status, out.Admin = "MAINT (resolution)", stats.AdminMaint
 	case s.admin.Load() == adminDrain:
 		out.Status = "DRAIN"
 	case !s.cfg.Check:
@@ -289,22 +306,30 @@ func (rt *Runtime) SetServerAddr(backend, server, addr, port string) (string, er
 		}
 	}
 	if next != cur {
-		s.dest.Store(&next)
-		s.closeIdle()
-		if s.checker != nil {
-			host, cport := next.host, next.port
-			if s.cfg.CheckAddr != "" {
-				host = s.cfg.CheckAddr
-			}
-			if s.cfg.CheckPort != 0 {
-				cport = s.cfg.CheckPort
-			} else if p := b.cfg.Check.HTTP.ConnectPort; p != 0 && b.cfg.Check.Kind == config.CheckHTTP {
-				cport = p
-			}
-			s.checker.SetAddr(net.JoinHostPort(host, strconv.Itoa(cport)))
-		}
+		b.setDest(s, next)
 	}
 	return strings.Join(msg, ", ") + by, nil
+}
+
+// setDest moves s to a new address at run time (`set server addr`, DNS
+// resolution): new connections and the health checks (unless `addr`/
+// `port` fix the check address) go there; idle connections to the old
+// one are closed.
+func (b *backend) setDest(s *server, next serverDest) {
+	s.dest.Store(&next)
+	s.closeIdle()
+	if s.checker != nil {
+		host, cport := next.host, next.port
+		if s.cfg.CheckAddr != "" {
+			host = s.cfg.CheckAddr
+		}
+		if s.cfg.CheckPort != 0 {
+			cport = s.cfg.CheckPort
+		} else if p := b.cfg.Check.HTTP.ConnectPort; p != 0 && b.cfg.Check.Kind == config.CheckHTTP {
+			cport = p
+		}
+		s.checker.SetAddr(net.JoinHostPort(host, strconv.Itoa(cport)))
+	}
 }
 
 // findServer resolves "backend/server" names.
@@ -359,6 +384,10 @@ func (rt *Runtime) SetServerState(backend, server string, st stats.AdminState) e
 			rt.plog(b.cfg, level, LevelWarning, fmt.Sprintf("%s is going DOWN for maintenance. %d active and %d backup servers left.%s %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, health.OnBackup(act, bck), sess))
 		}
 	case stats.AdminDrain:
+		if old == adminMaint && s.dns.maint.Load() {
+			b.refresh() // still waiting for a DNS answer: stays in maintenance
+			break
+		}
 		if old == adminMaint {
 			b.setState(s, stateUp)
 			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s is UP/DRAIN (leaving forced maintenance).", name))
@@ -374,6 +403,10 @@ func (rt *Runtime) SetServerState(backend, server string, st stats.AdminState) e
 			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s enters drain state. %d active and %d backup servers left.%s %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, health.OnBackup(act, bck), s.Conns()))
 		}
 	case stats.AdminReady:
+		if old == adminMaint && s.dns.maint.Load() {
+			b.refresh()
+			break
+		}
 		if old == adminMaint {
 			b.setState(s, stateUp)
 			rt.plog(b.cfg, logging.Notice, LevelWarning, fmt.Sprintf("%s is UP/READY (leaving forced maintenance).", name))

@@ -59,7 +59,8 @@ type server struct {
 	downtime   atomic.Int64                 // accumulated nanoseconds down
 	chkFail    atomic.Int64
 	chkDown    atomic.Int64
-	dest       atomic.Pointer[serverDest] // set by `set server ... addr`; the configured address until then
+	dest       atomic.Pointer[serverDest] // set by `set server ... addr` and DNS; the configured address until then
+	dns        serverDNS                  // run-time resolution state (resolvers)
 }
 
 // serverDest is where a server is reached; port 0 means the client's port.
@@ -159,6 +160,7 @@ func newBackend(rt *Runtime, p *config.Proxy) *backend {
 			s.state.Store(stateMaint)
 			s.admin.Store(adminMaint)
 		}
+		s.initDNS()
 		b.servers = append(b.servers, s)
 	}
 	b.refresh()
@@ -373,7 +375,8 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 		if !s.cfg.Check {
 			continue
 		}
-		host, port := s.cfg.Host, s.cfg.Port
+		dst := s.destination()
+		host, port := dst.host, dst.port
 		if s.cfg.CheckAddr != "" {
 			host = s.cfg.CheckAddr
 		}
@@ -394,12 +397,12 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 			Observe:      s.cfg.Observe, OnError: s.cfg.OnError, ErrorLimit: s.cfg.ErrorLimit,
 		}
 		var d net.Dialer
-		p.Dial = d.DialContext
+		p.Dial = noAddrDial(d.DialContext)
 		if sc := s.cfg; sc.CheckSendProxy || (sc.SendProxy || sc.SendProxyV2) && sc.CheckPort == 0 && sc.CheckAddr == "" {
 			// PROXY protocol on checks: with check-send-proxy, or send-proxy
 			// when checks go to the server's own address (HAProxy's rule).
 			p.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := d.DialContext(ctx, network, addr)
+				c, err := noAddrDial(d.DialContext)(ctx, network, addr)
 				if err != nil {
 					return nil, err
 				}
@@ -413,6 +416,9 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 		p.TLS = s.checkTLS()
 		srv := s
 		s.checker = health.New(p, func(ev health.Event) { b.onCheck(srv, p, ev) })
+		if s.dns.maint.Load() {
+			s.checker.Pause() // init-addr none: no check until the name resolves
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -430,7 +436,8 @@ func (b *backend) onCheck(s *server, p health.Params, ev health.Event) {
 	if !ev.Result.OK {
 		s.chkFail.Add(1)
 	}
-	if logChecks && (prev == nil || ev.Result.Status != prev.Result.Status || ev.Health != prev.Health) {
+	resumed := s.dns.resumed.Swap(false) // the first check after resolution maintenance is logged, as HAProxy
+	if logChecks && (prev == nil || ev.Result.Status != prev.Result.Status || ev.Health != prev.Health || resumed) {
 		// As HAProxy: every check that changes the status or the health.
 		b.rt.plog(b.cfg, logging.Notice, LevelWarning, health.CheckLine(p, ev))
 	}
@@ -441,7 +448,7 @@ func (b *backend) onCheck(s *server, p health.Params, ev health.Event) {
 	if !ev.Up {
 		s.chkDown.Add(1)
 	}
-	if s.admin.Load() == adminMaint {
+	if s.admin.Load() == adminMaint || s.dns.maint.Load() {
 		return
 	}
 	var reason *health.Result

@@ -210,6 +210,7 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 			s.Run(ctx, time.Second) // expired objects give their memory back
 		}()
 	}
+	rt.startResolvers(ctx, &bg)
 	bg.Add(2)
 	go func() {
 		defer bg.Done()

@@ -162,9 +162,29 @@ func WriteServersState(w io.Writer, s *Snapshot, backend string) error {
 			if sv.CfgDisabled {
 				admin |= 4
 			}
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 - %d - 0 0 - - 0\n",
-				p.ID, p.Name, sv.ID, sv.Name, strings.Trim(host, "[]"), sv.OpState, admin, sv.UWeight, sv.IWeight,
-				int64(sv.LastChg.Seconds()), sv.CheckResultCode(), sv.CheckResult, sv.CheckHealth, sv.CheckState, port)
+			if sv.RMaint {
+				admin = admin&^1 | 0x20
+				if sv.Admin == AdminMaint && sv.Status == "MAINT" {
+					admin |= 1
+				}
+			}
+			if sv.HostMaint {
+				admin |= 0x40
+			}
+			host = strings.Trim(host, "[]")
+			if host == "" {
+				host = "-"
+			}
+			fqdn, rec := sv.FQDN, sv.SRVRecord
+			if fqdn == "" {
+				fqdn = "-"
+			}
+			if rec == "" {
+				rec = "-"
+			}
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 %s %d %s 0 0 - - 0\n",
+				p.ID, p.Name, sv.ID, sv.Name, host, sv.OpState, admin, sv.UWeight, sv.IWeight,
+				int64(sv.LastChg.Seconds()), sv.CheckResultCode(), sv.CheckResult, sv.CheckHealth, sv.CheckState, fqdn, port, rec)
 		}
 	}
 	b.WriteString("\n")

@@ -180,6 +180,13 @@ type Server struct {
 	CheckState  int
 	CheckResult int
 	CfgDisabled bool // `disabled` on the server line (admin flag 0x04 in state files)
+	// DNS resolution (resolvers): the name resolved, the SRV record of a
+	// server-template, and the maintenance while the name does not
+	// resolve (admin flag 0x20, "MAINT (resolution)").
+	FQDN      string
+	SRVRecord string
+	RMaint    bool
+	HostMaint bool // an SRV-filled server: haproxy 2.6 shows admin flag 0x40 on it
 }
 
 // AdminState is a server's administrative state.
