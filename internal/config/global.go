@@ -43,6 +43,16 @@ var globalKeywords = mkTable(concat(
 				}
 			}
 		}},
+		{Name: "external-check", Sections: InGlobal, Doc: "allow `option external-check` commands", parse: func(b *builder, ln *Line) {
+			if b.noExtraArgs(ln, 1) {
+				b.cfg.Global.ExternalCheck = true
+			}
+		}},
+		{Name: "insecure-fork-wanted", Sections: InGlobal, Doc: "allow halo to start processes (external checks); halo never forbids it, the keyword silences HAProxy's warning", parse: func(b *builder, ln *Line) {
+			if b.noExtraArgs(ln, 1) {
+				b.cfg.Global.InsecureFork = true
+			}
+		}},
 		{Name: "spread-checks", Sections: InGlobal, Doc: "randomise health-check intervals by up to this percentage (0-50)", parse: func(b *builder, ln *Line) {
 			if b.argCount(ln, 1, 1, 1, "<percent> as argument") {
 				if n, err := parseInt(ln.Words[1], 0, 50); err != nil {
@@ -178,7 +188,7 @@ var globalKeywords = mkTable(concat(
 		{Name: "ulimit-n", Sections: InGlobal, Status: NoEffect, Note: "halo raises its file-descriptor soft limit to the hard limit at start; set the hard limit with systemd LimitNOFILE="},
 		{Name: "nbproc", Sections: InGlobal, Status: Removed, Note: "HAProxy 2.5 (multi-process mode is gone). Use 'nbthread' instead."},
 	},
-	unsupported(InGlobal, "", "cpu-map", "external-check", "insecure-fork-wanted", "insecure-setuid-wanted",
+	unsupported(InGlobal, "", "cpu-map", "insecure-setuid-wanted",
 		"issuers-chain-path", "localpeer", "lua-load", "lua-load-per-thread", "lua-prepend-path", "mworker-max-reloads",
 		"numa-cpu-mapping", "pp2-never-send-local", "set-dumpable", "set-var", "ssl-default-bind-curves",
 		"ssl-dh-param-file", "ssl-skip-self-issued-ca", "strict-limits", "thread-group",

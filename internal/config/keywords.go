@@ -247,3 +247,13 @@ func (b *builder) misplaced(ln *Line, name string, sections uint8, section strin
 	}
 	b.warnf(ln.Pos, "'%s' ignored because %s '%s' has no %s capability.", name, section, b.px.Name, missing)
 }
+
+// noExtraArgs refuses words after the first n of a line, in HAProxy's
+// words; it reports whether there were none.
+func (b *builder) noExtraArgs(ln *Line, n int) bool {
+	if len(ln.Words) > n {
+		b.errorf(ln.Pos, "'%s' cannot handle unexpected argument '%s'.", ln.Words[0], ln.Words[n])
+		return false
+	}
+	return true
+}

@@ -101,7 +101,9 @@ type Global struct {
 	Node             string
 	Description      string
 	NbThread         int
-	SpreadChecks     int // percent, 0..50
+	SpreadChecks     int  // percent, 0..50
+	ExternalCheck    bool // global external-check: commands may run as checks
+	InsecureFork     bool // insecure-fork-wanted
 	CABase           string
 	CRTBase          string
 	User, Group      string
@@ -547,9 +549,10 @@ type CheckKind int
 
 // Health check kinds.
 const (
-	CheckL4   CheckKind = iota // plain TCP connect
-	CheckTCP                   // option tcp-check with tcp-check rules
-	CheckHTTP                  // option httpchk
+	CheckL4       CheckKind = iota // plain TCP connect
+	CheckTCP                       // option tcp-check with tcp-check rules
+	CheckHTTP                      // option httpchk
+	CheckExternal                  // option external-check: a command's exit status
 )
 
 // CheckSpec is a backend's health-check program.
@@ -557,6 +560,16 @@ type CheckSpec struct {
 	Kind     CheckKind
 	TCPSteps []TCPCheckStep
 	HTTP     HTTPCheck
+	External ExternalCheck
+}
+
+// ExternalCheck is `external-check command|path` with where `option
+// external-check` was set.
+type ExternalCheck struct {
+	Command string // run with <proxy addr> <proxy port> <server addr> <server port>
+	Path    string // PATH of the command's environment (HAProxy's default: empty)
+	Pos     Pos    // the `option external-check` line
+	CmdPos  Pos    // the `external-check command` line
 }
 
 // TCPCheckAction is a tcp-check rule's verb.

@@ -112,6 +112,14 @@ var optionKeywords = mkTable(concat(
 			}
 			b.px.Check.Kind = CheckTCP
 		}},
+		{Name: "external-check", Sections: inBE, Doc: "health checks run `external-check command`; exit status 0 is a success", parse: func(b *builder, ln *Line) {
+			if b.optNeg {
+				b.px.Check.Kind = CheckL4
+				return
+			}
+			b.px.Check.Kind = CheckExternal
+			b.px.Check.External.Pos = ln.Pos
+		}},
 		{Name: "httpchk", Sections: inBE, Doc: "HTTP health checks: option httpchk [<method>] [<uri>] [<version>]", parse: func(b *builder, ln *Line) {
 			if b.optNeg {
 				b.px.Check.Kind = CheckL4
@@ -151,7 +159,7 @@ var optionKeywords = mkTable(concat(
 	unsupported(inAllProxies, "", "accept-invalid-http-request", "accept-invalid-http-response", "checkcache",
 		"contstats", "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "http-buffer-request",
 		"http-no-delay", "http-restrict-req-hdr-names", "http-use-proxy-header", "http_proxy",
-		"independent-streams", "ldap-check", "external-check", "logasap", "nolinger", "persist",
+		"independent-streams", "ldap-check", "logasap", "nolinger", "persist",
 		"socket-stats", "splice-request",
 		"splice-response", "spop-check", "tcp-smart-accept", "tcp-smart-connect", "transparent",
 		"idle-close-on-response", "disable-h2-upgrade"),

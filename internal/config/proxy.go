@@ -110,6 +110,30 @@ var proxyKeywords = mkTable(concat(
 		{Name: "server-template", Sections: inBEnoDef, Doc: "`<prefix> <num|range> <fqdn>[:port] [params*]`: servers filled from DNS answers (A/AAAA: one address each; SRV: targets and ports)", parse: (*builder).parseServerTemplate},
 		{Name: "default-server", Sections: inBE, Doc: "default options for the following server lines", parse: func(b *builder, ln *Line) { b.parseServer(ln, true) }},
 		{Name: "tcp-check", Sections: inBE, Doc: "connect, send, send-binary, expect, comment", parse: (*builder).parseTCPCheck},
+		{Name: "external-check", Sections: inBE, Doc: "external-check command <path> | path <PATH for the command>", parse: func(b *builder, ln *Line) {
+			w := ln.Words
+			if len(w) < 2 || (w[1] != "command" && w[1] != "path") {
+				got := ""
+				if len(w) > 1 {
+					got = w[1]
+				}
+				b.errorf(ln.Pos, "'external-check' only supports 'command' and 'path'. but got '%s'.", got)
+				return
+			}
+			if len(w) < 3 {
+				b.errorf(ln.Pos, "missing argument after '%s'.", w[1])
+				return
+			}
+			if len(w) > 3 {
+				b.errorf(ln.Pos, "'external-check' cannot handle unexpected argument '%s'.", w[3])
+				return
+			}
+			if w[1] == "command" {
+				b.px.Check.External.Command, b.px.Check.External.CmdPos = w[2], ln.Pos
+			} else {
+				b.px.Check.External.Path = w[2]
+			}
+		}},
 		{Name: "http-check", Sections: inBE, Doc: "expect, send, disable-on-404", parse: (*builder).parseHTTPCheck},
 		{Name: "tcp-request", Sections: inFE | InBackend, Doc: "inspect-delay; connection|content accept|reject [cond]", parse: (*builder).parseTCPRequest},
 		{Name: "log", Sections: inAllProxies, Doc: "'log global' or a log target", parse: func(b *builder, ln *Line) {
@@ -247,7 +271,7 @@ var proxyKeywords = mkTable(concat(
 		"log-format-sd", "log-tag", "max-keep-alive-queue", "monitor", "persist",
 		"rate-limit", "source", "stick",
 		"tcp-response", "unique-id-format", "unique-id-header", "use-fcgi-app", "use-server", "errorloc", "errorloc302",
-		"errorloc303", "external-check", "grace", "transparent"),
+		"errorloc303", "grace", "transparent"),
 ))
 
 func (b *builder) backendRef(ln *Line, name string) *BackendRef {

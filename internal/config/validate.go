@@ -42,6 +42,9 @@ func (b *builder) finish() {
 		if px.Mode == ModeTCP && px.Cap&CapBackend != 0 && px.RetryOn != RetryConnFailure && px.RetryOnPos.Line > 0 {
 			b.warnf(px.RetryOnPos, "'retry-on' has no effect on %s '%s': it applies to HTTP requests (mode tcp retries connection failures only).", capName(px.Cap), px.Name)
 		}
+		if px.Cap&CapBackend != 0 {
+			b.externalCheck(cfg, px)
+		}
 		if px.Cap&CapFrontend == 0 {
 			continue
 		}
@@ -409,5 +412,25 @@ func (b *builder) fixProxyIDs() {
 		}
 		px.ID = next
 		used[next] = px
+	}
+}
+
+// externalCheck validates option external-check as HAProxy 2.6 does.
+func (b *builder) externalCheck(cfg *Config, px *Proxy) {
+	ec := px.Check.External
+	if px.Check.Kind != CheckExternal {
+		if ec.Command != "" {
+			b.warnf(ec.CmdPos, "'external-check command' will be ignored for %s '%s' (requires 'option external-check').", capName(px.Cap), px.Name)
+		}
+		return
+	}
+	if !cfg.Global.ExternalCheck {
+		b.errorf(ec.Pos, "Proxy '%s' : 'option external-check' unable to find required 'global.external-check'.", px.Name)
+	}
+	if !cfg.Global.InsecureFork {
+		b.warnf(ec.Pos, "Proxy '%s' : 'insecure-fork-wanted' not enabled in the global section, 'option external-check' will likely fail (with haproxy; halo runs the checks anyway).", px.Name)
+	}
+	if ec.Command == "" {
+		b.errorf(ec.Pos, "Proxy '%s' : 'option external-check' unable to find required 'external-check command'.", px.Name)
 	}
 }

@@ -40,6 +40,9 @@ type Params struct {
 	// TLS, when set, makes every check connection a TLS client with it
 	// (check-ssl); a failed handshake is a Layer6 failure.
 	TLS *tls.Config
+	// External describes the proxy and server to an external check
+	// (Spec.Kind CheckExternal).
+	External ExternalEnv
 	// Passive health (observe): what Observe counts, how many consecutive
 	// errors trigger OnError (default 10).
 	Observe    config.Observe
@@ -375,6 +378,8 @@ func (c *Checker) check(ctx context.Context) Result {
 		r = c.tcpCheck(ctx)
 	case config.CheckHTTP:
 		r = c.httpCheck(ctx)
+	case config.CheckExternal:
+		r = c.externalCheck(ctx)
 	default:
 		r = c.l4Check(ctx)
 	}
@@ -483,7 +488,7 @@ func CheckLine(p Params, ev Event) string {
 func resultDetail(r Result) string {
 	s := ""
 	switch r.Status {
-	case "L7OK", "L7OKC", "L7STS":
+	case "L7OK", "L7OKC", "L7STS", "PROCOK", "PROCERR", "PROCTOUT":
 		s += fmt.Sprintf(", code: %d", r.Code)
 	}
 	if r.Info != "" {

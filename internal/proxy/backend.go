@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/tls"
 	"fmt"
+	"os"
 
 	"crypto/subtle"
 	"github.com/halo-lb/halo/internal/acl"
@@ -414,6 +415,9 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 			}
 		}
 		p.TLS = s.checkTLS()
+		if b.cfg.Check.Kind == config.CheckExternal {
+			p.External = b.externalEnv(s)
+		}
 		srv := s
 		s.checker = health.New(p, func(ev health.Event) { b.onCheck(srv, p, ev) })
 		if s.dns.maint.Load() {
@@ -605,4 +609,27 @@ func (s *server) tlsClient(ctx context.Context, conn net.Conn, txn *acl.Txn, tim
 		return nil, fmt.Errorf("SSL handshake failure: %w", err)
 	}
 	return tc, nil
+}
+
+// externalEnv describes the backend and s to an external check.
+func (b *backend) externalEnv(s *server) health.ExternalEnv {
+	e := health.ExternalEnv{Check: b.cfg.Check.External, ProxyName: b.cfg.Name, ProxyID: b.cfg.ID,
+		ServerID: s.cfg.ID, MaxConn: s.cfg.MaxConn, Proto: "tcp", SSL: s.cfg.SSL != nil,
+		CurConn: s.stats.cur.Load, Stdout: os.Stdout, Stderr: os.Stderr}
+	if b.cfg.Mode == config.ModeHTTP {
+		e.Proto = "h1"
+	}
+	for _, bd := range b.cfg.Binds {
+		if bd.Network == "tcp" || bd.Network == "tcp4" || bd.Network == "tcp6" {
+			e.ProxyAddr, e.ProxyPort = bd.Host, strconv.Itoa(bd.PortLow)
+			if bd.Host == "" {
+				e.ProxyAddr = "0.0.0.0"
+				if bd.Network == "tcp6" {
+					e.ProxyAddr = "::"
+				}
+			}
+			break
+		}
+	}
+	return e
 }

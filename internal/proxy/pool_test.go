@@ -27,7 +27,9 @@ func waitIdle(t *testing.T, w *workers, n int) {
 // Sessions run on workers that are reused while idle, leave after their
 // idle time, and all end on close.
 func TestWorkers(t *testing.T) {
-	w := &workers{idleTime: 100 * time.Millisecond}
+	// Workers that never time out while the test looks at them (a busy
+	// machine may leave any short idle time behind between two looks).
+	w := &workers{idleTime: time.Hour}
 	var wg sync.WaitGroup
 	ran := make(chan int, 10)
 	for i := 0; i < 3; i++ {
@@ -46,13 +48,20 @@ func TestWorkers(t *testing.T) {
 		t.Errorf("goroutines %d -> %d: the idle worker was not reused", before, after)
 	}
 	// Past their idle time they leave.
-	waitIdle(t, w, 0)
-	// close ends idle workers at once; run still runs what it is given.
-	w.idleTime = time.Hour
-	wg.Add(1)
-	w.run(func() { defer wg.Done() })
+	short := &workers{idleTime: 50 * time.Millisecond}
+	base := runtime.NumGoroutine()
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		short.run(func() { defer wg.Done() })
+	}
 	wg.Wait()
-	waitIdle(t, w, 1)
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > base || idleWorkers(short) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle workers and %d goroutines (%d before) after their idle time", idleWorkers(short), runtime.NumGoroutine(), base)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// close ends idle workers at once; run still runs what it is given.
 	w.close()
 	waitIdle(t, w, 0)
 	done := make(chan struct{})
