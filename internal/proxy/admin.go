@@ -319,16 +319,7 @@ func (b *backend) setDest(s *server, next serverDest) {
 	s.dest.Store(&next)
 	s.closeIdle()
 	if s.checker != nil {
-		host, cport := next.host, next.port
-		if s.cfg.CheckAddr != "" {
-			host = s.cfg.CheckAddr
-		}
-		if s.cfg.CheckPort != 0 {
-			cport = s.cfg.CheckPort
-		} else if p := b.cfg.Check.HTTP.ConnectPort; p != 0 && b.cfg.Check.Kind == config.CheckHTTP {
-			cport = p
-		}
-		s.checker.SetAddr(net.JoinHostPort(host, strconv.Itoa(cport)))
+		s.checker.SetAddr(b.checkTarget(s, next))
 	}
 }
 

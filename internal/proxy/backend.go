@@ -376,19 +376,9 @@ func (b *backend) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 		if !s.cfg.Check {
 			continue
 		}
-		dst := s.destination()
-		host, port := dst.host, dst.port
-		if s.cfg.CheckAddr != "" {
-			host = s.cfg.CheckAddr
-		}
-		if s.cfg.CheckPort != 0 {
-			port = s.cfg.CheckPort
-		} else if p := b.cfg.Check.HTTP.ConnectPort; p != 0 && b.cfg.Check.Kind == config.CheckHTTP {
-			port = p
-		}
 		p := health.Params{
 			Backend: b.cfg.Name, Server: s.cfg.Name, Backup: s.cfg.Backup,
-			Addr:  net.JoinHostPort(host, strconv.Itoa(port)),
+			Addr:  b.checkTarget(s, s.destination()),
 			Spec:  b.cfg.Check,
 			Inter: s.cfg.Inter, FastInter: s.cfg.FastInter, DownInter: s.cfg.DownInter,
 			Rise: s.cfg.Rise, Fall: s.cfg.Fall,
@@ -632,4 +622,19 @@ func (b *backend) externalEnv(s *server) health.ExternalEnv {
 		}
 	}
 	return e
+}
+
+// checkTarget is where s's health checks go when s's traffic goes to
+// dst: check addr and check port (or http-check connect port) override it.
+func (b *backend) checkTarget(s *server, dst serverDest) string {
+	host, port := dst.host, dst.port
+	if s.cfg.CheckAddr != "" {
+		host = s.cfg.CheckAddr
+	}
+	if s.cfg.CheckPort != 0 {
+		port = s.cfg.CheckPort
+	} else if p := b.cfg.Check.HTTP.ConnectPort; p != 0 && b.cfg.Check.Kind == config.CheckHTTP {
+		port = p
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }
