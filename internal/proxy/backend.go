@@ -217,8 +217,13 @@ func (rt *Runtime) UsableServers(name string) (int, bool) {
 // requests left the queue from its arrival to its own turn, itself
 // included).
 func (b *backend) acquire(ctx context.Context, key []byte, avoid *server, ci *connInfo) (*server, error) {
+	var queued time.Time // when it first had to wait (reading the clock only then)
 	if ci != nil {
-		defer func(t0 time.Time) { ci.queue += time.Since(t0) }(time.Now())
+		defer func() {
+			if !queued.IsZero() {
+				ci.queue += time.Since(queued)
+			}
+		}()
 	}
 	qt := b.cfg.Timeouts.Queue
 	if qt == 0 {
@@ -247,6 +252,9 @@ func (b *backend) acquire(ctx context.Context, key []byte, avoid *server, ci *co
 		setMax(&b.stats.qmax, int64(b.queued.Add(1)))
 		arrived := b.served
 		b.mu.Unlock()
+		if queued.IsZero() {
+			queued = time.Now()
+		}
 		if timer == nil && qt > 0 {
 			t := time.NewTimer(qt)
 			defer t.Stop()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -135,6 +136,11 @@ listen raw
 				} else {
 					if !strings.Contains(string(got), "200 OK") || n != 1 {
 						t.Errorf("half-closed request without abortonclose: client got %q, server saw it %d times", got, n)
+					}
+					// It waited in the queue: Tw (the second timer) counts that
+					// wait, and its queue position is 1.
+					if m := regexp.MustCompile(` web/s \d+/(\d+)/`).FindStringSubmatch(line); m == nil || m[1] == "0" || !strings.Contains(line, " 0/1 \"GET") {
+						t.Errorf("log line of the queued request: %s", line)
 					}
 				}
 
