@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/halo-lb/halo/internal/config"
+	"github.com/halo-lb/halo/internal/privs"
 	"github.com/halo-lb/halo/internal/proxy"
 )
 
@@ -348,6 +349,17 @@ func serve(cfg *config.Config, o *options, log *logger) int {
 	}
 	for _, pid := range o.hardPids {
 		syscall.Kill(pid, syscall.SIGTERM)
+	}
+	// Listeners bound, pid file written, the old processes told: give up
+	// what the configuration asks to (chroot, group, user), as HAProxy
+	// does at this point.
+	warns, err := privs.Drop(privs.Spec{Chroot: cfg.Global.Chroot, UID: cfg.Global.UID, GID: cfg.Global.GID})
+	for _, w := range warns {
+		log.print("[WARNING]", w)
+	}
+	if err != nil {
+		log.print("[ALERT]", err.Error())
+		return 1
 	}
 	if os.Getenv(workerEnv) != "" {
 		if n, err := strconv.Atoi(os.Getenv(workerEnv)); err == nil {

@@ -148,11 +148,45 @@ var globalKeywords = mkTable(concat(
 				b.cfg.Global.Quiet = true
 			}
 		}},
-		{Name: "user", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended user (e.g. with systemd User=)", parse: gStr(func(g *Global) *string { return &g.User })},
-		{Name: "group", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended group (e.g. with systemd Group=)", parse: gStr(func(g *Global) *string { return &g.Group })},
-		{Name: "uid", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended user"},
-		{Name: "gid", Sections: InGlobal, Status: NoEffect, Note: "privileges are not dropped yet; run halo as the intended group"},
-		{Name: "chroot", Sections: InGlobal, Status: NoEffect, Note: "halo does not chroot yet; use systemd RootDirectory= or ProtectSystem=", parse: gStr(func(g *Global) *string { return &g.Chroot })},
+		{Name: "user", Sections: InGlobal, Doc: "run as this user once the listeners are bound (its uid; the group stays unless `group` is set, as HAProxy)", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<user name>") {
+				u, err := user.Lookup(ln.Words[1])
+				id := -1
+				if err == nil {
+					id, err = strconv.Atoi(u.Uid)
+				}
+				if err != nil {
+					b.errorf(ln.Pos, "cannot find user id for '%s' (0:Success)", ln.Words[1])
+					return
+				}
+				b.cfg.Global.User, b.cfg.Global.UID = ln.Words[1], id
+			}
+		}},
+		{Name: "group", Sections: InGlobal, Doc: "run with this group (and no supplementary groups) once the listeners are bound", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<group name>") {
+				g, err := user.LookupGroup(ln.Words[1])
+				id := -1
+				if err == nil {
+					id, err = strconv.Atoi(g.Gid)
+				}
+				if err != nil {
+					b.errorf(ln.Pos, "cannot find group id for '%s' (0:Success)", ln.Words[1])
+					return
+				}
+				b.cfg.Global.Group, b.cfg.Global.GID = ln.Words[1], id
+			}
+		}},
+		{Name: "uid", Sections: InGlobal, Doc: "numeric form of `user`", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<number>") {
+				b.cfg.Global.UID = b.numericID(ln, "uid", "user")
+			}
+		}},
+		{Name: "gid", Sections: InGlobal, Doc: "numeric form of `group`", parse: func(b *builder, ln *Line) {
+			if b.argCount(ln, 1, 1, 1, "<number>") {
+				b.cfg.Global.GID = b.numericID(ln, "gid", "group")
+			}
+		}},
+		{Name: "chroot", Sections: InGlobal, Doc: "change the root directory once the listeners are bound (file names read later, and unix log sockets, must then be inside it)", parse: gStr(func(g *Global) *string { return &g.Chroot })},
 		{Name: "stats socket", Sections: InGlobal, Doc: "runtime API socket: <path>|ipv4@<addr:port> [mode <octal>] [level user|operator|admin] [user|uid <owner>] [group|gid <group>] [maxconn <n>] [expose-fd listeners]; severity-output, name and process have no effect (warned)", parse: (*builder).parseStatsSocket},
 		{Name: "stats timeout", Sections: InGlobal, Doc: "idle timeout of runtime API connections (default 10s)", parse: func(b *builder, ln *Line) {
 			if b.argCount(ln, 2, 1, 1, "a delay") {
@@ -392,4 +426,20 @@ func lookupID(kind, name string) (int, error) {
 		id = g.Gid
 	}
 	return strconv.Atoi(id)
+}
+
+// numericID reads uid/gid: as HAProxy, trailing junk is warned about and
+// the leading digits are used.
+func (b *builder) numericID(ln *Line, kw, named string) int {
+	w := ln.Words[1]
+	n, err := strconv.Atoi(w)
+	if err != nil || n < 0 {
+		i := 0
+		for i < len(w) && w[i] >= '0' && w[i] <= '9' {
+			i++
+		}
+		n, _ = strconv.Atoi(w[:i])
+		b.warnf(ln.Pos, " %s: string '%s' is not a number.\n   | You might want to use the '%s' parameter to use a system %s name.", kw, w, named, named)
+	}
+	return n
 }

@@ -248,6 +248,7 @@ func newBuilder(opts LoadOptions) *builder {
 	b.cfg.Global.TuneBufSize = 16384
 	b.cfg.Global.TuneMaxHdr = 101
 	b.cfg.Global.TuneCompMaxLevel = 1
+	b.cfg.Global.UID, b.cfg.Global.GID = -1, -1
 	b.cfg.Global.TuneMaxRewrite = 1024
 	b.defaults = newDefaults()
 	return b

@@ -107,6 +107,7 @@ type Global struct {
 	CABase           string
 	CRTBase          string
 	User, Group      string
+	UID, GID         int // -1: keep halo's own (user/uid, group/gid)
 	Chroot           string
 	HardStopAfter    time.Duration
 	TuneBufSize      int // tune.bufsize, default 16384
