@@ -20,10 +20,11 @@ import (
 var httpReqActions = []string{"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri", "replace-path", "replace-pathq",
 	"replace-uri", "set-method", "auth",
-	"set-var", "use-service", "tarpit", "disable-l7-retry", "cache-use"}
+	"set-var", "use-service", "tarpit", "disable-l7-retry", "cache-use", "reject", "silent-drop", "set-log-level",
+	"capture"}
 
 var httpResActions = []string{"allow", "deny", "return", "set-header", "add-header", "del-header", "replace-header",
-	"replace-value", "set-status", "set-var", "redirect", "cache-store"}
+	"replace-value", "set-status", "set-var", "redirect", "cache-store", "set-log-level"}
 
 // knownHTTPActions are the other actions of HAProxy 2.6, refused as not supported yet.
 var knownHTTPActions = setOf("add-acl", "capture", "del-acl", "del-map",
@@ -49,6 +50,10 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 	act := w[1]
 	if strings.HasPrefix(act, "set-var(") {
 		b.parseSetVar(ln, r, response)
+		return
+	}
+	if strings.HasPrefix(act, "set-var-fmt(") || strings.HasPrefix(act, "unset-var(") {
+		b.parseVarFmt(ln, r)
 		return
 	}
 	if !response && isStickAction(act) {
@@ -188,6 +193,28 @@ func (b *builder) parseHTTPRule(ln *Line, response bool) {
 	case "disable-l7-retry":
 		r.Action = ActDisableL7Retry
 		ok = need(0, "no argument before the condition")
+	case "reject", "silent-drop":
+		r.Action = ActReject
+		if act == "silent-drop" {
+			r.Action = ActSilentDrop
+		}
+		ok = need(0, "no argument before the condition")
+	case "set-log-level":
+		r.Action = ActSetLogLevel
+		if ok = need(1, "a log level (emerg, alert, crit, err, warning, notice, info, debug or silent)"); ok {
+			if args[0] == "silent" {
+				r.Level = LogSilent
+			} else if lv, err := logging.ParseLevel(args[0]); err == nil {
+				r.Level = int(lv)
+			} else {
+				b.errorf(ln.Pos, "'%s set-log-level' : unknown log level '%s' (emerg, alert, crit, err, warning, notice, info, debug or silent)", kw, args[0])
+				return
+			}
+		}
+	case "capture":
+		if !b.parseCaptureRule(ln, r, args) {
+			return
+		}
 	case "cache-use", "cache-store":
 		if !b.parseCacheAction(ln, r, args) {
 			return
@@ -792,4 +819,89 @@ func normalizeErrorPage(data []byte) ([]byte, error) {
 		out = append(out, "\r\n"...)
 	}
 	return append(out, text...), nil
+}
+
+// parseVarFmt parses `set-var-fmt(<scope>.<name>) <log-format>` and
+// `unset-var(<scope>.<name>)`.
+func (b *builder) parseVarFmt(ln *Line, r *HTTPRule) {
+	w := ln.Words
+	act := w[1]
+	open := strings.IndexByte(act, '(')
+	verb := act[:open]
+	if !strings.HasSuffix(act, ")") {
+		b.errorf(ln.Pos, "'%s %s' : missing closing ')'", w[0], act)
+		return
+	}
+	r.Name = act[open+1 : len(act)-1]
+	if err := acl.CheckVarName(r.Name); err != nil {
+		b.errorf(ln.Pos, "'%s %s' : %v", w[0], verb, err)
+		return
+	}
+	end := condStart(w, 2)
+	if verb == "unset-var" {
+		r.Action = ActUnsetVar
+		if end != 2 {
+			b.errorf(ln.Pos, "'%s unset-var(%s)' expects no argument before the condition", w[0], r.Name)
+			return
+		}
+		b.addHTTPRule(ln, r, end)
+		return
+	}
+	r.Action = ActSetVarFmt
+	if end != 3 {
+		b.errorf(ln.Pos, "'%s set-var-fmt(%s)' expects exactly one log-format string", w[0], r.Name)
+		return
+	}
+	var ok bool
+	r.Value = w[2]
+	if r.Fmt, ok = b.compileFormat(ln, r.Value, b.ruleFmt(ln)); !ok {
+		return
+	}
+	b.addHTTPRule(ln, r, end)
+}
+
+// parseCaptureRule parses `http-request capture <sample> len <n>`: the
+// rule gets a request capture slot of its own in the frontend, after
+// the declared ones. The `id <n>` form (slots of `declare capture`) is
+// not supported.
+func (b *builder) parseCaptureRule(ln *Line, r *HTTPRule, args []string) bool {
+	kw := ln.Words[0]
+	if len(args) == 3 && args[1] == "id" {
+		b.errorf(ln.Pos, "'%s capture ... id <n>' is a valid HAProxy form that halo does not support yet (it needs 'declare capture'); use 'len <n>'", kw)
+		return false
+	}
+	if len(args) != 3 || args[1] != "len" {
+		b.errorf(ln.Pos, "'%s capture' expects <sample> len <length>", kw)
+		return false
+	}
+	if b.px.Cap&CapFrontend == 0 {
+		b.errorf(ln.Pos, "'%s capture <sample> len <n>' is only allowed in a frontend or listen section", kw)
+		return false
+	}
+	n, err := parseInt(args[2], 1, 1<<16)
+	if err != nil {
+		b.errorf(ln.Pos, "'%s capture' : length %v", kw, err)
+		return false
+	}
+	smp, err := acl.ParseSample(args[0])
+	if err != nil {
+		b.errorf(ln.Pos, "'%s capture' : %v", kw, err)
+		return false
+	}
+	at := b.at(phaseHTTPRequest)
+	if need := smp.Unavailable(at); need != 0 {
+		b.errorf(ln.Pos, "error detected in %s '%s' while parsing '%s capture' rule : fetch method '%s' extracts information from '%s', none of which is available here.",
+			b.pxKind(), b.px.Name, kw, args[0], need)
+		return false
+	}
+	slot := 0
+	for _, c := range b.px.Captures {
+		if !c.Response {
+			slot++
+		}
+	}
+	b.px.Captures = append(b.px.Captures, Capture{Pos: ln.Pos, Len: n})
+	r.Action, r.Expr, r.Slot, r.Len = ActCapture, smp.At(at), slot, n
+	b.noteRefs(ln.Pos, "sample fetch", smp.Refs())
+	return true
 }

@@ -690,7 +690,7 @@ type Cookie struct {
 type Capture struct {
 	Pos      Pos
 	Response bool
-	Header   string
+	Header   string // "" for a slot an http-request capture rule fills
 	Len      int
 }
 
@@ -744,7 +744,16 @@ const (
 	ActDisableL7Retry
 	ActCacheUse   // http-request cache-use: Name is the cache
 	ActCacheStore // http-response cache-store: Name is the cache
+	ActSetVarFmt  // set-var-fmt(Name) Fmt
+	ActUnsetVar   // unset-var(Name)
+	ActReject     // http-request reject: close, no answer
+	ActSilentDrop // http-request silent-drop: close without telling the client
+	ActSetLogLevel
+	ActCapture // http-request capture <Expr> len <Len>: into request capture slot Slot
 )
+
+// LogSilent is the set-log-level value that suppresses the request's log.
+const LogSilent = -1
 
 // HTTPRule is one http-request, http-response or redirect rule.
 type HTTPRule struct {
@@ -783,6 +792,10 @@ type HTTPRule struct {
 	ReplaceFmt *Format
 
 	Stick *StickAction // ActStick: track-sc<n>, sc-inc-gpc0/1, sc-set-gpt0
+
+	Level int // set-log-level: a logging.Level, or LogSilent
+	Slot  int // capture: index among the frontend's request captures
+	Len   int // capture: at most this many bytes
 }
 
 // RetryOn is the set of failures after which a request is sent again

@@ -39,34 +39,38 @@ type Record struct {
 
 	TH, TI, TR, Tw, Tc, Tr, Td, Ta, Tt time.Duration
 
-	Status     int
-	BytesOut   int64 // server to client (%B)
-	BytesIn    int64 // client to server (%U)
-	Term       [4]byte
-	HTTP       bool // 4-character %tsc
-	ActConn    int64
-	FeConn     int64
-	BeConn     int64
-	SrvConn    int64
-	Retries    int
-	Redisp     bool
-	SrvQueue   int
-	BeQueue    int
-	CaptReq    []string
-	CaptRes    []string
-	HasCaptRq  bool // the frontend declares request captures
-	HasCaptRs  bool
-	Method     string
-	URI        string
-	Version    string
-	BadReq     bool
-	ReqCookie  string
-	ResCookie  string
-	UniqueID   string
-	ReqCounter int64 // %rt: the process's request number
-	Pid        int
-	SSLVer     string
-	SSLCipher  string
+	Status    int
+	BytesOut  int64 // server to client (%B)
+	BytesIn   int64 // client to server (%U)
+	Term      [4]byte
+	HTTP      bool // 4-character %tsc
+	ActConn   int64
+	FeConn    int64
+	BeConn    int64
+	SrvConn   int64
+	Retries   int
+	Redisp    bool
+	SrvQueue  int
+	BeQueue   int
+	CaptReq   []string
+	CaptRes   []string
+	HasCaptRq bool // the frontend declares request captures
+	HasCaptRs bool
+	Method    string
+	URI       string
+	Version   string
+	BadReq    bool
+	// http-request set-log-level: Silent drops the line; with HasLevel,
+	// SetLevel replaces its level.
+	Silent, HasLevel bool
+	SetLevel         Level
+	ReqCookie        string
+	ResCookie        string
+	UniqueID         string
+	ReqCounter       int64 // %rt: the process's request number
+	Pid              int
+	SSLVer           string
+	SSLCipher        string
 	// Ctx is handed to %[...] expressions.
 	Ctx any
 }

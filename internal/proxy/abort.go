@@ -118,3 +118,30 @@ func (w *closeWatch) stop() bool {
 	}
 	return w.closed.Load()
 }
+
+// silentClose closes a client connection without telling the client
+// (http-request silent-drop): with TCP_REPAIR, which needs CAP_NET_ADMIN,
+// nothing at all is sent; else the connection is reset (SO_LINGER 0), so
+// that at least no FIN, no answer and no TIME_WAIT stay behind.
+func silentClose(c net.Conn) {
+	raw := c
+	if ic, ok := raw.(*idleConn); ok {
+		raw = ic.Conn
+	}
+	if tc, ok := raw.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	sc, ok := raw.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		if unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_REPAIR, 1) != nil {
+			unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+		}
+	})
+}

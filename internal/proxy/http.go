@@ -69,10 +69,11 @@ type httpTxn struct {
 	tSent       time.Time // request sent to the server
 	tResp       time.Time // response head received
 
-	tarpitWait time.Duration // how long a tarpit rule held the request (logged as %Tw)
-	noL7Retry  bool          // http-request disable-l7-retry: retry-on keeps only conn-failure
-	stream     *stream       // the connection as `show sess` sees it
-	cache      txCache       // cache-use / cache-store state (cache.go)
+	tarpitWait time.Duration     // how long a tarpit rule held the request (logged as %Tw)
+	drop       config.HTTPAction // ActReject or ActSilentDrop: close without an answer
+	noL7Retry  bool              // http-request disable-l7-retry: retry-on keeps only conn-failure
+	stream     *stream           // the connection as `show sess` sees it
+	cache      txCache           // cache-use / cache-store state (cache.go)
 
 	compAlgo int  // config.CompAlgo chosen on the request, or noComp
 	compOn   bool // the response is being compressed
@@ -119,6 +120,7 @@ func (tx *httpTxn) reset() {
 	tx.ci = connInfo{}
 	tx.tSent, tx.tResp, tx.tarpitWait = time.Time{}, time.Time{}, 0
 	tx.noL7Retry = false
+	tx.drop = 0
 	tx.cache = txCache{}
 	tx.compAlgo, tx.compOn = noComp, false
 }
@@ -428,6 +430,12 @@ func (fe *frontend) errorPageOr(status int, def []byte) []byte {
 // request had no body left to read and the client wants keep-alive. A
 // HEAD request gets the head only (Content-Length kept, as HAProxy).
 func (tx *httpTxn) answerLocal() (bool, bool) {
+	if tx.drop != 0 {
+		if tx.drop == config.ActSilentDrop {
+			silentClose(tx.client)
+		}
+		return false, false
+	}
 	tx.afterLocal()
 	keep := tx.reqKeep && tx.body == httpx.BodyNone && tx.fe.cfg.HTTPConnMode != config.HTTPClose &&
 		!httpx.ClosesConnection(tx.status) && !closeDelimited(tx.local)

@@ -12,6 +12,7 @@ import (
 	"github.com/halo-lb/halo/internal/acl"
 	"github.com/halo-lb/halo/internal/config"
 	"github.com/halo-lb/halo/internal/httpx"
+	"github.com/halo-lb/halo/internal/logging"
 )
 
 // httpView is the transaction as rules and fetches see it: the request
@@ -124,6 +125,29 @@ func (tx *httpTxn) applyRules(px *config.Proxy, rules []*config.HTTPRule) ruleRe
 			return ruleLocal
 		case config.ActDisableL7Retry:
 			tx.noL7Retry = true
+		case config.ActReject, config.ActSilentDrop:
+			// No answer: the connection closes (silently for silent-drop).
+			tx.setLocal(-1, []byte{}, 'P')
+			tx.state, tx.reqKeep, tx.drop = 'R', false, r.Action
+			tx.pxStats(px).deniedReq.Add(1)
+			return ruleLocal
+		case config.ActSetLogLevel:
+			tx.rec.Silent = r.Level == config.LogSilent
+			tx.rec.HasLevel = !tx.rec.Silent
+			if tx.rec.HasLevel {
+				tx.rec.SetLevel = logging.Level(r.Level)
+			}
+		case config.ActCapture:
+			if val, ok := r.Expr.Eval(&tx.acl); ok && r.Slot < len(tx.captReq) {
+				if len(val) > r.Len {
+					val = val[:r.Len]
+				}
+				tx.captReq[r.Slot] = val
+			}
+		case config.ActSetVarFmt:
+			tx.acl.SetVar(r.Name, tx.format(r.Fmt))
+		case config.ActUnsetVar:
+			delete(tx.acl.Vars, r.Name)
 		case config.ActCacheUse:
 			tx.cacheUse(r)
 		case config.ActCacheStore:

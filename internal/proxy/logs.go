@@ -260,9 +260,15 @@ func (fe *frontend) trafficLog(rec *logging.Record) {
 	if fe.cfg.Options.DontLogNormal && !errorish {
 		return
 	}
+	if rec.Silent {
+		return // http-request set-log-level silent
+	}
 	level := logging.Info
 	if errorish && fe.cfg.Options.LogSeparateErrors {
 		level = logging.Err
+	}
+	if rec.HasLevel {
+		level = rec.SetLevel
 	}
 	if !l.Enabled(level) {
 		return
@@ -295,6 +301,7 @@ func (tx *httpTxn) startRecord(req *httpx.Request, waitStart time.Time, first bo
 		r.TI, r.TR = r.TR, 0
 	}
 	r.Method, r.URI, r.Version, r.BadReq = tx.view.method, tx.view.target, req.Version(), false
+	r.Silent, r.HasLevel = false, false
 	if _, h2 := tx.client.Conn.(*h2pipe); h2 {
 		// As HAProxy logs HTTP/2 requests: absolute URI, version 2.0.
 		scheme := "http"
@@ -355,6 +362,9 @@ func (tx *httpTxn) finishRecord(bytesIn, bytesOut int64) {
 	}
 	if tx.state == 'T' {
 		r.TR, r.Tw = -1, tx.tarpitWait // HAProxy counts the tarpit as a wait
+	}
+	if tx.drop != 0 {
+		r.TR = -1 // reject, silent-drop: logged as haproxy does
 	}
 	if tx.srv != nil {
 		r.ServerName = tx.srv.cfg.Name
