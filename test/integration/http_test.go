@@ -141,7 +141,7 @@ func TestHTTPErrors(t *testing.T) {
 		c.Write([]byte("ICY 200 OK\r\n\r\n"))
 	})
 	silent := tcpServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
-	dead := freePort(t)
+	dead := closedPort(t)
 	for _, tc := range []struct {
 		name, server, want string
 	}{

@@ -89,7 +89,7 @@ func TestRuntimeAPISideBySide(t *testing.T) {
 	}
 	web1, web2, slow := fixedHTTP(t), fixedHTTP(t), fixedHTTP(t)
 	hold := startBackend(t, "t1", true).addr
-	dead := freePort(t)
+	dead := closedPort(t)
 	sides := map[string]*cliSide{"halo": startCLISide(t, haloBin, web1, web2, slow, hold, dead), "haproxy": startCLISide(t, hp, web1, web2, slow, hold, dead)}
 	// Replies compared byte for byte, in order (some change state).
 	exact := []struct{ sock, cmd string }{

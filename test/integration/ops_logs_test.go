@@ -187,7 +187,7 @@ func TestLogsSideBySideFormats(t *testing.T) {
 	if err != nil {
 		t.Skip("haproxy not installed")
 	}
-	tcpSrv, httpSrv, dead := greeter(t), fixedHTTP(t), freePort(t)
+	tcpSrv, httpSrv, dead := greeter(t), fixedHTTP(t), closedPort(t)
 	run := func(bin string) map[string][]string {
 		sink := newSyslogSink(t)
 		p := []int{freePort(t), freePort(t), freePort(t), freePort(t)}
@@ -347,7 +347,7 @@ backend app
     server web1 %s
 backend dead
     server d1 127.0.0.1:%d check inter 200ms
-`, ux.path, v6.LocalAddr().(*net.UDPAddr).Port, raw.addr(), notice.addr(), capped.addr(), port, own.addr(), quiet, app, freePort(t))
+`, ux.path, v6.LocalAddr().(*net.UDPAddr).Port, raw.addr(), notice.addr(), capped.addr(), port, own.addr(), quiet, app, closedPort(t))
 	h := startHalo(t, cfg, addr)
 	waitListening(t, fmt.Sprintf("127.0.0.1:%d", quiet), h)
 	oneShot(t, fmt.Sprintf("127.0.0.1:%d", quiet), "GET /quiet-request HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -471,7 +471,7 @@ listen web
     option log-health-checks
     server up %s check inter 200ms
     server dead 127.0.0.1:%d check inter 200ms fall 1
-`, sink.addr(), sock, port, app, freePort(t)), fmt.Sprintf("127.0.0.1:%d", port))
+`, sink.addr(), sock, port, app, closedPort(t)), fmt.Sprintf("127.0.0.1:%d", port))
 	sink.wait(t, "<149>", 1)
 	if got := sink.wait(t, "Server web/dead is DOWN", 1)[0]; !strings.HasPrefix(got, "<145>") || !strings.HasSuffix(got, " 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.\n") {
 		t.Errorf("DOWN line: %q", got)

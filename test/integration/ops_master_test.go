@@ -174,7 +174,7 @@ func TestSignalsSideBySide(t *testing.T) {
 		t.Skip("haproxy not installed")
 	}
 	app := fixedHTTP(t)
-	dead := freePort(t)
+	dead := closedPort(t)
 	run := func(bin string, sig syscall.Signal) ([]string, *halo) {
 		sink := newSyslogSink(t)
 		p1, p2 := freePort(t), freePort(t)

@@ -64,7 +64,7 @@ func TestStatsPageSideBySide(t *testing.T) {
 		t.Skip("haproxy not installed")
 	}
 	app := fixedHTTP(t)
-	dead := freePort(t)
+	dead := closedPort(t)
 	type side struct{ fe, stats string }
 	start := func(bin string) side {
 		p1, p2 := freePort(t), freePort(t)

@@ -217,7 +217,7 @@ func TestObserveLayer4SideBySide(t *testing.T) {
 	for _, bin := range lbBins(t) {
 		t.Run(bin.name, func(t *testing.T) {
 			chk, s2 := startBackend(t, "chk", false), startBackend(t, "s2", false)
-			dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			dead := fmt.Sprintf("127.0.0.1:%d", closedPort(t))
 			sock := filepath.Join(t.TempDir(), "lb.sock")
 			port := freePort(t)
 			addr := fmt.Sprintf("127.0.0.1:%d", port)

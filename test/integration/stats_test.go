@@ -281,7 +281,7 @@ func TestStatsPageInChromium(t *testing.T) {
 		t.Skip("chromium not installed")
 	}
 	up := httpBackend(t, "web1")
-	port, dead := freePort(t), freePort(t)
+	port, dead := freePort(t), closedPort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	startHalo(t, fmt.Sprintf(`defaults
     mode http

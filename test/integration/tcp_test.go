@@ -141,7 +141,7 @@ func TestHealthDownUpAndBackup(t *testing.T) {
 func TestNoServerClosesClient(t *testing.T) {
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	dead := freePort(t)
+	dead := closedPort(t)
 	h := startHalo(t, listenCfg(port, "roundrobin", fmt.Sprintf("server s1 127.0.0.1:%d check inter 50", dead)), addr)
 	waitFor(t, "no server alert", 10*time.Second, func() bool {
 		return strings.Contains(h.stderr.String(), "backend 'app' has no server available!")
@@ -153,7 +153,7 @@ func TestNoServerClosesClient(t *testing.T) {
 
 func TestRetriesRedispatch(t *testing.T) {
 	s2 := startBackend(t, "s2", false)
-	dead := freePort(t)
+	dead := closedPort(t)
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cfg := listenCfg(port, "roundrobin", fmt.Sprintf("server s1 127.0.0.1:%d", dead), "server s2 "+s2.addr) +
