@@ -77,10 +77,13 @@ frontend f
 			// Connection counts: a readiness probe may still count in
 			// haproxy's on a busy machine.
 			conns := regexp.MustCompile(` \d+/\d+/\d+/\d+/\d+ 0/0 `)
+			// The total time (Tt) is a matter of milliseconds.
+			tt := regexp.MustCompile(` (-?\d+/-?\d+/-?\d+/-?\d+)/\d+ `)
 			for _, l := range lines {
 				if strings.Contains(l, " f ") {
 					l = mask.ReplaceAllString(l, "<$1> ")
 					l = conns.ReplaceAllString(bytes.ReplaceAllString(strings.TrimSpace(l), " $1 B "), " C 0/0 ")
+					l = tt.ReplaceAllString(l, " $1/T ")
 					out = append(out, l)
 				}
 			}
