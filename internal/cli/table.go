@@ -87,9 +87,9 @@ func cmdShowTable(s *Server, w io.Writer, args []string) string {
 		}
 		return "\n"
 	}
-	t := s.table(args[2])
+	t, msg := s.namedTable(args)
 	if t == nil {
-		return "No such table\n\n"
+		return msg
 	}
 	key, hasKey, filters, msg := tableArgs(t, args[3:])
 	if msg != "" {
@@ -106,12 +106,9 @@ func cmdShowTable(s *Server, w io.Writer, args []string) string {
 }
 
 func cmdClearTable(s *Server, w io.Writer, args []string) string {
-	if len(args) < 3 {
-		return "Missing table name.\n\n"
-	}
-	t := s.table(args[2])
+	t, msg := s.namedTable(args)
 	if t == nil {
-		return "No such table\n\n"
+		return msg
 	}
 	key, hasKey, filters, msg := tableArgs(t, args[3:])
 	if msg != "" {
@@ -128,12 +125,9 @@ func cmdClearTable(s *Server, w io.Writer, args []string) string {
 }
 
 func cmdSetTable(s *Server, w io.Writer, args []string) string {
-	if len(args) < 3 {
-		return "Missing table name.\n\n"
-	}
-	t := s.table(args[2])
+	t, msg := s.namedTable(args)
 	if t == nil {
-		return "No such table\n\n"
+		return msg
 	}
 	if len(args) < 5 || args[3] != "key" {
 		return "Require 'key' followed by a key value\n\n"
@@ -174,4 +168,16 @@ func cmdSetTable(s *Server, w io.Writer, args []string) string {
 		t.Set(e, x.d, x.v)
 	}
 	return "\n"
+}
+
+// namedTable is the table named by args[2], or the CLI's answer when
+// there is none.
+func (s *Server) namedTable(args []string) (*stick.Table, string) {
+	if len(args) < 3 {
+		return nil, "Missing table name.\n\n"
+	}
+	if t := s.table(args[2]); t != nil {
+		return t, ""
+	}
+	return nil, "No such table\n\n"
 }

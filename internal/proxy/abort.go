@@ -42,19 +42,10 @@ func watchCloseReading(c net.Conn, cancel context.CancelFunc, max int) *closeWat
 }
 
 func startWatch(c net.Conn, cancel context.CancelFunc, keep int) *closeWatch {
-	raw := c
-	if ic, ok := raw.(*idleConn); ok {
-		raw = ic.Conn
-	}
-	if tc, ok := raw.(*tls.Conn); ok {
-		raw = tc.NetConn() // a TLS alert is bytes: the watch ends, nothing is cancelled
-	}
-	sc, ok := raw.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	// Under TLS the socket is watched: an alert is bytes, so the watch
+	// ends and nothing is cancelled.
+	rc, err := socketOf(c)
+	if rc == nil || err != nil {
 		return nil
 	}
 	w := &closeWatch{c: c, done: make(chan struct{})}
@@ -124,19 +115,8 @@ func (w *closeWatch) stop() bool {
 // nothing at all is sent; else the connection is reset (SO_LINGER 0), so
 // that at least no FIN, no answer and no TIME_WAIT stay behind.
 func silentClose(c net.Conn) {
-	raw := c
-	if ic, ok := raw.(*idleConn); ok {
-		raw = ic.Conn
-	}
-	if tc, ok := raw.(*tls.Conn); ok {
-		raw = tc.NetConn()
-	}
-	sc, ok := raw.(syscall.Conn)
-	if !ok {
-		return
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc, err := socketOf(c)
+	if rc == nil || err != nil {
 		return
 	}
 	rc.Control(func(fd uintptr) {
@@ -144,4 +124,21 @@ func silentClose(c net.Conn) {
 			unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 		}
 	})
+}
+
+// socketOf returns the socket under c, through halo's idleConn and TLS
+// wrappers; nil (and no error) when c is not a socket, as an HTTP/2
+// stream is not.
+func socketOf(c net.Conn) (syscall.RawConn, error) {
+	if ic, ok := c.(*idleConn); ok {
+		c = ic.Conn
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil, nil
+	}
+	return sc.SyscallConn()
 }

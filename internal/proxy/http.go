@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -1257,12 +1256,9 @@ type peekProbe struct {
 
 func newPeekProbe(c net.Conn) *peekProbe {
 	p := &peekProbe{}
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn() // any record, even a close_notify, is a reason to drop it
-	}
-	if sc, ok := c.(syscall.Conn); ok {
-		p.rc, p.err = sc.SyscallConn()
-	}
+	// Under TLS the socket is probed: any record, even a close_notify, is
+	// a reason to drop the connection.
+	p.rc, p.err = socketOf(c)
 	p.fn = func(fd uintptr) bool {
 		p.n, _, p.err = unix.Recvfrom(int(fd), p.buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		return true

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -506,15 +505,8 @@ func watchInterval(ds ...time.Duration) time.Duration {
 
 // idle is how long the socket has neither received nor sent data.
 func idle(c net.Conn, since time.Duration) time.Duration {
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
-	}
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return 0
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc, err := socketOf(c)
+	if rc == nil || err != nil {
 		return 0
 	}
 	var info *unix.TCPInfo
